@@ -1,0 +1,27 @@
+# The two commands of the quick start: `make run` and `make test`.
+SWIFT ?= swift
+PORT ?= 8080
+
+.PHONY: run test build deps bench clean
+
+deps:
+	@bootstrap/install-deps
+
+build: deps
+	$(SWIFT) build
+
+## Build and start podagent on its embedded defaults (no config file, no GPU needed).
+run: build
+	exec .build/debug/podagent run --http-port $(PORT)
+
+## Install what is missing and run the whole test suite.
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+
+bench: deps
+	$(SWIFT) build -c release
+	bench/run-all
+
+clean:
+	rm -rf .build

@@ -1,0 +1,109 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "PodAgent",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "podagent", targets: ["podagent"]),
+        .executable(name: "podctl", targets: ["podctl"]),
+        .library(name: "Agent", targets: ["Agent"]),
+        .library(name: "Plugins", targets: ["Plugins"]),
+        .library(name: "Controller", targets: ["Controller"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C shims: the only places C types appear; each is wrapped by one Swift module or file.
+        .target(name: "CShims", path: "Sources/CShims"),
+        .systemLibrary(
+            name: "CLibSSH", path: "Sources/CLibSSH", pkgConfig: "libssh",
+            providers: [.apt(["libssh-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // Model plugins: manifests, parsers, the standard result, exports. No networking.
+        .target(
+            name: "Plugins",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Sources/Plugins",
+            swiftSettings: strict
+        ),
+        // The in-pod agent: config, HTTP app, health, GPU probe, supervisor, sshd, workers.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "Plugins", "CShims",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Agent",
+            swiftSettings: strict
+        ),
+        // libssh, wrapped: typed errors, Swift types only.
+        .target(name: "SSHClient", dependencies: ["CLibSSH", "CShims"], path: "Sources/SSHClient", swiftSettings: strict),
+        // libcurl, wrapped: typed errors, Swift types only.
+        .target(name: "CurlClient", dependencies: ["CCurl"], path: "Sources/CurlClient", swiftSettings: strict),
+        // podctl's logic: inventory, targets, fan-out, commands.
+        .target(
+            name: "Controller",
+            dependencies: [
+                "SSHClient", "CurlClient", "Plugins",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/Controller",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "podagent",
+            dependencies: ["Agent", "Plugins", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/podagent",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "podctl",
+            dependencies: ["Controller", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/podctl",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "Plugins", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/AgentTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PluginsTests",
+            dependencies: ["Plugins"],
+            path: "Tests/PluginsTests",
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "SSHClient", "CurlClient"],
+            path: "Tests/ControllerTests",
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

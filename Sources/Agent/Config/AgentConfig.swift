@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+
+/// podagent's configuration after every layer was applied: defaults < YAML file < `PODAGENT_*` environment < flags.
+///
+/// Every key is declared once in ``ConfigSchema``; the README's table lists them all.
+public struct AgentConfig: Sendable, Equatable {
+    /// The HTTP API's bind address.
+    public struct HTTP: Sendable, Equatable {
+        public var host = "0.0.0.0"
+        public var port = 8080
+    }
+
+    /// How podagent logs.
+    public struct Log: Sendable, Equatable {
+        public enum Format: String, Sendable, CaseIterable { case text, json }
+        public var level: Logger.Level = .info
+        public var format: Format = .text
+    }
+
+    /// GPU monitoring.
+    public struct GPU: Sendable, Equatable {
+        /// Seconds between two GPU readings served by /health and /metrics.
+        public var pollInterval: Double = 5
+        /// Seconds one probe (NVML call or nvidia-smi run) may take before it is abandoned.
+        public var probeTimeout: Double = 3
+    }
+
+    public var http = HTTP()
+    /// Where podagent keeps what must survive restarts; nil means "choose the default" (see ``StateDirectory``).
+    public var stateDir: String?
+    /// Where the model plugin folders are.
+    public var pluginsDir: String = AgentConfig.defaultPluginsDir()
+    public var log = Log()
+    public var gpu = GPU()
+    /// Seconds the agent waits for requests in flight and children on shutdown before it exits anyway.
+    public var shutdownTimeout: Double = 10
+
+    public init() {}
+
+    /// `/opt/podagent/plugins` in an image, else `./Plugins` in a source checkout.
+    static func defaultPluginsDir() -> String {
+        let installed = "/opt/podagent/plugins"
+        if FileManager.default.fileExists(atPath: installed) { return installed }
+        let checkout = FileManager.default.currentDirectoryPath + "/Plugins"
+        if FileManager.default.fileExists(atPath: checkout) { return checkout }
+        return installed
+    }
+}

@@ -1,0 +1,17 @@
+import Hummingbird
+import Logging
+
+extension PodAgent {
+    /// The router with every controller's routes, the error mapping and 405 answers.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(metrics: metrics))
+        let root = router.group()
+        HealthController(agent: self).addRoutes(to: root)
+        ServerController().addRoutes(to: root)
+        MetricsController(agent: self).addRoutes(to: root)
+        router.addMethodNotAllowedRoutes()
+        return router
+    }
+
+}

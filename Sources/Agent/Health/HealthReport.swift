@@ -1,0 +1,33 @@
+import Foundation
+
+/// The detailed report `GET /health` and `podagent health --json` show.
+public struct HealthReport: Sendable, Codable, Equatable {
+    public struct AgentInfo: Sendable, Codable, Equatable {
+        public var name: String
+        public var version: String
+        public var pid: Int32
+        public var uptime_s: Double
+        public var state_dir: String
+    }
+
+    public var agent: AgentInfo
+    public var ready: Bool
+    public var reasons: [String]
+    public var host: HostInfo
+    public var gpu: GPUReport
+    /// Each managed part (sshd, model workers, the image's command) by name.
+    public var parts: [String: PartStatus]
+}
+
+extension PodAgent {
+    /// Assembles the report from the latest readings; nothing here waits on a driver or a child.
+    public func healthReport() -> HealthReport {
+        let (ready, reasons) = readiness.evaluate()
+        return HealthReport(
+            agent: .init(name: "podagent", version: PodAgentVersion.current, pid: getpid(), uptime_s: uptime, state_dir: stateDir),
+            ready: ready, reasons: reasons,
+            host: HostInfo.read(diskPaths: ["/", stateDir]),
+            gpu: gpu.latest,
+            parts: readiness.snapshot)
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// The signals the supervisor's thread takes with `sigtimedwait` instead of letting them interrupt podagent.
+public enum SignalMask {
+    static var supervisedSignals: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] { sigaddset(&set, signal) }
+        return set
+    }
+
+    /// Blocks the supervised signals in the calling thread, and so in every thread it starts later.
+    ///
+    /// Call it first thing in `main`, before any thread exists: a thread that does not block them
+    /// would take SIGTERM's default action (exit) or let SIGCHLD go unnoticed.
+    public static func blockForSupervisor() {
+        var set = supervisedSignals
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+}

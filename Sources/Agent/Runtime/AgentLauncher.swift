@@ -1,0 +1,71 @@
+import CShims
+import Foundation
+import Logging
+
+/// What `podagent run` does, as a library call: load the configuration, become a proper parent
+/// (PID 1 or child subreaper), start every service, and block until SIGTERM/SIGINT.
+public enum AgentLauncher {
+    /// Runs the agent until a termination signal; returns the exit code.
+    /// - Parameter announce: where the "listening on" line goes (stdout by default).
+    public static func run(loader: ConfigLoader, announce: @escaping @Sendable (String) -> Void = announceOnStdout) async -> Int32 {
+        let config: AgentConfig
+        let state: StateDirectory.Choice
+        do {
+            config = try loader.load()
+            state = try StateDirectory.resolve(configured: config.stateDir)
+        } catch {
+            FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+            return error.exitCode
+        }
+        let logger = LogSetup.bootstrap(level: config.log.level, format: config.log.format)
+        if let warning = state.warning { logger.warning("\(warning)") }
+        for name in loader.unknownEnvironment {
+            logger.warning("ignoring unknown environment variable \(name)")
+        }
+        pa_ignore_sigpipe()
+        _ = pa_raise_nofile_limit()
+        let isInit = getpid() == 1
+        if !isInit {
+            let rc = pa_set_child_subreaper()
+            if rc != 0 { logger.warning("cannot become child subreaper: \(String(cString: strerror(rc)))") }
+        }
+
+        let runtime = RuntimeBox()
+        let supervisor = Supervisor(reaping: .allChildren, logger: logger) { signal in
+            logger.notice("received signal \(signal): shutting down")
+            runtime.value?.shutdown()
+        }
+        supervisor.start()
+        let agent = PodAgent(config: config, stateDir: state.path, logger: logger, supervisor: supervisor)
+        let agentRuntime = AgentRuntime(agent: agent)
+        runtime.value = agentRuntime
+        logger.info("podagent \(PodAgentVersion.current) starting", metadata: ["pid": "\(getpid())", "state_dir": "\(state.path)", "pid1": "\(isInit)"])
+        do {
+            try await agentRuntime.run { port in
+                announce("podagent listening on http://\(config.http.host):\(port)")
+            }
+        } catch {
+            logger.error("podagent stopped with an error: \(error)")
+            return 1
+        }
+        logger.info("podagent stopped")
+        return 0
+    }
+}
+
+/// Writes the line unbuffered: scripts wait for it on a pipe.
+@Sendable public func announceOnStdout(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Lets the signal callback reach the runtime created after it.
+final class RuntimeBox: @unchecked Sendable {
+    // @unchecked: written once on the main task before any signal is taken, read after.
+    private let lock = NSLock()
+    private var stored: AgentRuntime?
+
+    var value: AgentRuntime? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

@@ -1,0 +1,54 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs one agent: its services in one `ServiceGroup`, the HTTP app listed last so it drains first on shutdown.
+public final class AgentRuntime: Sendable {
+    public let agent: PodAgent
+    private let group = Mutex<ServiceGroup?>(nil)
+    private let shutdownRequested = Mutex(false)
+
+    public init(agent: PodAgent) {
+        self.agent = agent
+    }
+
+    /// Runs until ``shutdown()``: then the HTTP server stops accepting, requests in flight finish
+    /// (within the config's shutdown timeout), and the other services stop in reverse order.
+    /// - Parameters:
+    ///   - services: long-running parts started before the HTTP app (supervised children, pollers).
+    ///   - router: the router to serve; nil builds the agent's own.
+    ///   - onListening: called with the bound port once the server accepts connections.
+    public func run(
+        services: [any Service] = [], router: Router<BasicRequestContext>? = nil,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let app = Application(
+            router: router ?? agent.buildRouter(),
+            configuration: .init(
+                address: .hostname(agent.config.http.host, port: agent.config.http.port),
+                serverName: "podagent/\(PodAgentVersion.current)"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: agent.logger)
+        var configuration = ServiceGroupConfiguration(services: [agent.gpu] + services + [app], logger: agent.logger)
+        configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(agent.config.shutdownTimeout * 1000))
+        configuration.maximumCancellationDuration = .seconds(2)
+        let serviceGroup = ServiceGroup(configuration: configuration)
+        let alreadyAsked = group.withLock { group in
+            group = serviceGroup
+            return shutdownRequested.withLock { $0 }
+        }
+        if alreadyAsked { await serviceGroup.triggerGracefulShutdown() }
+        try await serviceGroup.run()
+    }
+
+    /// Starts a graceful shutdown (safe to call from any thread, before or during ``run(services:router:onListening:)``).
+    public func shutdown() {
+        let serviceGroup = group.withLock { group in
+            shutdownRequested.withLock { $0 = true }
+            return group
+        }
+        guard let serviceGroup else { return }
+        Task { await serviceGroup.triggerGracefulShutdown() }
+    }
+}

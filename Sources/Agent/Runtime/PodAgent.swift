@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+
+/// The parts of one running agent that HTTP controllers, services and commands share.
+public final class PodAgent: Sendable {
+    public let config: AgentConfig
+    /// The resolved state directory.
+    public let stateDir: String
+    public let logger: Logger
+    public let supervisor: Supervisor
+    public let readiness: ReadinessRegistry
+    public let gpu: GPUMonitor
+    public let metrics: AgentMetrics
+    public let startedAt: ContinuousClock.Instant
+
+    /// - Parameters:
+    ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
+    public init(config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil) {
+        self.config = config
+        self.stateDir = stateDir
+        self.logger = logger
+        self.supervisor = supervisor
+        self.readiness = ReadinessRegistry()
+        self.metrics = AgentMetrics()
+        let timeout = Duration.milliseconds(Int64(config.gpu.probeTimeout * 1000))
+        let probe = gpuProbe ?? SystemGPUProbe(runner: CommandRunner(supervisor: supervisor), timeout: timeout)
+        self.gpu = GPUMonitor(probe: probe, interval: .milliseconds(Int64(config.gpu.pollInterval * 1000)))
+        self.startedAt = .now
+    }
+
+    /// Seconds since this agent was created.
+    public var uptime: Double {
+        let elapsed = ContinuousClock.now - startedAt
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,75 @@
+/// The one error type of the Agent module: a stable code, a message for people, an optional cause.
+///
+/// Edges map it once: HTTP handlers through ``AgentError/httpStatus``, the CLI through ``AgentError/exitCode``.
+public struct AgentError: Error, Sendable, CustomStringConvertible {
+    /// A stable, machine-readable error code.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let invalidConfig = Code(rawValue: "invalid_config")
+        public static let invalidArgument = Code(rawValue: "invalid_argument")
+        public static let notFound = Code(rawValue: "not_found")
+        public static let unauthorized = Code(rawValue: "unauthorized")
+        public static let notReady = Code(rawValue: "not_ready")
+        public static let conflict = Code(rawValue: "conflict")
+        public static let overloaded = Code(rawValue: "overloaded")
+        public static let payloadTooLarge = Code(rawValue: "payload_too_large")
+        public static let timeout = Code(rawValue: "timeout")
+        public static let spawnFailed = Code(rawValue: "spawn_failed")
+        public static let system = Code(rawValue: "system")
+        public static let unavailable = Code(rawValue: "unavailable")
+        public static let internalError = Code(rawValue: "internal")
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        if let cause { return "\(message) (\(cause))" }
+        return message
+    }
+
+    /// The HTTP status this error maps to at the HTTP edge.
+    public var httpStatus: Int {
+        switch code {
+        case .invalidArgument, .invalidConfig: 400
+        case .unauthorized: 401
+        case .notFound: 404
+        case .conflict: 409
+        case .payloadTooLarge: 413
+        case .overloaded: 429
+        case .notReady, .unavailable: 503
+        case .timeout: 504
+        default: 500
+        }
+    }
+
+    /// The process exit code this error maps to at the CLI edge: 2 for bad input or configuration, 1 otherwise.
+    public var exitCode: Int32 {
+        switch code {
+        case .invalidConfig, .invalidArgument: 2
+        default: 1
+        }
+    }
+}
+
+/// Throws an ``AgentError`` with code `.system` naming `what` and the errno text when `rc` is non-zero.
+@inline(__always)
+func checkErrno(_ rc: Int32, _ what: @autoclosure () -> String) throws(AgentError) {
+    guard rc == 0 else { throw AgentError(.system, "\(what()): \(String(cString: strerror(rc)))") }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif

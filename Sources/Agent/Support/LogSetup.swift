@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+
+/// Installs podagent's log handler: text lines or one JSON object per line, on stderr.
+public enum LogSetup {
+    /// Bootstraps swift-log once per process; later calls only return a logger.
+    public static func bootstrap(level: Logger.Level, format: AgentConfig.Log.Format) -> Logger {
+        Bootstrap.once.withLock { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in
+                switch format {
+                case .text:
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = level
+                    return handler
+                case .json:
+                    return JSONLogHandler(label: label, logLevel: level)
+                }
+            }
+        }
+        var logger = Logger(label: "podagent")
+        logger.logLevel = level
+        return logger
+    }
+
+    private enum Bootstrap {
+        static let once = NSLockedBool()
+    }
+}
+
+/// A tiny lock-protected flag usable from a static context.
+final class NSLockedBool: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value = false
+
+    func withLock<R>(_ body: (inout Bool) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
+
+/// One JSON object per line: time, level, label, message and metadata.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    let label: String
+
+    public init(label: String, logLevel: Logger.Level) {
+        self.label = label
+        self.logLevel = logLevel
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var object: [String: String] = [
+            "time": ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]),
+            "level": event.level.rawValue,
+            "label": label,
+            "message": "\(event.message)",
+        ]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+            object[key] = "\(value)"
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var data = try? encoder.encode(object) else { return }
+        data.append(UInt8(ascii: "\n"))
+        FileHandle.standardError.write(data)
+    }
+}

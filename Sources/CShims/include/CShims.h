@@ -1,0 +1,38 @@
+#ifndef PODAGENT_CSHIMS_H
+#define PODAGENT_CSHIMS_H
+
+#include <sys/types.h>
+
+/// Spawns `path` with posix_spawn. The child gets its own process group when
+/// `new_process_group` is non-zero, an empty signal mask and default dispositions,
+/// and the given descriptors as stdin/stdout/stderr (-1 keeps /dev/null).
+/// `cwd` may be NULL. Returns 0 and sets *pid, or an errno value.
+int pa_spawn(const char *path, char *const argv[], char *const envp[],
+             int stdin_fd, int stdout_fd, int stderr_fd,
+             int new_process_group, const char *cwd, pid_t *pid);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1). Returns 0 or errno.
+int pa_set_child_subreaper(void);
+
+/// Decoding of wait(2) status words (macros in C, so not visible to Swift).
+int pa_wifexited(int status);
+int pa_wexitstatus(int status);
+int pa_wifsignaled(int status);
+int pa_wtermsig(int status);
+
+/// Marks a descriptor close-on-exec. Returns 0 or errno.
+int pa_set_cloexec(int fd);
+
+/// Marks a descriptor non-blocking. Returns 0 or errno.
+int pa_set_nonblocking(int fd);
+
+/// Ignores SIGPIPE for the whole process (writes to closed pipes return EPIPE instead).
+void pa_ignore_sigpipe(void);
+
+/// Raises RLIMIT_NOFILE's soft limit to its hard limit. Returns the new soft limit.
+long pa_raise_nofile_limit(void);
+
+/// pipe2(fds, O_CLOEXEC): both ends close on exec so no other child inherits them. Returns 0 or errno.
+int pa_pipe_cloexec(int fds[2]);
+
+#endif

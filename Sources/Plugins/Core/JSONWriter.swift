@@ -1,0 +1,79 @@
+/// Writes a ``JSONValue`` compactly in member order, numbers in their shortest round-trip form
+/// (the same digits Python's `repr` gives), so exports are byte-stable and fast to produce.
+public enum JSONWriter {
+    /// The document as UTF-8 bytes.
+    /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite (JSON cannot hold it).
+    public static func write(_ value: JSONValue, pretty: Bool = false) throws(PluginError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
+        try append(value, to: &out, indent: pretty ? 0 : nil)
+        if pretty { out.append(0x0A) }
+        return out
+    }
+
+    private static func append(_ value: JSONValue, to out: inout [UInt8], indent: Int?) throws(PluginError) {
+        switch value {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .number(let number):
+            guard number.isFinite else { throw PluginError(.invalidValue, "cannot write the non-finite number \(number) as JSON") }
+            appendNumber(number, to: &out)
+        case .string(let text): appendString(text, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            // Arrays of numbers stay on one line even when pretty: points and matrices read better.
+            let flat = items.allSatisfy { if case .number = $0 { true } else { false } }
+            for (index, item) in items.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                if let indent, !flat { newline(&out, indent + 1) }
+                try append(item, to: &out, indent: indent.map { $0 + 1 })
+            }
+            if let indent, !flat, !items.isEmpty { newline(&out, indent) }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (index, (key, item)) in members.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                if let indent { newline(&out, indent + 1) }
+                appendString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if indent != nil { out.append(0x20) }
+                try append(item, to: &out, indent: indent.map { $0 + 1 })
+            }
+            if let indent, !members.isEmpty { newline(&out, indent) }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func newline(_ out: inout [UInt8], _ level: Int) {
+        out.append(0x0A)
+        out.append(contentsOf: repeatElement(0x20, count: level * 2))
+    }
+
+    static func appendNumber(_ number: Double, to out: inout [UInt8]) {
+        if number == number.rounded(), abs(number) < 1e15 {
+            // Integral values (labels, ids, counts) print without a fraction, like Python ints.
+            out.append(contentsOf: String(Int64(number)).utf8)
+        } else {
+            out.append(contentsOf: number.description.utf8)
+        }
+    }
+
+    static func appendString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,144 @@
+import Yams
+
+/// Typed reads of YAML nodes whose errors name the file, the dotted key and its line.
+struct NodeReader {
+    let path: String
+
+    func fail(_ key: String, _ node: Node?, _ problem: String) -> PluginError {
+        let line = node?.mark.map { " (line \($0.line))" } ?? ""
+        return PluginError(.invalidManifest, "\(path): key '\(key)'\(line): \(problem)")
+    }
+
+    func mapping(_ node: Node, _ key: String, allowed: Set<String>) throws(PluginError) -> Node.Mapping {
+        guard let mapping = node.mapping else { throw fail(key, node, "expected a mapping") }
+        for (name, _) in mapping {
+            guard let text = name.string, allowed.contains(text) else {
+                let full = key.isEmpty ? (name.string ?? "?") : "\(key).\(name.string ?? "?")"
+                throw fail(full, name, "unknown key (known: \(allowed.sorted().joined(separator: ", ")))")
+            }
+        }
+        return mapping
+    }
+
+    func child(_ mapping: Node.Mapping, _ parent: String, _ name: String) -> (String, Node?) {
+        (parent.isEmpty ? name : "\(parent).\(name)", mapping[name])
+    }
+
+    func string(_ mapping: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String {
+        let (key, node) = child(mapping, parent, name)
+        guard let node else { throw fail(key, nil, "missing") }
+        guard let scalar = node.scalar, !scalar.string.isEmpty else { throw fail(key, node, "expected a non-empty string") }
+        return scalar.string
+    }
+
+    func optionalString(_ mapping: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String? {
+        guard mapping[name] != nil else { return nil }
+        return try string(mapping, parent, name)
+    }
+
+    func number(_ mapping: Node.Mapping, _ parent: String, _ name: String, default value: Double? = nil, range: ClosedRange<Double>) throws(PluginError) -> Double {
+        let (key, node) = child(mapping, parent, name)
+        guard let node else {
+            if let value { return value }
+            throw fail(key, nil, "missing")
+        }
+        guard let number = node.float ?? node.int.map(Double.init), number.isFinite else { throw fail(key, node, "expected a number, got '\(node.string ?? "?")'") }
+        guard range.contains(number) else { throw fail(key, node, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return number
+    }
+
+    func strings(_ mapping: Node.Mapping, _ parent: String, _ name: String, required: Bool = true) throws(PluginError) -> [String]? {
+        let (key, node) = child(mapping, parent, name)
+        guard let node else {
+            if required { throw fail(key, nil, "missing") }
+            return nil
+        }
+        guard let sequence = node.sequence, !sequence.isEmpty else { throw fail(key, node, "expected a non-empty list of strings") }
+        var result: [String] = []
+        for (index, item) in sequence.enumerated() {
+            guard let scalar = item.scalar, !scalar.string.isEmpty else { throw fail("\(key)[\(index)]", item, "expected a non-empty string") }
+            result.append(scalar.string)
+        }
+        return result
+    }
+
+    func numbers(_ mapping: Node.Mapping, _ parent: String, _ name: String, count: Int) throws(PluginError) -> [Double] {
+        let (key, node) = child(mapping, parent, name)
+        guard let node else { throw fail(key, nil, "missing") }
+        guard let sequence = node.sequence, sequence.count == count else { throw fail(key, node, "expected a list of \(count) numbers") }
+        var result: [Double] = []
+        for (index, item) in sequence.enumerated() {
+            guard let number = item.float ?? item.int.map(Double.init), number.isFinite else { throw fail("\(key)[\(index)]", item, "expected a number") }
+            result.append(number)
+        }
+        return result
+    }
+
+    func manifest(_ root: Node) throws(PluginError) -> PluginManifest {
+        let top = try mapping(root, "", allowed: [
+            "name", "version", "parser", "tasks", "upstream", "config", "checkpoint", "class_names", "map_class_names",
+            "default_score_threshold", "point_cloud_range", "versions", "worker", "timeout_seconds", "retries", "config_checks",
+        ])
+        let taskNames = try strings(top, "", "tasks") ?? []
+        var tasks: [PluginManifest.TaskKind] = []
+        for (index, name) in taskNames.enumerated() {
+            guard let kind = PluginManifest.TaskKind(rawValue: name) else {
+                throw fail("tasks[\(index)]", top["tasks"], "unknown task kind '\(name)' (known: \(PluginManifest.TaskKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            tasks.append(kind)
+        }
+        guard let upstreamNode = top["upstream"] else { throw fail("upstream", nil, "missing") }
+        let upstream = try mapping(upstreamNode, "upstream", allowed: ["repository", "commit"])
+        let commit = try string(upstream, "upstream", "commit")
+        guard commit.count >= 7, commit.allSatisfy(\.isHexDigit) else {
+            throw fail("upstream.commit", upstream["commit"], "expected a commit hash of at least 7 hex digits, got '\(commit)'")
+        }
+        guard let checkpointNode = top["checkpoint"] else { throw fail("checkpoint", nil, "missing") }
+        let checkpoint = try mapping(checkpointNode, "checkpoint", allowed: ["file", "sha256"])
+        let sha = try optionalString(checkpoint, "checkpoint", "sha256")?.lowercased()
+        if let sha, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
+            throw fail("checkpoint.sha256", checkpoint["sha256"], "expected 64 hex digits")
+        }
+        guard let versionsNode = top["versions"] else { throw fail("versions", nil, "missing") }
+        let versions = try mapping(versionsNode, "versions", allowed: ["pytorch", "cuda", "mmcv", "mmdet3d", "mmdet", "base_image"])
+        guard let workerNode = top["worker"] else { throw fail("worker", nil, "missing") }
+        let worker = try mapping(workerNode, "worker", allowed: ["command", "mode"])
+        let modeName = try string(worker, "worker", "mode")
+        guard let mode = PluginManifest.Worker.Mode(rawValue: modeName) else {
+            throw fail("worker.mode", worker["mode"], "unknown mode '\(modeName)' (known: warm, oneshot)")
+        }
+        var checks: PluginManifest.ConfigChecks?
+        if let checksNode = top["config_checks"] {
+            let map = try mapping(checksNode, "config_checks", allowed: ["class_names_variable", "num_classes_path", "point_cloud_range_variable"])
+            checks = PluginManifest.ConfigChecks(
+                classNamesVariable: try optionalString(map, "config_checks", "class_names_variable"),
+                numClassesPath: try optionalString(map, "config_checks", "num_classes_path"),
+                pointCloudRangeVariable: try optionalString(map, "config_checks", "point_cloud_range_variable"))
+        }
+        let range = try numbers(top, "", "point_cloud_range", count: 6)
+        guard range[0] < range[3], range[1] < range[4], range[2] < range[5] else {
+            throw fail("point_cloud_range", top["point_cloud_range"], "expected [xmin, ymin, zmin, xmax, ymax, zmax] with each min below its max")
+        }
+        return PluginManifest(
+            name: try string(top, "", "name"),
+            version: try string(top, "", "version"),
+            parser: try string(top, "", "parser"),
+            tasks: tasks,
+            upstream: .init(repository: try string(upstream, "upstream", "repository"), commit: commit),
+            config: try string(top, "", "config"),
+            checkpoint: .init(file: try string(checkpoint, "checkpoint", "file"), sha256: sha),
+            classNames: try strings(top, "", "class_names") ?? [],
+            mapClassNames: try strings(top, "", "map_class_names", required: false),
+            defaultScoreThreshold: try number(top, "", "default_score_threshold", range: 0...1),
+            pointCloudRange: range,
+            versions: .init(
+                pytorch: try string(versions, "versions", "pytorch"), cuda: try string(versions, "versions", "cuda"),
+                mmcv: try string(versions, "versions", "mmcv"), mmdet3d: try optionalString(versions, "versions", "mmdet3d"),
+                mmdet: try optionalString(versions, "versions", "mmdet"), baseImage: try string(versions, "versions", "base_image")),
+            worker: .init(command: try strings(worker, "worker", "command") ?? [], mode: mode),
+            timeoutSeconds: try number(top, "", "timeout_seconds", default: 600, range: 1...86400),
+            retries: Int(try number(top, "", "retries", default: 0, range: 0...100)),
+            configChecks: checks,
+            sourcePath: path)
+    }
+}

@@ -1,4 +1,0 @@
-/// Model plugins: manifests, parsers into the standard result, and exports.
-public enum PluginsModule {
-    public static let name = "Plugins"
-}

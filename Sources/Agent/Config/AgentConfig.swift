@@ -35,6 +35,10 @@ public struct AgentConfig: Sendable, Equatable {
     public var gpu = GPU()
     /// Seconds the agent waits for requests in flight and children on shutdown before it exits anyway.
     public var shutdownTimeout: Double = 10
+    /// The models to run, by manifest name (`all` for every manifest); empty runs none.
+    public var models: [String] = []
+    /// Where model checkpoints are; `validate` looks for each manifest's checkpoint file here.
+    public var checkpointsDir: String = "/workspace/checkpoints"
 
     public init() {}
 

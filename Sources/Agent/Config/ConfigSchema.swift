@@ -110,6 +110,13 @@ public enum ConfigSchema {
         ConfigSetting(key: "shutdown_timeout", environment: "PODAGENT_SHUTDOWN_TIMEOUT", summary: "seconds to drain requests and stop children") { config, value throws(ConfigProblem) in
             config.shutdownTimeout = try value.seconds(in: 0...3600)
         },
+        // Model plugins (docs/plugins.md).
+        ConfigSetting(key: "models", environment: "PODAGENT_MODELS", summary: "models to run: names from the plugins directory, comma-separated, or 'all'") { config, value throws(ConfigProblem) in
+            config.models = value.strings()
+        },
+        ConfigSetting(key: "checkpoints_dir", environment: "PODAGENT_CHECKPOINTS_DIR", summary: "where model checkpoints are (validate looks for the manifest's file there)") { config, value throws(ConfigProblem) in
+            config.checkpointsDir = try value.nonEmptyString()
+        },
     ]
 
     static let byKey: [String: ConfigSetting] = Dictionary(uniqueKeysWithValues: settings.map { ($0.key, $0) })

@@ -10,6 +10,7 @@ extension PodAgent {
         HealthController(agent: self).addRoutes(to: root)
         ServerController().addRoutes(to: root)
         MetricsController(agent: self).addRoutes(to: root)
+        ModelsController(agent: self).addRoutes(to: root)
         router.addMethodNotAllowedRoutes()
         return router
     }

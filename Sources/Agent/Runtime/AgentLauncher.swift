@@ -10,9 +10,11 @@ public enum AgentLauncher {
     public static func run(loader: ConfigLoader, announce: @escaping @Sendable (String) -> Void = announceOnStdout) async -> Int32 {
         let config: AgentConfig
         let state: StateDirectory.Choice
+        let models: ModelCatalog
         do {
             config = try loader.load()
             state = try StateDirectory.resolve(configured: config.stateDir)
+            models = try ModelCatalog.load(config: config)
         } catch {
             FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
             return error.exitCode
@@ -36,12 +38,12 @@ public enum AgentLauncher {
             runtime.value?.shutdown()
         }
         supervisor.start()
-        let agent = PodAgent(config: config, stateDir: state.path, logger: logger, supervisor: supervisor)
+        let agent = PodAgent(config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models)
         let agentRuntime = AgentRuntime(agent: agent)
         runtime.value = agentRuntime
         logger.info("podagent \(PodAgentVersion.current) starting", metadata: ["pid": "\(getpid())", "state_dir": "\(state.path)", "pid1": "\(isInit)"])
         do {
-            try await agentRuntime.run { port in
+            try await agentRuntime.run(services: [ModelChecksService(agent: agent)]) { port in
                 announce("podagent listening on http://\(config.http.host):\(port)")
             }
         } catch {

@@ -12,10 +12,15 @@ public final class PodAgent: Sendable {
     public let gpu: GPUMonitor
     public let metrics: AgentMetrics
     public let startedAt: ContinuousClock.Instant
+    /// The model plugins loaded at start and which of them run.
+    public let models: ModelCatalog
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
-    public init(config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil) {
+    public init(
+        config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil,
+        models: ModelCatalog = .empty
+    ) {
         self.config = config
         self.stateDir = stateDir
         self.logger = logger
@@ -26,6 +31,11 @@ public final class PodAgent: Sendable {
         let probe = gpuProbe ?? SystemGPUProbe(runner: CommandRunner(supervisor: supervisor), timeout: timeout)
         self.gpu = GPUMonitor(probe: probe, interval: .milliseconds(Int64(config.gpu.pollInterval * 1000)))
         self.startedAt = .now
+        self.models = models
+        // Enabled models are not ready until ModelChecksService has checked them.
+        for name in models.enabled {
+            readiness.update(ModelChecksService.partName(name), PartStatus(ready: false, state: "validating", reason: "checks before inference have not run yet"))
+        }
     }
 
     /// Seconds since this agent was created.

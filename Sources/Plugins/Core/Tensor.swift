@@ -30,7 +30,12 @@ public struct Tensor: Sendable, Equatable {
         func wrong(_ actual: String) -> PluginError {
             PluginError(.wrongShape, "key '\(key)': expected shape \(shapeText), got \(actual)")
         }
-        if case .array(let top) = value, top.isEmpty, case .any = expected.first {
+        let firstMayBeEmpty: Bool = switch expected.first {
+        case .any: true
+        case .fixed(let size): size == 0
+        case nil: false
+        }
+        if case .array(let top) = value, top.isEmpty, firstMayBeEmpty {
             return Tensor(shape: [0] + expected.dropFirst().map { if case .fixed(let size) = $0 { size } else { 0 } }, values: [])
         }
         // The actual shape from the first element along each axis; every element is then checked against it.

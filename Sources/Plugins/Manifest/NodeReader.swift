@@ -109,11 +109,14 @@ struct NodeReader {
         }
         var checks: PluginManifest.ConfigChecks?
         if let checksNode = top["config_checks"] {
-            let map = try mapping(checksNode, "config_checks", allowed: ["class_names_variable", "num_classes_path", "point_cloud_range_variable"])
+            let map = try mapping(checksNode, "config_checks", allowed: [
+                "class_names_variable", "num_classes_path", "point_cloud_range_variable", "map_class_names_variable",
+            ])
             checks = PluginManifest.ConfigChecks(
                 classNamesVariable: try optionalString(map, "config_checks", "class_names_variable"),
                 numClassesPath: try optionalString(map, "config_checks", "num_classes_path"),
-                pointCloudRangeVariable: try optionalString(map, "config_checks", "point_cloud_range_variable"))
+                pointCloudRangeVariable: try optionalString(map, "config_checks", "point_cloud_range_variable"),
+                mapClassNamesVariable: try optionalString(map, "config_checks", "map_class_names_variable"))
         }
         let range = try numbers(top, "", "point_cloud_range", count: 6)
         guard range[0] < range[3], range[1] < range[4], range[2] < range[5] else {

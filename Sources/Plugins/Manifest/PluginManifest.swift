@@ -51,11 +51,14 @@ public struct PluginManifest: Sendable, Equatable, Codable {
         public var numClassesPath: String?
         /// The config variable holding the point-cloud range.
         public var pointCloudRangeVariable: String?
+        /// The config variable holding the map class names (VAD's `map_classes`), compared with `map_class_names`.
+        public var mapClassNamesVariable: String?
 
         enum CodingKeys: String, CodingKey {
             case classNamesVariable = "class_names_variable"
             case numClassesPath = "num_classes_path"
             case pointCloudRangeVariable = "point_cloud_range_variable"
+            case mapClassNamesVariable = "map_class_names_variable"
         }
     }
 

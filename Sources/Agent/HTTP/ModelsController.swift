@@ -1,0 +1,54 @@
+import Hummingbird
+import Plugins
+
+/// Model metadata in the Open Inference Protocol's shape: `GET /v2/models`, `GET /v2/models/{name}`.
+struct ModelsController<Context: RequestContext> {
+    let agent: PodAgent
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("/v2/models") { _, _ in
+            try JSONResponse.make(.ok, ModelList(models: agent.models.plugins.map { summary($0) }))
+        }
+        group.get("/v2/models/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let plugin = agent.models.plugin(named: name) else {
+                throw AgentError(.notFound, "model '\(name)' is not known (known: \(agent.models.plugins.map(\.manifest.name).joined(separator: ", ")))")
+            }
+            return try JSONResponse.make(.ok, ModelMetadata(
+                name: plugin.manifest.name, versions: [plugin.manifest.version], platform: plugin.platform,
+                inputs: plugin.inputs, outputs: plugin.outputs))
+        }
+    }
+
+    private func summary(_ plugin: any ModelPlugin) -> ModelSummary {
+        let manifest = plugin.manifest
+        let status = agent.readiness.snapshot[ModelChecksService.partName(manifest.name)]
+        return ModelSummary(
+            name: manifest.name, versions: [manifest.version], platform: plugin.platform,
+            tasks: manifest.tasks.map(\.rawValue), enabled: agent.models.isEnabled(manifest.name),
+            state: status?.state ?? "disabled", ready: status?.ready ?? false)
+    }
+
+    /// OIP model metadata.
+    struct ModelMetadata: Encodable {
+        var name: String
+        var versions: [String]
+        var platform: String
+        var inputs: [TensorMetadata]
+        var outputs: [TensorMetadata]
+    }
+
+    struct ModelSummary: Encodable {
+        var name: String
+        var versions: [String]
+        var platform: String
+        var tasks: [String]
+        var enabled: Bool
+        var state: String
+        var ready: Bool
+    }
+
+    struct ModelList: Encodable {
+        var models: [ModelSummary]
+    }
+}

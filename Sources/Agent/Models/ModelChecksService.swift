@@ -1,0 +1,37 @@
+import Foundation
+import Plugins
+import ServiceLifecycle
+
+/// Runs ``ModelValidator`` once for each enabled model at start and reports each as the readiness
+/// part `model:<name>`: not ready while checking, not ready with every problem when a check fails.
+public struct ModelChecksService: Service {
+    let agent: PodAgent
+
+    public init(agent: PodAgent) {
+        self.agent = agent
+    }
+
+    /// The readiness part name of a model.
+    public static func partName(_ model: String) -> String { "model:\(model)" }
+
+    public func run() async throws {
+        let catalog = agent.models
+        for name in catalog.enabled {
+            agent.readiness.update(Self.partName(name), PartStatus(ready: false, state: "validating", reason: "checks before inference are running"))
+        }
+        let validator = ModelValidator(runner: CommandRunner(supervisor: agent.supervisor), pluginsDir: agent.config.pluginsDir)
+        for name in catalog.enabled {
+            guard let plugin = catalog.plugin(named: name) else { continue }
+            let problems = await validator.problems(manifest: plugin.manifest, checkpointsDir: agent.config.checkpointsDir)
+            let details = ["version": plugin.manifest.version, "commit": plugin.manifest.upstream.commit]
+            if problems.isEmpty {
+                agent.readiness.update(Self.partName(name), PartStatus(ready: true, state: "validated", details: details))
+            } else {
+                agent.logger.error("model \(name) failed its checks: \(problems.joined(separator: "; "))")
+                agent.readiness.update(Self.partName(name), PartStatus(ready: false, state: "invalid", reason: problems.joined(separator: "; "), details: details))
+            }
+        }
+        // Nothing more to do until shutdown; stay in the group so shutdown order is unchanged.
+        try? await gracefulShutdown()
+    }
+}

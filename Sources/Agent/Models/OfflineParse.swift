@@ -1,0 +1,74 @@
+import Foundation
+import Plugins
+
+/// What `podagent parse` does: a raw dump in, the standard result or an evaluation format out,
+/// with no GPU and no model.
+public struct OfflineParse: Sendable {
+    public var model: String
+    public var input: String
+    public var format: ExportFormat
+    public var scoreThreshold: Double?
+    public var topologyThreshold: Double
+    public var calibration: String?
+    public var sampleID: String?
+    public var includeRaw: Bool
+    public var pretty: Bool
+
+    public init(
+        model: String, input: String, format: ExportFormat = .standard, scoreThreshold: Double? = nil,
+        topologyThreshold: Double = 0.5, calibration: String? = nil, sampleID: String? = nil, includeRaw: Bool = false,
+        pretty: Bool = true
+    ) {
+        self.model = model
+        self.input = input
+        self.format = format
+        self.scoreThreshold = scoreThreshold
+        self.topologyThreshold = topologyThreshold
+        self.calibration = calibration
+        self.sampleID = sampleID
+        self.includeRaw = includeRaw
+        self.pretty = pretty
+    }
+
+    /// Parses and renders.
+    /// - Throws: ``AgentError`` `.invalidArgument` for bad input (exit code 2), naming the key or file.
+    public func render(plugins: [any ModelPlugin]) throws(AgentError) -> [UInt8] {
+        guard let plugin = plugins.first(where: { $0.manifest.name.lowercased() == model.lowercased() }) else {
+            throw AgentError(.invalidArgument, "unknown model '\(model)' (known: \(plugins.map(\.manifest.name).joined(separator: ", ")))")
+        }
+        guard let bytes = FileManager.default.contents(atPath: input) else {
+            throw AgentError(.invalidArgument, "\(input): cannot read the raw output")
+        }
+        do {
+            let raw = try JSONReader.parse(Array(bytes), source: input)
+            let options = ParseOptions(
+                scoreThreshold: scoreThreshold, sampleID: sampleID, includeRaw: includeRaw,
+                topologyThreshold: topologyThreshold, denseTopology: format == .openlane)
+            let results = try plugin.parseAll(raw: raw, options: options)
+            var calibrationSet: [String: SampleCalibration]?
+            if let calibration {
+                guard let data = FileManager.default.contents(atPath: calibration) else {
+                    throw AgentError(.invalidArgument, "\(calibration): cannot read the calibration file")
+                }
+                calibrationSet = try SampleCalibration.readSet(JSONReader.parse(Array(data), source: calibration), source: calibration)
+            }
+            return try format.render(results, calibration: calibrationSet, pretty: pretty)
+        } catch let error as PluginError {
+            throw AgentError(error)
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError(.internalError, "\(error)")
+        }
+    }
+
+    /// Converts an OpenLane-V2 JSON submission into the devkit's pickle with `Plugins/openlane_pickle.py`,
+    /// through the ``CommandRunner`` (python3 and numpy must be present).
+    public static func writeOpenLanePickle(json: String, pickle: String, pluginsDir: String, runner: CommandRunner) async throws(AgentError) {
+        let spec = ProcessSpec(executable: "python3", arguments: ["\(pluginsDir)/openlane_pickle.py", json, pickle])
+        let output = try await runner.run(spec, timeout: .seconds(300))
+        guard output.status.succeeded else {
+            throw AgentError(.system, "openlane_pickle.py \(output.status): \(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+}

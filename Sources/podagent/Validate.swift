@@ -1,0 +1,53 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Logging
+import Plugins
+
+extension PodAgentCommand {
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a model's config and checkpoint against its plugin; print every problem, exit 1 if any.")
+
+        @Option(help: "The model (a manifest name).") var model: String
+        @Option(name: .customLong("config"), help: "The model's Python config (default: the manifest's path).") var modelConfig: String?
+        @Option(help: "The checkpoint (default: <checkpoints_dir>/<the manifest's file>).") var checkpoint: String?
+        @Option(name: .customLong("agent-config"), help: "podagent's YAML config file (--config names the model's config here).") var agentConfig: String?
+        @Option(name: .customLong("plugins-dir"), help: "Model plugins directory (plugins_dir).") var pluginsDir: String?
+        @Option(name: .customLong("checkpoints-dir"), help: "Checkpoints directory (checkpoints_dir).") var checkpointsDir: String?
+
+        var loader: ConfigLoader {
+            var flags: [String: ConfigValue] = [:]
+            if let pluginsDir { flags["plugins_dir"] = .scalar(pluginsDir) }
+            if let checkpointsDir { flags["checkpoints_dir"] = .scalar(checkpointsDir) }
+            return ConfigLoader(file: agentConfig, flags: flags)
+        }
+
+        func run() async throws {
+            let config: AgentConfig
+            let plugin: any ModelPlugin
+            do throws(AgentError) {
+                config = try loader.load()
+                let catalog = try ModelCatalog.load(config: config)
+                guard let found = catalog.plugin(named: model) else {
+                    throw AgentError(.invalidArgument, "unknown model '\(model)' (known: \(catalog.plugins.map(\.manifest.name).joined(separator: ", ")))")
+                }
+                plugin = found
+            } catch {
+                FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                throw ExitCode(error.exitCode)
+            }
+            let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.validate"))
+            supervisor.start()
+            let validator = ModelValidator(runner: CommandRunner(supervisor: supervisor), pluginsDir: config.pluginsDir)
+            let problems = await validator.problems(
+                manifest: plugin.manifest, config: modelConfig, checkpoint: checkpoint, checkpointsDir: config.checkpointsDir)
+            if problems.isEmpty {
+                print("\(plugin.manifest.name): config and checkpoint agree with the plugin")
+                return
+            }
+            for problem in problems { print("\(plugin.manifest.name): \(problem)") }
+            throw ExitCode(1)
+        }
+    }
+}

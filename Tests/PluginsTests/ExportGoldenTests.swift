@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+@testable import Plugins
+
+@Suite("Exports match the golden files made by the independent numpy implementation")
+struct ExportGoldenTests {
+    func render(_ model: String, fixture: String, format: ExportFormat, options: ParseOptions = ParseOptions()) throws -> JSONValue {
+        let plugin = try Fixture.plugin(model)
+        let results = try plugin.parseAll(raw: Fixture.json(fixture), options: options)
+        let bytes = try format.render(results, calibration: format == .nuscenes ? Fixture.calibration() : nil)
+        return try JSONReader.parse(bytes, source: "\(model) \(format.rawValue) export")
+    }
+
+    @Test("golden exports", arguments: [
+        ("PETR", "petr_typical.json", ExportFormat.nuscenes, "golden_petr_nuscenes.json"),
+        ("StreamPETR", "streampetr_typical.json", .nuscenes, "golden_streampetr_nuscenes.json"),
+        ("VAD", "vad_typical.json", .nuscenes, "golden_vad_nuscenes.json"),
+        ("MapTR", "maptr_typical.json", .nuscmap, "golden_maptr_nuscmap.json"),
+        ("VAD", "vad_typical.json", .nuscmap, "golden_vad_nuscmap.json"),
+        ("TopoMLP", "topomlp_typical.json", .openlane, "golden_topomlp_openlane.json"),
+    ])
+    func golden(model: String, fixture: String, format: ExportFormat, golden: String) throws {
+        let options = ParseOptions(denseTopology: format == .openlane)
+        let output = try render(model, fixture: fixture, format: format, options: options)
+        let expected = try Fixture.json(golden)
+        let difference = approximatelyEqual(output, expected, tolerance: 1e-9)
+        #expect(difference == nil, "\(golden): \(difference ?? "")")
+    }
+
+    @Test("nuScenes export drops boxes beyond the class range, in the ego frame")
+    func classRange() throws {
+        let output = try render("PETR", fixture: "petr_typical.json", format: .nuscenes)
+        let names = try #require(output["results"]?["tok_petr"]?.arrayValue).compactMap { $0["detection_name"]?.stringValue }
+        // The traffic cone 35 m out (30 m range) is gone; the car 44 m out (50 m range) stays.
+        #expect(names == ["car", "pedestrian", "bus", "car", "bicycle", "barrier"])
+    }
+
+    @Test("exports refuse what they cannot write")
+    func refusals() throws {
+        let petr = try Fixture.plugin("PETR").parse(rawJSON: Fixture.bytes("petr_typical.json"))
+        #expect(throws: PluginError(.invalidCalibration, "no calibration for sample token 'tok_petr'")) {
+            _ = try NuScenesExport.submission([petr], calibration: [:])
+        }
+        #expect(throws: PluginError(.unsupportedExport, "the nuscmap format needs map elements; model PETR gives none")) {
+            _ = try NuScenesMapExport.submission([petr])
+        }
+        let topo = try Fixture.plugin("TopoMLP").parse(rawJSON: Fixture.bytes("topomlp_typical.json"))
+        #expect(throws: PluginError(.unsupportedExport, "the OpenLane-V2 format needs the dense topology matrices: parse with dense topology on")) {
+            _ = try OpenLaneExport.submission([topo])
+        }
+        var unkeyed = try Fixture.plugin("TopoMLP").parse(rawJSON: Fixture.bytes("topomlp_typical.json"), options: ParseOptions(denseTopology: true))
+        unkeyed.meta.sampleID = "frame-1"
+        #expect(throws: PluginError.self) { _ = try OpenLaneExport.submission([unkeyed]) }
+        #expect(throws: PluginError.self) { _ = try ExportFormat.nuscenes.render([petr]) }
+    }
+
+    @Test("calibration errors name the token and key")
+    func calibrationErrors() throws {
+        let bad = try JSONReader.parse(#"{"t1": {"lidar2ego_rotation": [1, 0, 0], "lidar2ego_translation": [0, 0, 0], "ego2global_rotation": [1, 0, 0, 0], "ego2global_translation": [0, 0, 0]}}"#)
+        #expect(throws: PluginError(.invalidCalibration, "calibration: key 't1.lidar2ego_rotation': expected 4 finite numbers")) {
+            _ = try SampleCalibration.readSet(bad)
+        }
+        let unnormalised = try JSONReader.parse(#"{"t1": {"lidar2ego_rotation": [2, 0, 0, 0], "lidar2ego_translation": [0, 0, 0], "ego2global_rotation": [1, 0, 0, 0], "ego2global_translation": [0, 0, 0]}}"#)
+        #expect(throws: PluginError.self) { _ = try SampleCalibration.readSet(unnormalised) }
+    }
+
+    @Test("the atomic writer leaves the whole file and no temp file")
+    func atomicWrite() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AtomicFile.write(Array("hello".utf8), to: "\(dir)/out.json")
+        #expect(FileManager.default.contents(atPath: "\(dir)/out.json") == Data("hello".utf8))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.json"])
+        #expect(throws: PluginError.self) { try AtomicFile.write([1], to: "\(dir)/missing/out.json") }
+    }
+}
+
+@Suite("JSON reader and writer")
+struct JSONTests {
+    @Test("Python's NaN and Infinity are read; positions are reported")
+    func pythonLiterals() throws {
+        let value = try JSONReader.parse(#"{"a": [NaN, Infinity, -Infinity, -1.5e3, "\u00e9\n"]}"#)
+        let items = try #require(value["a"]?.arrayValue)
+        #expect(items[0].numberValue?.isNaN == true)
+        #expect(items[1].numberValue == .infinity && items[2].numberValue == -.infinity)
+        #expect(items[3].numberValue == -1500)
+        #expect(items[4].stringValue == "é\n")
+        #expect(throws: PluginError(.malformedJSON, "input: invalid JSON at byte 6: expected ',' or ']'")) {
+            _ = try JSONReader.parse("[1, 2 3]")
+        }
+        #expect(throws: PluginError(.malformedJSON, "input: truncated JSON: the document ends at byte 6 before it is complete")) {
+            _ = try JSONReader.parse(#"{"a": "#)
+        }
+    }
+
+    @Test("the writer round-trips and refuses NaN")
+    func writer() throws {
+        let value = JSONValue.object([("b", .array([.number(0.1), .number(3), .number(-2.5e-7)])), ("a", .string("q\"\n"))])
+        let bytes = try JSONWriter.write(value)
+        #expect(String(decoding: bytes, as: UTF8.self) == #"{"b":[0.1,3,-2.5e-07],"a":"q\"\n"}"#)
+        #expect(try JSONReader.parse(bytes) == value)
+        #expect(throws: PluginError.self) { _ = try JSONWriter.write(.number(.nan)) }
+    }
+}

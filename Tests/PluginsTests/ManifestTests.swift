@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import Plugins
+
+@Suite("Manifests")
+struct ManifestTests {
+    @Test("the five shipped manifests load, with the spec's pinned commits and classes")
+    func shippedManifests() throws {
+        let manifests = try ManifestLoader.loadDirectory(Fixture.pluginsDirectory)
+        #expect(manifests.map(\.name) == ["MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
+        let commits = Dictionary(uniqueKeysWithValues: manifests.map { ($0.name, $0.upstream.commit) })
+        #expect(commits == ["MapTR": "a6872d8", "PETR": "f7525f9", "StreamPETR": "95f6470", "TopoMLP": "8925967", "VAD": "1688c4b"])
+        let petr = try #require(manifests.first { $0.name == "PETR" })
+        #expect(petr.classNames.first == "car" && petr.classNames.last == "traffic_cone" && petr.classNames.count == 10)
+        #expect(petr.versions.mmdet3d == "0.17.1")
+        #expect(petr.timeoutSeconds == 600)
+        let stream = try #require(manifests.first { $0.name == "StreamPETR" })
+        #expect(stream.versions.mmdet3d == "1.0.0rc6" && stream.versions.mmcv == "1.6.0")
+        let vad = try #require(manifests.first { $0.name == "VAD" })
+        #expect(vad.tasks == [.detection3d, .vectormap, .planning])
+        #expect(vad.defaultScoreThreshold == 0.2)
+        for manifest in manifests {
+            _ = try PluginRegistry.standard.plugin(for: manifest)
+        }
+    }
+
+    static let valid = """
+        name: Custom
+        version: 0.1.0
+        parser: detection3d-mmdet3d-0.17
+        tasks: [detection3d]
+        upstream: {repository: https://example.org/custom, commit: abcdef0}
+        config: /opt/models/custom/config.py
+        checkpoint: {file: custom.pth}
+        class_names: [car, pedestrian]
+        default_score_threshold: 0.3
+        point_cloud_range: [-51.2, -51.2, -5, 51.2, 51.2, 3]
+        versions: {pytorch: 1.9.1, cuda: '11.1', mmcv: 1.4.0, mmdet3d: 0.17.1, base_image: 'pytorch/pytorch:1.9.1'}
+        worker: {command: [python3, worker.py], mode: warm}
+        """
+
+    @Test("a new model of a standard kind needs only a manifest")
+    func manifestOnlyModel() throws {
+        let manifest = try ManifestLoader.parse(Self.valid, path: "custom/plugin.yaml")
+        #expect(manifest.retries == 0 && manifest.timeoutSeconds == 600)
+        let plugin = try PluginRegistry.standard.plugin(for: manifest)
+        let raw = #"{"pts_bbox": {"boxes_3d": [[1,2,-1,2,4,1.5,0,0,0]], "scores_3d": [0.9], "labels_3d": [1]}}"#
+        let result = try plugin.parse(raw: JSONReader.parse(raw))
+        #expect(result.detections?.first?.label == "pedestrian")
+    }
+
+    @Test("bad manifests stop with the file, key and problem", arguments: [
+        ("name: [unclosed", "not valid YAML"),
+        (valid.replacingOccurrences(of: "parser: detection3d-mmdet3d-0.17", with: "parser: yolo"), "key 'parser': unknown parser 'yolo'"),
+        (valid.replacingOccurrences(of: "config: /opt/models/custom/config.py\n", with: ""), "key 'config': missing"),
+        (valid + "\ncolour: blue", "key 'colour'"),
+        (valid.replacingOccurrences(of: "commit: abcdef0", with: "commit: main"), "key 'upstream.commit'"),
+        (valid.replacingOccurrences(of: "mode: warm", with: "mode: lukewarm"), "key 'worker.mode'"),
+        (valid.replacingOccurrences(of: "default_score_threshold: 0.3", with: "default_score_threshold: high"), "key 'default_score_threshold'"),
+        (valid.replacingOccurrences(of: "[-51.2, -51.2, -5, 51.2, 51.2, 3]", with: "[1, 2, 3]"), "key 'point_cloud_range'"),
+        (valid.replacingOccurrences(of: "tasks: [detection3d]", with: "tasks: [segmentation]"), "unknown task kind 'segmentation'"),
+    ])
+    func badManifest(text: String, expected: String) {
+        #expect {
+            _ = try ManifestLoader.parse(text, path: "/plugins/Custom/plugin.yaml")
+        } throws: { error in
+            guard let error = error as? PluginError else { return false }
+            return error.message.hasPrefix("/plugins/Custom/plugin.yaml: ") && error.message.contains(expected)
+        }
+    }
+
+    @Test("a line number is given for a wrong value")
+    func lineNumber() {
+        let text = Self.valid.replacingOccurrences(of: "default_score_threshold: 0.3", with: "default_score_threshold: 7")
+        #expect(throws: PluginError(.invalidManifest, "x.yaml: key 'default_score_threshold' (line 9): 7.0 is out of range 0.0...1.0")) {
+            _ = try ManifestLoader.parse(text, path: "x.yaml")
+        }
+    }
+
+    @Test("two manifests with one name are refused")
+    func duplicateNames() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plugins-dup-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for folder in ["A", "B"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(folder)", withIntermediateDirectories: true)
+            try Self.valid.write(toFile: "\(dir)/\(folder)/plugin.yaml", atomically: true, encoding: .utf8)
+        }
+        #expect {
+            _ = try ManifestLoader.loadDirectory(dir)
+        } throws: { error in
+            (error as? PluginError)?.message.contains("already declared by \(dir)/A/plugin.yaml") == true
+        }
+    }
+}

@@ -34,11 +34,14 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("log-format"), help: "text or json (log.format).")
     var logFormat: String?
 
+    @Option(name: .customLong("models"), help: "Models to run, comma-separated, or 'all' (models).")
+    var models: String?
+
     var loader: ConfigLoader {
         var flags: [String: ConfigValue] = [:]
         let pairs: [(String, String?)] = [
             ("http.host", httpHost), ("http.port", httpPort), ("state_dir", stateDir),
-            ("plugins_dir", pluginsDir), ("log.level", logLevel), ("log.format", logFormat),
+            ("plugins_dir", pluginsDir), ("log.level", logLevel), ("log.format", logFormat), ("models", models),
         ]
         for (key, value) in pairs { if let value { flags[key] = .scalar(value) } }
         return ConfigLoader(file: configFile, flags: flags)

@@ -44,7 +44,7 @@ public enum ConfigCheck {
             let numbers = assignments[variable]?.arrayValue?.compactMap(\.numberValue)
             if let numbers, numbers.count == 6 {
                 if zip(numbers, manifest.pointCloudRange).contains(where: { abs($0 - $1) > 1e-6 }) {
-                    problems.append("\(configPath): '\(variable)' is \(numbers.map(JSONNumber.text)) but the plugin's point-cloud range is \(manifest.pointCloudRange.map(JSONNumber.text))")
+                    problems.append("\(configPath): '\(variable)' is \(JSONNumber.list(numbers)) but the plugin's point-cloud range is \(JSONNumber.list(manifest.pointCloudRange))")
                 }
             } else {
                 problems.append("\(configPath): '\(variable)' is not a literal list of 6 numbers")
@@ -55,6 +55,8 @@ public enum ConfigCheck {
 }
 
 enum JSONNumber {
+    static func list(_ values: [Double]) -> String { "[" + values.map(text).joined(separator: ", ") + "]" }
+
     static func text(_ value: Double) -> String {
         var out: [UInt8] = []
         JSONWriter.appendNumber(value, to: &out)

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+@testable import Agent
+
+/// The real podagent binary's `plugins`, `parse` and `validate`, run as child processes.
+@Suite("podagent plugins / parse / validate")
+struct PluginCommandsTests {
+    static func podagent(_ arguments: [String]) async throws -> CommandRunner.Output {
+        let binary = ModelsTestSupport.podagentBinary
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build podagent first (swift build)")
+        let spec = ProcessSpec(
+            executable: binary, arguments: arguments + ["--plugins-dir", ModelsTestSupport.pluginsDir],
+            environment: ModelsTestSupport.environment())
+        return try await ModelsTestSupport.runner.run(spec, timeout: .seconds(60))
+    }
+
+    static func fixture(_ name: String) -> String { "\(ModelsTestSupport.fixtures)/\(name)" }
+
+    @Test("parse exits 2 with the error on truncated input, and writes nothing")
+    func parseBadInput() async throws {
+        let dir = try ModelsTestSupport.temporaryDirectory("cli-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let output = try await Self.podagent(["parse", "--model", "PETR", "--input", Self.fixture("petr_truncated.json"), "--output", "\(dir)/out.json"])
+        #expect(output.status == .exited(2))
+        #expect(output.stderr.hasPrefix("podagent: error: \(Self.fixture("petr_truncated.json")): truncated JSON"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/out.json"))
+        let shape = try await Self.podagent(["parse", "--model", "VAD", "--input", Self.fixture("vad_wrong_shape.json")])
+        #expect(shape.status == .exited(2))
+        #expect(shape.stderr.contains("key 'pts_bbox.trajs_3d': expected shape (N,6,12), got shape (7,6,6,2)"))
+        let format = try await Self.podagent(["parse", "--model", "PETR", "--input", Self.fixture("petr_typical.json"), "--format", "kitti"])
+        #expect(format.status == .exited(2) && format.stderr.contains("--format: 'kitti'"))
+        let calibration = try await Self.podagent(["parse", "--model", "PETR", "--input", Self.fixture("petr_typical.json"), "--format", "nuscenes"])
+        #expect(calibration.status == .exited(2) && calibration.stderr.contains("needs per-sample calibration"))
+    }
+
+    @Test("parse writes the standard result and the nuScenes submission")
+    func parseGood() async throws {
+        let standard = try await Self.podagent(["parse", "--model", "PETR", "--input", Self.fixture("petr_typical.json"), "--score-threshold", "0.5"])
+        #expect(standard.status == .exited(0), "\(standard.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(standard.stdout.utf8)) as? [String: Any]
+        #expect((result?["detections"] as? [Any])?.count == 4)
+        #expect(result?["schema_version"] as? String == "1.0")
+        let nusc = try await Self.podagent([
+            "parse", "--model", "StreamPETR", "--input", Self.fixture("streampetr_typical.json"), "--format", "nuscenes",
+            "--calibration", Self.fixture("calibration.json"),
+        ])
+        #expect(nusc.status == .exited(0), "\(nusc.stderr)")
+        let submission = try JSONSerialization.jsonObject(with: Data(nusc.stdout.utf8)) as? [String: Any]
+        let boxes = (submission?["results"] as? [String: Any])?["tok_stream"] as? [[String: Any]]
+        #expect(boxes?.count == 6)
+        #expect(boxes?.first?["attribute_name"] as? String == "vehicle.moving")
+    }
+
+    @Test("parse --format openlane --pickle writes the devkit's pickle through python3")
+    func openLanePickle() async throws {
+        let dir = try ModelsTestSupport.temporaryDirectory("cli-openlane")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try await Self.podagent([
+            "parse", "--model", "TopoMLP", "--input", Self.fixture("topomlp_typical.json"), "--format", "openlane",
+            "--output", "\(dir)/sub.json", "--pickle", "\(dir)/sub.pkl",
+        ])
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let check = try await ModelsTestSupport.python(["-c", """
+            import pickle, sys
+            data = pickle.load(open(sys.argv[1], 'rb'))
+            key = ('val', '00001', '315969904949927216')
+            p = data['results'][key]['predictions']
+            print(len(p['lane_centerline']), p['topology_lclc'].shape, p['topology_lcte'].shape, p['lane_centerline'][0]['points'].shape, p['lane_centerline'][0]['id'])
+            """, "\(dir)/sub.pkl"])
+        #expect(check.status == .exited(0), "\(check.stderr)")
+        #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5 (5, 5) (5, 3) (11, 3) 1000")
+    }
+
+    @Test("plugins lists the five models; validate prints every problem and exits 1")
+    func pluginsAndValidate() async throws {
+        let list = try await Self.podagent(["plugins", "--json"])
+        #expect(list.status == .exited(0), "\(list.stderr)")
+        let entries = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
+        #expect(entries?.compactMap { ($0["manifest"] as? [String: Any])?["name"] as? String } == ["MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
+        let text = try await Self.podagent(["plugins"])
+        #expect(text.stdout.contains("PETR 1.0.0  disabled  tasks: detection3d  parser: petr"))
+
+        let dir = try ModelsTestSupport.temporaryDirectory("cli-validate")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]\nclass_names = ['car']\n".write(toFile: "\(dir)/petr.py", atomically: true, encoding: .utf8)
+        let validate = try await Self.podagent(["validate", "--model", "petr", "--config", "\(dir)/petr.py", "--checkpoint", "\(dir)/missing.pth"])
+        #expect(validate.status == .exited(1))
+        let lines = validate.stdout.split(separator: "\n")
+        #expect(lines.count == 3, "\(validate.stdout)")
+        #expect(lines.contains { $0.contains("'class_names' is [\"car\"]") })
+        #expect(lines.contains { $0.contains("'model.pts_bbox_head.num_classes' is not set to a literal number") })
+        #expect(lines.contains { $0.hasSuffix("checkpoint \(dir)/missing.pth does not exist") })
+        let unknown = try await Self.podagent(["validate", "--model", "yolo"])
+        #expect(unknown.status == .exited(2) && unknown.stderr.contains("unknown model 'yolo'"))
+    }
+}

@@ -19,6 +19,7 @@ extension PodAgentCommand {
         @Flag(help: "Keep the raw output in the standard result.") var includeRaw = false
         @Option(help: "Write here (whole or not at all) instead of stdout.") var output: String?
         @Option(help: "With --format openlane and --output: also write the devkit's pickle here (needs python3 and numpy).") var pickle: String?
+        @Option(help: ArgumentHelp("Benchmark: parse and render N times, print timings to stderr.", visibility: .hidden)) var repeatCount: Int = 0
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
@@ -34,6 +35,10 @@ extension PodAgentCommand {
                 let job = OfflineParse(
                     model: model, input: input, format: exportFormat, scoreThreshold: scoreThreshold,
                     topologyThreshold: topologyThreshold, calibration: calibration, sampleID: sampleId, includeRaw: includeRaw)
+                if repeatCount > 0 {
+                    FileHandle.standardError.write(Data((try job.benchmark(plugins: catalog.plugins, iterations: repeatCount) + "\n").utf8))
+                    return
+                }
                 let bytes = try job.render(plugins: catalog.plugins)
                 guard let output else {
                     FileHandle.standardOutput.write(Data(bytes))

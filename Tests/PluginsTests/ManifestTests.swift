@@ -59,6 +59,7 @@ struct ManifestTests {
         (valid.replacingOccurrences(of: "default_score_threshold: 0.3", with: "default_score_threshold: high"), "key 'default_score_threshold'"),
         (valid.replacingOccurrences(of: "[-51.2, -51.2, -5, 51.2, 51.2, 3]", with: "[1, 2, 3]"), "key 'point_cloud_range'"),
         (valid.replacingOccurrences(of: "tasks: [detection3d]", with: "tasks: [segmentation]"), "unknown task kind 'segmentation'"),
+        (valid + "\nretries: 1.5", "key 'retries' (line 13): expected an integer, got '1.5'"),
     ])
     func badManifest(text: String, expected: String) {
         #expect {

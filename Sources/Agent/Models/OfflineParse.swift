@@ -62,6 +62,40 @@ public struct OfflineParse: Sendable {
         }
     }
 
+    /// Renders `iterations` times from the raw bytes already in memory (file reading excluded) and
+    /// returns `{"iterations", "median_ms", "min_ms", "output_bytes"}` as JSON text, for `bench/parse`.
+    public func benchmark(plugins: [any ModelPlugin], iterations: Int) throws(AgentError) -> String {
+        guard let plugin = plugins.first(where: { $0.manifest.name.lowercased() == model.lowercased() }) else {
+            throw AgentError(.invalidArgument, "unknown model '\(model)'")
+        }
+        guard let data = FileManager.default.contents(atPath: input) else {
+            throw AgentError(.invalidArgument, "\(input): cannot read the raw output")
+        }
+        let bytes = Array(data)
+        var calibrationSet: [String: SampleCalibration]?
+        var samples: [Double] = []
+        var size = 0
+        do {
+            if let calibration, let text = FileManager.default.contents(atPath: calibration) {
+                calibrationSet = try SampleCalibration.readSet(JSONReader.parse(Array(text), source: calibration))
+            }
+            let options = ParseOptions(
+                scoreThreshold: scoreThreshold, sampleID: sampleID, topologyThreshold: topologyThreshold, denseTopology: format == .openlane)
+            for _ in 0..<iterations {
+                let start = ContinuousClock.now
+                let results = try plugin.parseAll(raw: JSONReader.parse(bytes, source: input), options: options)
+                size = try format.render(results, calibration: calibrationSet, pretty: false).count
+                let elapsed = ContinuousClock.now - start
+                samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+        } catch {
+            throw AgentError(error)
+        }
+        samples.sort()
+        let median = samples.isEmpty ? 0 : samples[samples.count / 2]
+        return #"{"iterations": \#(iterations), "median_ms": \#(median), "min_ms": \#(samples.first ?? 0), "output_bytes": \#(size)}"#
+    }
+
     /// Converts an OpenLane-V2 JSON submission into the devkit's pickle with `Plugins/openlane_pickle.py`,
     /// through the ``CommandRunner`` (python3 and numpy must be present).
     public static func writeOpenLanePickle(json: String, pickle: String, pluginsDir: String, runner: CommandRunner) async throws(AgentError) {

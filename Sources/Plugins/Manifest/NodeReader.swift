@@ -47,6 +47,14 @@ struct NodeReader {
         return number
     }
 
+    func integer(_ mapping: Node.Mapping, _ parent: String, _ name: String, default value: Int, range: ClosedRange<Int>) throws(PluginError) -> Int {
+        let (key, node) = child(mapping, parent, name)
+        guard let node else { return value }
+        guard let number = node.int else { throw fail(key, node, "expected an integer, got '\(node.string ?? "?")'") }
+        guard range.contains(number) else { throw fail(key, node, "\(number) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return number
+    }
+
     func strings(_ mapping: Node.Mapping, _ parent: String, _ name: String, required: Bool = true) throws(PluginError) -> [String]? {
         let (key, node) = child(mapping, parent, name)
         guard let node else {
@@ -140,7 +148,7 @@ struct NodeReader {
                 mmdet: try optionalString(versions, "versions", "mmdet"), baseImage: try string(versions, "versions", "base_image")),
             worker: .init(command: try strings(worker, "worker", "command") ?? [], mode: mode),
             timeoutSeconds: try number(top, "", "timeout_seconds", default: 600, range: 1...86400),
-            retries: Int(try number(top, "", "retries", default: 0, range: 0...100)),
+            retries: try integer(top, "", "retries", default: 0, range: 0...100),
             configChecks: checks,
             sourcePath: path)
     }

@@ -62,6 +62,18 @@ struct ParserTests {
         #expect(result.meta.warnings.first?.contains("non-finite score in '\(key)'") == true)
     }
 
+    @Test("null (how the worker runtime writes NaN) is read as NaN: a null score drops the item, a null coordinate is refused")
+    func nullAsNaN() throws {
+        let plugin = try Fixture.plugin("PETR")
+        let result = try plugin.parse(raw: JSONReader.parse(
+            #"[{"pts_bbox": {"boxes_3d": [[0,0,0,1,1,1,0,0,0],[1,1,0,1,1,1,0,0,0]], "scores_3d": [null, 0.5], "labels_3d": [1, 2]}}]"#))
+        #expect(result.detections?.map(\.label) == ["construction_vehicle"])
+        #expect(result.meta.warnings == ["1 detection(s) with a non-finite score in 'pts_bbox.scores_3d' were dropped"])
+        #expect(throws: PluginError(.invalidValue, "key 'pts_bbox.boxes_3d'[0]: non-finite value nan")) {
+            _ = try plugin.parse(raw: JSONReader.parse(#"{"pts_bbox": {"boxes_3d": [[0,null,0,1,1,1,0,0,0]], "scores_3d": [0.5], "labels_3d": [1]}}"#))
+        }
+    }
+
     @Test("wrong shapes name the key, the expected and the actual shape", arguments: [
         ("petr", "key 'pts_bbox.boxes_3d': expected shape (N,9), got shape (7,7)"),
         ("streampetr", "key 'pts_bbox.labels_3d': expected 7 rows to match 'pts_bbox.boxes_3d', got shape (3,)"),

@@ -63,6 +63,7 @@ public struct Tensor: Sendable, Equatable {
         _ value: JSONValue, depth: Int, shape: [Int], into values: inout [Double], path: String, key: String, shapeText: String
     ) throws(PluginError) {
         if depth == shape.count {
+            if case .null = value { values.append(.nan); return }
             guard case .number(let number) = value else {
                 throw PluginError(.wrongShape, "key '\(key)': element \(path) is \(value.kind), expected a number (shape \(shapeText))")
             }
@@ -76,6 +77,8 @@ public struct Tensor: Sendable, Equatable {
         if depth == shape.count - 1 {
             // Innermost axis: read numbers directly, the hot loop for big matrices.
             for (index, item) in items.enumerated() {
+                // The worker runtime writes NaN as null (JSON has no NaN): read it back as NaN.
+                if case .null = item { values.append(.nan); continue }
                 guard case .number(let number) = item else {
                     throw PluginError(.wrongShape, "key '\(key)': element \(path)[\(index)] is \(item.kind), expected a number (shape \(shapeText))")
                 }

@@ -43,6 +43,11 @@ struct ManifestTests {
     func manifestOnlyModel() throws {
         let manifest = try ManifestLoader.parse(Self.valid, path: "custom/plugin.yaml")
         #expect(manifest.retries == 0 && manifest.timeoutSeconds == 600)
+        #expect(manifest.worker.options.isEmpty)
+        let withOptions = try ManifestLoader.parse(
+            Self.valid.replacingOccurrences(of: "worker: {command: [python3, worker.py], mode: warm}", with: "worker: {command: [python3, worker.py], mode: warm, options: {load_time_s: 1.5, format: petr, warm: true, sizes: [1, 2]}}"),
+            path: "custom/plugin.yaml")
+        #expect(withOptions.worker.options == ["load_time_s": .number(1.5), "format": .string("petr"), "warm": .bool(true), "sizes": .array([.number(1), .number(2)])])
         let plugin = try PluginRegistry.standard.plugin(for: manifest)
         let raw = #"{"pts_bbox": {"boxes_3d": [[1,2,-1,2,4,1.5,0,0,0]], "scores_3d": [0.9], "labels_3d": [1]}}"#
         let result = try plugin.parse(raw: JSONReader.parse(raw))

@@ -82,6 +82,34 @@ struct NodeReader {
         return result
     }
 
+    /// `worker.options`: a mapping of plain values (numbers, booleans, strings, lists of them).
+    func options(_ node: Node?) throws(PluginError) -> [String: JSONValue] {
+        guard let node else { return [:] }
+        guard let mapping = node.mapping else { throw fail("worker.options", node, "expected a mapping") }
+        var result: [String: JSONValue] = [:]
+        for (name, value) in mapping {
+            guard let key = name.string else { throw fail("worker.options", name, "expected string keys") }
+            result[key] = try plain(value, key: "worker.options.\(key)")
+        }
+        return result
+    }
+
+    private func plain(_ node: Node, key: String) throws(PluginError) -> JSONValue {
+        if let sequence = node.sequence {
+            var items: [JSONValue] = []
+            for item in sequence { items.append(try plain(item, key: key)) }
+            return .array(items)
+        }
+        guard let scalar = node.scalar else { throw fail(key, node, "expected a plain value or a list") }
+        if scalar.style == .plain {
+            if let flag = node.bool { return .bool(flag) }
+            if let number = node.int { return .number(Double(number)) }
+            if let number = node.float, number.isFinite { return .number(number) }
+            if scalar.string == "~" || scalar.string == "null" { return .null }
+        }
+        return .string(scalar.string)
+    }
+
     func manifest(_ root: Node) throws(PluginError) -> PluginManifest {
         let top = try mapping(root, "", allowed: [
             "name", "version", "parser", "tasks", "upstream", "config", "checkpoint", "class_names", "map_class_names",
@@ -110,7 +138,7 @@ struct NodeReader {
         guard let versionsNode = top["versions"] else { throw fail("versions", nil, "missing") }
         let versions = try mapping(versionsNode, "versions", allowed: ["pytorch", "cuda", "mmcv", "mmdet3d", "mmdet", "base_image"])
         guard let workerNode = top["worker"] else { throw fail("worker", nil, "missing") }
-        let worker = try mapping(workerNode, "worker", allowed: ["command", "mode"])
+        let worker = try mapping(workerNode, "worker", allowed: ["command", "mode", "options"])
         let modeName = try string(worker, "worker", "mode")
         guard let mode = PluginManifest.Worker.Mode(rawValue: modeName) else {
             throw fail("worker.mode", worker["mode"], "unknown mode '\(modeName)' (known: warm, oneshot)")
@@ -146,7 +174,7 @@ struct NodeReader {
                 pytorch: try string(versions, "versions", "pytorch"), cuda: try string(versions, "versions", "cuda"),
                 mmcv: try string(versions, "versions", "mmcv"), mmdet3d: try optionalString(versions, "versions", "mmdet3d"),
                 mmdet: try optionalString(versions, "versions", "mmdet"), baseImage: try string(versions, "versions", "base_image")),
-            worker: .init(command: try strings(worker, "worker", "command") ?? [], mode: mode),
+            worker: .init(command: try strings(worker, "worker", "command") ?? [], mode: mode, options: try options(worker["options"])),
             timeoutSeconds: try number(top, "", "timeout_seconds", default: 600, range: 1...86400),
             retries: try integer(top, "", "retries", default: 0, range: 0...100),
             configChecks: checks,

@@ -41,6 +41,8 @@ public struct PluginManifest: Sendable, Equatable, Codable {
         public enum Mode: String, Sendable, Codable, CaseIterable { case warm, oneshot }
         public var command: [String]
         public var mode: Mode
+        /// Free-form settings handed to the worker (as `PODAGENT_WORKER_OPTIONS`, a JSON object).
+        public var options: [String: JSONValue] = [:]
     }
 
     /// Which literal assignments of the model's Python config `validate` compares with this manifest.

@@ -17,6 +17,7 @@ extension PodAgentCommand {
         @Option(help: "Per-sample calibration JSON (needed by --format nuscenes).") var calibration: String?
         @Option(help: "The sample id when the raw output names none.") var sampleId: String?
         @Flag(help: "Keep the raw output in the standard result.") var includeRaw = false
+        @Flag(help: "Add the dense topology matrices to the standard result (always on for openlane).") var denseTopology = false
         @Option(help: "Write here (whole or not at all) instead of stdout.") var output: String?
         @Option(help: "With --format openlane and --output: also write the devkit's pickle here (needs python3 and numpy).") var pickle: String?
         @Option(help: ArgumentHelp("Benchmark: parse and render N times, print timings to stderr.", visibility: .hidden)) var repeatCount: Int = 0
@@ -34,7 +35,8 @@ extension PodAgentCommand {
                 let catalog = try ModelCatalog.load(config: config)
                 let job = OfflineParse(
                     model: model, input: input, format: exportFormat, scoreThreshold: scoreThreshold,
-                    topologyThreshold: topologyThreshold, calibration: calibration, sampleID: sampleId, includeRaw: includeRaw)
+                    topologyThreshold: topologyThreshold, calibration: calibration, sampleID: sampleId, includeRaw: includeRaw,
+                    denseTopology: denseTopology)
                 if repeatCount > 0 {
                     FileHandle.standardError.write(Data((try job.benchmark(plugins: catalog.plugins, iterations: repeatCount) + "\n").utf8))
                     return

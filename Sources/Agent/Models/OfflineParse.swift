@@ -12,12 +12,14 @@ public struct OfflineParse: Sendable {
     public var calibration: String?
     public var sampleID: String?
     public var includeRaw: Bool
+    /// Dense topology matrices in the standard result (the openlane format always has them).
+    public var denseTopology: Bool
     public var pretty: Bool
 
     public init(
         model: String, input: String, format: ExportFormat = .standard, scoreThreshold: Double? = nil,
         topologyThreshold: Double = 0.5, calibration: String? = nil, sampleID: String? = nil, includeRaw: Bool = false,
-        pretty: Bool = true
+        denseTopology: Bool = false, pretty: Bool = true
     ) {
         self.model = model
         self.input = input
@@ -27,6 +29,7 @@ public struct OfflineParse: Sendable {
         self.calibration = calibration
         self.sampleID = sampleID
         self.includeRaw = includeRaw
+        self.denseTopology = denseTopology
         self.pretty = pretty
     }
 
@@ -43,7 +46,7 @@ public struct OfflineParse: Sendable {
             let raw = try JSONReader.parse(Array(bytes), source: input)
             let options = ParseOptions(
                 scoreThreshold: scoreThreshold, sampleID: sampleID, includeRaw: includeRaw,
-                topologyThreshold: topologyThreshold, denseTopology: format == .openlane)
+                topologyThreshold: topologyThreshold, denseTopology: denseTopology || format == .openlane)
             let results = try plugin.parseAll(raw: raw, options: options)
             var calibrationSet: [String: SampleCalibration]?
             if let calibration {

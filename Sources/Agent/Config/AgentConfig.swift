@@ -35,6 +35,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var gpu = GPU()
     /// Seconds the agent waits for requests in flight and children on shutdown before it exits anyway.
     public var shutdownTimeout: Double = 10
+    /// The managed OpenSSH server (see `AgentConfig+SSH.swift`).
+    public var ssh = SSH()
 
     public init() {}
 

@@ -110,7 +110,7 @@ public enum ConfigSchema {
         ConfigSetting(key: "shutdown_timeout", environment: "PODAGENT_SHUTDOWN_TIMEOUT", summary: "seconds to drain requests and stop children") { config, value throws(ConfigProblem) in
             config.shutdownTimeout = try value.seconds(in: 0...3600)
         },
-    ]
+    ] + sshSettings
 
     static let byKey: [String: ConfigSetting] = Dictionary(uniqueKeysWithValues: settings.map { ($0.key, $0) })
 }

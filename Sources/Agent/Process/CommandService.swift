@@ -75,11 +75,10 @@ public final class CommandService: Service, Sendable {
         agent.readiness.update(Self.part, PartStatus(
             ready: keepRunning || shuttingDown, state: "exited", reason: "the command \(status)",
             details: ["exit_code": String(status.shellCode)]))
-        if !shuttingDown {
-            onExit(status)
-            // Stay in the group until podagent stops, so the group shuts down in order instead of being cancelled.
-            try? await gracefulShutdown()
-        }
+        if !shuttingDown { onExit(status) }
+        // Stay in the group until podagent stops: a service that returns earlier counts as failed
+        // and would cancel the others instead of letting them stop in order.
+        try? await gracefulShutdown()
     }
 
     private var isShuttingDown: Bool { shutdownFlag.withLock { $0 } }

@@ -1,12 +1,16 @@
+import CShims
 import Foundation
 
 /// Small TCP facts about a local port: does something accept on it, and who holds it.
 enum PortProbe {
-    /// Connects to 127.0.0.1:`port`; returns the local port the probe used, or nil when nothing accepts.
-    static func connectLoopback(port: Int) -> Int? {
+    /// Connects to 127.0.0.1:`port`; returns the local port the probe used, or nil when nothing accepts
+    /// within `timeout` milliseconds. Never blocks longer: a listener that does not accept (full
+    /// backlog) would otherwise hold a thread of the cooperative pool in connect().
+    static func connectLoopback(port: Int, timeout: Int32 = 250) -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        guard pa_set_nonblocking(fd) == 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -14,7 +18,14 @@ enum PortProbe {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return nil }
+        if connected != 0 {
+            guard errno == EINPROGRESS else { return nil }
+            var waiting = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            guard poll(&waiting, 1, timeout) == 1 else { return nil }
+            var failure: Int32 = 0
+            var size = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &size) == 0, failure == 0 else { return nil }
+        }
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &local) {

@@ -15,6 +15,7 @@ public final class SSHDService: Service, Sendable {
     enum Event: Sendable {
         case exited(generation: Int, status: ExitStatus)
         case ready(generation: Int)
+        case notAccepting(generation: Int)
         case restartDue(generation: Int)
         case reload
         case stop
@@ -29,6 +30,7 @@ public final class SSHDService: Service, Sendable {
         var lastError: String?
         var portHeldBy: String?
         var port = 0
+        var published = PartStatus(ready: false, state: "starting")
     }
 
     private let agent: PodAgent
@@ -67,9 +69,13 @@ public final class SSHDService: Service, Sendable {
     public func reload() { continuation.yield(.reload) }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            await self.supervise()
-        } onGracefulShutdown: {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await self.supervise()
+            } onGracefulShutdown: {
+                self.continuation.yield(.stop)
+            }
+        } onCancel: {
             self.continuation.yield(.stop)
         }
     }
@@ -149,6 +155,10 @@ public final class SSHDService: Service, Sendable {
                     report(state: "restarting", ready: false, reason: holder.map { "port \(settings.port) is held by \($0)" } ?? "sshd \(status)")
                 }
                 if delay == .zero { start() } else { scheduleRestart(after: delay, generation: generation) }
+            case .notAccepting(let g) where g == generation && !becameReady:
+                let holder = facts.withLock { $0.portHeldBy }
+                report(state: "starting", ready: false, reason: "sshd runs but accepts no connection on 127.0.0.1:\(settings.port)"
+                    + (holder.map { " (port \(settings.port) is held by \($0))" } ?? ""))
             case .restartDue(let g) where g == generation && child == nil:
                 start()
             case .reload:
@@ -156,6 +166,7 @@ public final class SSHDService: Service, Sendable {
                     let fresh = try loadSettings()
                     let result = try await setup(fresh).prepare()
                     facts.withLock { $0.prepared = result; $0.lastError = nil }
+                    republish()
                     let portChanged = fresh.port != settings.port
                     settings = fresh
                     facts.withLock { $0.port = fresh.port }
@@ -171,7 +182,11 @@ public final class SSHDService: Service, Sendable {
                 } catch {
                     agent.logger.error("sshd configuration not applied, the running sshd is kept: \(error.message)")
                     facts.withLock { $0.lastError = error.message }
-                    if child == nil && !prepared { report(state: "config_error", ready: false, reason: error.message) }
+                    if child == nil && !prepared {
+                        report(state: "config_error", ready: false, reason: error.message)
+                    } else {
+                        republish()
+                    }
                 }
             default:
                 continue  // an event about an earlier sshd
@@ -230,8 +245,12 @@ public final class SSHDService: Service, Sendable {
         let continuation = continuation
         let port = settings.port
         Task { [self] in
-            let deadline = ContinuousClock.now + .seconds(30)
-            while child.exitStatus == nil, ContinuousClock.now < deadline {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while child.exitStatus == nil {
+                if ContinuousClock.now > deadline {
+                    continuation.yield(.notAccepting(generation: generation))
+                    return
+                }
                 if let local = PortProbe.connectLoopback(port: port) {
                     _ = probePorts.withLock { $0.insert(local) }
                     probesUnlogged.withLock { $0 += 1 }
@@ -241,6 +260,12 @@ public final class SSHDService: Service, Sendable {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
+    }
+
+    /// Publishes the current state again with fresh details (after a refused reload).
+    private func republish() {
+        let current = facts.withLock { $0.published }
+        report(state: current.state, ready: current.ready, reason: current.reason)
     }
 
     /// Whether sshd's log line is about one of podagent's own readiness probes (it connects and closes at once).
@@ -277,7 +302,9 @@ public final class SSHDService: Service, Sendable {
         details["port"] = String(facts.port)
         if let lastExit = facts.lastExit { details["last_exit"] = lastExit }
         if let lastError = facts.lastError { details["last_error"] = lastError }
-        agent.readiness.update(Self.part, PartStatus(ready: ready, state: state, reason: ready ? nil : reason, details: details))
+        let status = PartStatus(ready: ready, state: state, reason: ready ? nil : reason, details: details)
+        self.facts.withLock { $0.published = status }
+        agent.readiness.update(Self.part, status)
         agent.metrics.gauge("sshd_up", unit: "bool", help: "1 while sshd accepts connections", value: ready ? 1 : 0)
     }
 }

@@ -35,6 +35,8 @@ final class TestWorkspace: Sendable {
               host: 127.0.0.1
               port: 0
             shutdown_timeout: 3
+            log:
+              format: json
             ssh:
               enabled: "on"
               port: \(sshPort)
@@ -213,7 +215,7 @@ final class PodAgentProcess: Sendable {
     }
 
     /// Waits for podagent to exit by itself; nil when it is still running after `timeout`.
-    func waitForExit(timeout: Duration) async -> ExitStatus? {
+    func waitForExit(timeout: Duration) async -> Agent.ExitStatus? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let status = child.exitStatus { return status }
@@ -224,7 +226,7 @@ final class PodAgentProcess: Sendable {
 
     /// SIGTERM, then waits for the exit.
     @discardableResult
-    func stop() async -> ExitStatus {
+    func stop() async -> Agent.ExitStatus {
         child.signal(SIGTERM)
         return await child.terminate(grace: .seconds(15))
     }

@@ -155,7 +155,8 @@ struct SSHDRecoveryTests {
     func portInUse() async throws {
         try await withWorkspace { workspace in
             // This test process holds the port on IPv4 and IPv6, as another sshd on port 22 would.
-            let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+            // Close-on-exec: processes other tests start at the same time must not share the socket.
+            let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             defer { close(fd) }
             var off: Int32 = 0
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
@@ -183,7 +184,7 @@ struct SSHDRecoveryTests {
 /// Reads the server's identification line from a new TCP connection to 127.0.0.1.
 enum SSHBanner {
     static func read(port: Int) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var limit = timeval(tv_sec: 1, tv_usec: 0)

@@ -33,18 +33,18 @@ public final class SSHDService: Service, Sendable {
         var published = PartStatus(ready: false, state: "starting")
     }
 
-    private let agent: PodAgent
+    let agent: PodAgent
     private let initialSettings: AgentConfig.SSH
     private let environment: [String: String]
     private let loadSettings: @Sendable () throws(AgentError) -> AgentConfig.SSH
     private let stopGrace: Duration
     private let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
-    private let facts = Mutex(Facts())
+    let facts = Mutex(Facts())
     /// Local ports of our own readiness probes, so their "connection closed" lines stay out of the log.
-    private let probePorts = Mutex<Set<Int>>([])
+    let probePorts = Mutex<Set<Int>>([])
     /// Probes whose "kex_exchange_identification" line (which names no port) was not seen yet.
-    private let probesUnlogged = Mutex(0)
+    let probesUnlogged = Mutex(0)
 
     /// - Parameters:
     ///   - environment: the pod's environment (keys and session variables come from it).
@@ -132,7 +132,7 @@ public final class SSHDService: Service, Sendable {
             case .ready(let g) where g == generation:
                 becameReady = true
                 failedStarts = 0
-                facts.withLock { $0.lastError = nil; $0.portHeldBy = nil }
+                facts.withLock { $0.portHeldBy = nil }
                 report(state: "running", ready: true)
             case .exited(let g, let status) where g == generation:
                 child = nil
@@ -260,51 +260,5 @@ public final class SSHDService: Service, Sendable {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
-    }
-
-    /// Publishes the current state again with fresh details (after a refused reload).
-    private func republish() {
-        let current = facts.withLock { $0.published }
-        report(state: current.state, ready: current.ready, reason: current.reason)
-    }
-
-    /// Whether sshd's log line is about one of podagent's own readiness probes (it connects and closes at once).
-    private func isProbeNoise(_ line: String) -> Bool {
-        if line.contains("kex_exchange_identification: Connection closed by remote host") {
-            return probesUnlogged.withLock { count in
-                guard count > 0 else { return false }
-                count -= 1
-                return true
-            }
-        }
-        let probes = probePorts.withLock { $0 }
-        return probes.contains { line.contains("127.0.0.1 port \($0)") }
-    }
-
-    /// "12.3" for a duration, for people.
-    static func seconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(format: "%.1f", value)
-    }
-
-    private func report(state: String, ready: Bool, reason: String? = nil) {
-        let facts = facts.withLock { $0 }
-        var details: [String: String] = ["restarts": String(facts.restarts)]
-        if let pid = facts.pid { details["pid"] = String(pid) }
-        if let prepared = facts.prepared {
-            for key in prepared.hostKeys { details["host_key_\(key.type)"] = key.fingerprint }
-            details["authorized_keys"] = prepared.keyCount == 0
-                ? "none installed: set PUBLIC_KEY, SSH_PUBLIC_KEY or ssh.authorized_keys" : String(prepared.keyCount)
-            if !prepared.keyProblems.isEmpty { details["key_problems"] = prepared.keyProblems.map(\.description).joined(separator: "; ") }
-            if let user = prepared.user { details["user"] = user.name }
-            details["config"] = prepared.configPath
-        }
-        details["port"] = String(facts.port)
-        if let lastExit = facts.lastExit { details["last_exit"] = lastExit }
-        if let lastError = facts.lastError { details["last_error"] = lastError }
-        let status = PartStatus(ready: ready, state: state, reason: ready ? nil : reason, details: details)
-        self.facts.withLock { $0.published = status }
-        agent.readiness.update(Self.part, status)
-        agent.metrics.gauge("sshd_up", unit: "bool", help: "1 while sshd accepts connections", value: ready ? 1 : 0)
     }
 }

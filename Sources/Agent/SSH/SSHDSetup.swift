@@ -31,6 +31,9 @@ struct SSHDSetup: Sendable {
         }
         // sshd refuses to start without it, and it must be root-owned and not writable by others.
         try AtomicFile.ensureDirectory(settings.runDir, mode: 0o755)
+        guard chown(settings.runDir, 0, 0) == 0 else {
+            throw AgentError(.system, "\(settings.runDir): cannot make it root-owned (sshd requires it): \(String(cString: strerror(errno)))")
+        }
 
         var types = ["ed25519", "ecdsa"]
         if settings.rsa { types.append("rsa") }

@@ -45,6 +45,17 @@ struct EntrypointTests {
         }
     }
 
+    @Test("run -- a command that cannot start: podagent exits with 127 and says why")
+    func missingCommand() async throws {
+        try await withWorkspace { workspace in
+            let agent = try await PodAgentProcess.start(
+                workspace, config: Self.config(workspace), sshPort: 0, arguments: ["--", "/nonexistent/serve"], waitForHTTP: false)
+            let status = try #require(await agent.waitForExit(timeout: .seconds(20)), "podagent kept running:\n\(agent.log)")
+            #expect(status == .exited(127))
+            #expect(agent.log.contains("cannot start the command: /nonexistent/serve"), "\(agent.log)")
+        }
+    }
+
     @Test("run --keep-running -- CMD: podagent stays up after the command exits, then stops on SIGTERM with 0")
     func keepRunning() async throws {
         try await withWorkspace { workspace in

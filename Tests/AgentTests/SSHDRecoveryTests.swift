@@ -176,6 +176,11 @@ struct SSHDRecoveryTests {
                 let status = try #require(try agent.sshdStatus())
                 #expect(status.reason?.contains("port \(port) is held by pid \(getpid())") == true, "\(status)")
                 #expect(status.ready == false)
+                // sshd keeps failing to start: a crash loop, and the pod is not ready.
+                try await agent.wait("the crash loop") { try agent.sshdStatus()?.state == "crash_loop" }
+                let ready = try agent.get("/v2/health/ready")
+                #expect(ready.status == 503)
+                #expect(ready.body.contains("sshd: crash loop: port \(port) is held by pid"), "\(ready.body)")
             }
         }
     }

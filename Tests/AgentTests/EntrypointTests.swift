@@ -117,6 +117,34 @@ struct EntrypointTests {
         }
     }
 
+    @Test("SIGHUP reaches the command; on SIGTERM the command stops before sshd")
+    func signalsAndShutdownOrder() async throws {
+        try await withWorkspace { workspace in
+            let marks = workspace.path + "/marks"
+            let script = "trap 'echo hup >> \(marks)' HUP; trap 'echo term >> \(marks); exit 0' TERM; while :; do sleep 0.05; done"
+            let port = Tools.freePort()
+            let agent = try await PodAgentProcess.start(
+                workspace, config: workspace.config(sshPort: port), sshPort: port, arguments: ["--", "/bin/sh", "-c", script])
+            try await agent.waitForSSHD()
+            try await agent.wait("the command") { try agent.get("/health").body.contains("\"command\"") }
+            agent.child.signal(SIGHUP)
+            try await agent.wait("SIGHUP at the command") { (try? String(contentsOfFile: marks, encoding: .utf8))?.contains("hup") == true }
+            // The reload re-executes sshd in place (SIGHUP); it keeps running with the same pid.
+            try await agent.wait("sshd re-executed") {
+                agent.log.contains("sshd configuration reloaded") && agent.log.components(separatedBy: "Server listening on 0.0.0.0").count == 3
+            }
+            #expect(try agent.sshdStatus()?.state == "running")
+
+            let status = await agent.stop()
+            #expect(status == .exited(0), "the command exited 0 on SIGTERM:\n\(agent.log)")
+            #expect(try String(contentsOfFile: marks, encoding: .utf8) == "hup\nterm\n")
+            let log = agent.log
+            let commandDone = try #require(log.range(of: "the command exited with code 0"), "\(log)")
+            let sshdDone = try #require(log.range(of: "Received signal 15; terminating"), "\(log)")
+            #expect(commandDone.lowerBound < sshdDone.lowerBound, "sshd stopped before the command:\n\(log)")
+        }
+    }
+
     @Test("SIGTERM with children alive (one ignores SIGTERM, one left its group): all gone within the deadline")
     func sigtermStopsEverything() async throws {
         try await withWorkspace { workspace in

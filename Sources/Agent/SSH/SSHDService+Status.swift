@@ -2,6 +2,12 @@ import Foundation
 
 /// How sshd's state reaches /health, /metrics and the log.
 extension SSHDService {
+    /// Why sshd keeps failing, for /health and /v2/health/ready.
+    func crashLoopReason(port: Int) -> String {
+        let why = facts.withLock { $0.portHeldBy }.map { "port \(port) is held by \($0)" } ?? "sshd keeps exiting before it accepts connections"
+        return "crash loop: \(why)"
+    }
+
     /// Publishes the current state again with fresh details (after a refused reload).
     func republish() {
         let current = facts.withLock { $0.published }

@@ -116,7 +116,12 @@ public final class SSHDService: Service, Sendable {
                 let started = try launch(settings: settings, generation: generation)
                 child = started
                 facts.withLock { $0.pid = started.pid }
-                report(state: "starting", ready: false, reason: "sshd starting")
+                // While sshd keeps failing, the reason keeps saying why until one start works.
+                if failedStarts >= 3 {
+                    report(state: "crash_loop", ready: false, reason: crashLoopReason(port: settings.port))
+                } else {
+                    report(state: "starting", ready: false, reason: facts.withLock { $0.portHeldBy }.map { "port \(settings.port) is held by \($0)" } ?? "sshd starting")
+                }
             } catch {
                 agent.logger.error("cannot start sshd: \(error.message)")
                 facts.withLock { $0.lastError = error.message }
@@ -149,8 +154,7 @@ public final class SSHDService: Service, Sendable {
                 agent.logger.warning("sshd \(status); restarting \(delay == .zero ? "now" : "in \(delay)")", metadata: ["restarts": "\(restarts)"])
                 let holder = facts.withLock { $0.portHeldBy }
                 if failedStarts >= 3 {
-                    let why = holder.map { "port \(settings.port) is held by \($0)" } ?? "sshd keeps exiting before it accepts connections"
-                    report(state: "crash_loop", ready: false, reason: "crash loop: \(why)")
+                    report(state: "crash_loop", ready: false, reason: crashLoopReason(port: settings.port))
                 } else {
                     report(state: "restarting", ready: false, reason: holder.map { "port \(settings.port) is held by \($0)" } ?? "sshd \(status)")
                 }

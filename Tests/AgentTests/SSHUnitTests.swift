@@ -76,6 +76,17 @@ struct SSHUnitTests {
         #expect(throws: AgentError.self) { try SSHDConfigFile(settings: settings, hostKeys: [], pidFile: "/p").render() }
     }
 
+    @Test("a locked account (\"!\" hash) is recognised; \"*\" is not locked")
+    func lockedAccount() throws {
+        let file = NSTemporaryDirectory() + "podagent-shadow-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "alice:!:19000:0:99999:7:::\nbob:*:19000:0:99999:7:::\nalicia:!$6$x:1::::::\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(LoginUser.isLocked("alice", shadowFile: file))
+        #expect(!LoginUser.isLocked("bob", shadowFile: file))
+        #expect(LoginUser.isLocked("alicia", shadowFile: file))
+        #expect(!LoginUser.isLocked("carol", shadowFile: file))
+    }
+
     @Test("ssh config keys: environment variables and validation")
     func configKeys() throws {
         let loader = ConfigLoader(environment: ["PODAGENT_SSH": "off", "PODAGENT_SSH_PORT": "2200", "PODAGENT_SSH_USER": "true"])

@@ -49,6 +49,15 @@ struct LoginUser: Sendable {
         return (account, created)
     }
 
+    /// Whether the account's password field is locked ("!..."), from /etc/shadow (or `shadowFile`).
+    static func isLocked(_ name: String, shadowFile: String = "/etc/shadow") -> Bool {
+        guard let text = try? String(contentsOfFile: shadowFile, encoding: .utf8) else { return false }
+        for line in text.split(separator: "\n") where line.hasPrefix("\(name):") {
+            return line.split(separator: ":", omittingEmptySubsequences: false).dropFirst().first?.hasPrefix("!") == true
+        }
+        return false
+    }
+
     /// Writes or removes podagent's sudoers file for the user.
     private func applySudo() throws(AgentError) {
         let path = "\(sudoersDir)/podagent-\(name)"

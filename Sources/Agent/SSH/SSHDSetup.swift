@@ -53,6 +53,10 @@ struct SSHDSetup: Sendable {
             let user = LoginUser(name: name, uid: settings.userUID, sudo: settings.userSudo, sudoersDir: settings.sudoersDir, runner: runner)
             let (found, created) = try await user.ensure()
             if created { logger.notice("created login user \(name)", metadata: ["uid": "\(found.uid)", "home": "\(found.home)"]) }
+            if !created, LoginUser.isLocked(name) {
+                // podagent leaves existing accounts as they are; without PAM sshd refuses locked ones.
+                logger.warning("user \(name) has a locked password: sshd refuses key logins for it; `usermod -p '*' \(name)` unlocks it without a password")
+            }
             account = found
         }
         try writeAuthorizedKeys(authorized, user: account)

@@ -87,40 +87,41 @@ struct SSHDLoginTests {
 
     @Test("the non-root user logs in with the key and sees the pod's environment, but not its secrets")
     func nonRootUserAndEnvironment() async throws {
-        try await withWorkspace { workspace in
-            let user = Tools.userName()
-            defer { Tools.deleteUserNow(user) }
-            let port = Tools.freePort()
-            // The hook goes into the user's own ~/.bashrc, which (like Debian's) returns early for non-interactive shells.
-            let config = workspace.config(sshPort: port, bashrc: "/home/\(user)/.bashrc", user: user)
-                + "  user_sudo: true\n"
-            try await PodAgentProcess.with(
-                workspace, config: config, sshPort: port,
-                environment: [
-                    "PUBLIC_KEY": try workspace.publicKey, "CUDA_HOME": "/usr/local/cuda-12.1",
-                    "PYTHONPATH": "/workspace/it's quoted", "HF_TOKEN": "hf_secret_value",
-                ]) { agent in
-                let status = try await agent.waitForSSHD()
-                #expect(status.details["user"] == user)
+        let user = Tools.userName()
+        try await Tools.withUserDeleted(user) {
+            try await withWorkspace { workspace in
+                let port = Tools.freePort()
+                // The hook goes into the user's own ~/.bashrc, which (like Debian's) returns early for non-interactive shells.
+                let config = workspace.config(sshPort: port, bashrc: "/home/\(user)/.bashrc", user: user)
+                    + "  user_sudo: true\n"
+                try await PodAgentProcess.with(
+                    workspace, config: config, sshPort: port,
+                    environment: [
+                        "PUBLIC_KEY": try workspace.publicKey, "CUDA_HOME": "/usr/local/cuda-12.1",
+                        "PYTHONPATH": "/workspace/it's quoted", "HF_TOKEN": "hf_secret_value",
+                    ]) { agent in
+                    let status = try await agent.waitForSSHD()
+                    #expect(status.details["user"] == user)
 
-                let output = try await agent.ssh("id -un; echo \"cuda=$CUDA_HOME\"; echo \"pp=$PYTHONPATH\"; echo \"token=${HF_TOKEN:-none}\"", user: user)
-                #expect(output.status.succeeded, "ssh as \(user): \(output.stderr)")
-                #expect(output.stdout == "\(user)\ncuda=/usr/local/cuda-12.1\npp=/workspace/it's quoted\ntoken=none\n")
+                    let output = try await agent.ssh("id -un; echo \"cuda=$CUDA_HOME\"; echo \"pp=$PYTHONPATH\"; echo \"token=${HF_TOKEN:-none}\"", user: user)
+                    #expect(output.status.succeeded, "ssh as \(user): \(output.stderr)")
+                    #expect(output.stdout == "\(user)\ncuda=/usr/local/cuda-12.1\npp=/workspace/it's quoted\ntoken=none\n")
 
-                // No password: the hash matches nothing, yet the account is not locked (which would stop key logins without PAM).
-                let shadow = try String(contentsOfFile: "/etc/shadow", encoding: .utf8)
-                let entry = try #require(shadow.split(separator: "\n").first { $0.hasPrefix("\(user):") })
-                #expect(entry.split(separator: ":", omittingEmptySubsequences: false)[1] == "*")
+                    // No password: the hash matches nothing, yet the account is not locked (which would stop key logins without PAM).
+                    let shadow = try String(contentsOfFile: "/etc/shadow", encoding: .utf8)
+                    let entry = try #require(shadow.split(separator: "\n").first { $0.hasPrefix("\(user):") })
+                    #expect(entry.split(separator: ":", omittingEmptySubsequences: false)[1] == "*")
 
-                let sudoers = try String(contentsOfFile: "\(workspace.path)/sudoers/podagent-\(user)", encoding: .utf8)
-                #expect(sudoers.contains("\(user) ALL=(ALL) NOPASSWD:ALL"))
-                let check = try await Tools.run("/usr/sbin/visudo", ["-c", "-f", "\(workspace.path)/sudoers/podagent-\(user)"])
-                #expect(check.status.succeeded, "visudo: \(check.stdout) \(check.stderr)")
+                    let sudoers = try String(contentsOfFile: "\(workspace.path)/sudoers/podagent-\(user)", encoding: .utf8)
+                    #expect(sudoers.contains("\(user) ALL=(ALL) NOPASSWD:ALL"))
+                    let check = try await Tools.run("/usr/sbin/visudo", ["-c", "-f", "\(workspace.path)/sudoers/podagent-\(user)"])
+                    #expect(check.status.succeeded, "visudo: \(check.stdout) \(check.stderr)")
 
-                // The hook is one marked line, first in the file (before the early return).
-                let rc = try String(contentsOfFile: "/home/\(user)/.bashrc", encoding: .utf8)
-                #expect(rc.hasPrefix("[ -r \(workspace.path)/env/podagent-env.sh ]"))
-                #expect(rc.components(separatedBy: PodEnvironment.hookMarker).count == 2)
+                    // The hook is one marked line, first in the file (before the early return).
+                    let rc = try String(contentsOfFile: "/home/\(user)/.bashrc", encoding: .utf8)
+                    #expect(rc.hasPrefix("[ -r \(workspace.path)/env/podagent-env.sh ]"))
+                    #expect(rc.components(separatedBy: PodEnvironment.hookMarker).count == 2)
+                }
             }
         }
     }

@@ -264,13 +264,15 @@ extension PodAgentProcess {
 }
 
 extension Tools {
-    /// Deletes a test user synchronously (for `defer`), once podagent is gone.
-    static func deleteUserNow(_ name: String) {
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
+    /// Runs `body`, then deletes the test user `name` (with its home) whatever happened.
+    static func withUserDeleted<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
             await deleteUser(name)
-            done.signal()
+            return result
+        } catch {
+            await deleteUser(name)
+            throw error
         }
-        done.wait()
     }
 }

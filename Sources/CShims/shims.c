@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 int pa_spawn(const char *path, char *const argv[], char *const envp[],
@@ -89,3 +90,14 @@ long pa_raise_nofile_limit(void) {
 }
 
 int pa_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno; }
+
+static void pa_noop_handler(int sig) { (void)sig; }
+
+int pa_install_noop_handler(int sig) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = pa_noop_handler;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    return sigaction(sig, &action, NULL) == 0 ? 0 : errno;
+}

@@ -39,6 +39,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var models: [String] = []
     /// Where model checkpoints are; `validate` looks for each manifest's checkpoint file here.
     public var checkpointsDir: String = "/workspace/checkpoints"
+    /// The managed OpenSSH server (see `AgentConfig+SSH.swift`).
+    public var ssh = SSH()
 
     public init() {}
 

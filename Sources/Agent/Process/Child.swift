@@ -79,8 +79,10 @@ public final class Child: Sendable {
         signalGroup(SIGTERM)
         let status = await withTaskGroup(of: Void.self) { group in
             group.addTask {
+                // Woken early too when the caller is cancelled (a shutdown past its deadline):
+                // SIGKILL then, or a child that ignores SIGTERM would be waited for forever.
                 try? await Task.sleep(for: grace)
-                if !Task.isCancelled { self.signalGroup(SIGKILL) }
+                if self.exitStatus == nil { self.signalGroup(SIGKILL) }
             }
             let status = await self.wait()
             group.cancelAll()

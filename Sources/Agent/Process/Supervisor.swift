@@ -88,12 +88,19 @@ public final class Supervisor: Sendable {
 
         let result: Result<Child, AgentError> = state.withLock { state in
             var pid: pid_t = 0
-            let rc = withCStrings(argv) { cArgv in
-                withCStrings(env) { cEnv in
-                    pa_spawn(
-                        path, cArgv, cEnv, childFDs[0], childFDs[1], childFDs[2],
-                        spec.newProcessGroup ? 1 : 0, spec.workingDirectory, &pid)
+            var rc: Int32 = 0
+            // ETXTBSY: a script written a moment ago may still be open for writing in a process that
+            // another thread is spawning (between its fork and exec); that clears within microseconds.
+            for attempt in 0..<20 {
+                rc = withCStrings(argv) { cArgv in
+                    withCStrings(env) { cEnv in
+                        pa_spawn(
+                            path, cArgv, cEnv, childFDs[0], childFDs[1], childFDs[2],
+                            spec.newProcessGroup ? 1 : 0, spec.workingDirectory, &pid)
+                    }
                 }
+                guard rc == ETXTBSY, attempt < 19 else { break }
+                usleep(5_000)
             }
             guard rc == 0 else {
                 return .failure(AgentError(.spawnFailed, "\(path): \(String(cString: strerror(rc)))"))

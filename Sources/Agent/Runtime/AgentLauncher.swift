@@ -6,8 +6,14 @@ import Logging
 /// (PID 1 or child subreaper), start every service, and block until SIGTERM/SIGINT.
 public enum AgentLauncher {
     /// Runs the agent until a termination signal; returns the exit code.
-    /// - Parameter announce: where the "listening on" line goes (stdout by default).
-    public static func run(loader: ConfigLoader, announce: @escaping @Sendable (String) -> Void = announceOnStdout) async -> Int32 {
+    /// - Parameters:
+    ///   - command: the image's own command (`podagent run -- CMD ARGS...`), run as a supervised child; empty for none.
+    ///   - keepRunning: keep podagent up after `command` exits; otherwise its exit code becomes podagent's.
+    ///   - announce: where the "listening on" line goes (stdout by default).
+    public static func run(
+        loader: ConfigLoader, command: [String] = [], keepRunning: Bool = false,
+        announce: @escaping @Sendable (String) -> Void = announceOnStdout
+    ) async -> Int32 {
         let config: AgentConfig
         let state: StateDirectory.Choice
         let models: ModelCatalog
@@ -33,24 +39,32 @@ public enum AgentLauncher {
         }
 
         let runtime = RuntimeBox()
+        let targets = SignalTargets()
         let supervisor = Supervisor(reaping: .allChildren, logger: logger) { signal in
-            logger.notice("received signal \(signal): shutting down")
-            runtime.value?.shutdown()
+            targets.deliver(signal, logger: logger) { runtime.value?.shutdown() }
         }
         supervisor.start()
         let agent = PodAgent(config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models)
         let agentRuntime = AgentRuntime(agent: agent)
         runtime.value = agentRuntime
         logger.info("podagent \(PodAgentVersion.current) starting", metadata: ["pid": "\(getpid())", "state_dir": "\(state.path)", "pid1": "\(isInit)"])
+        let (services, sshd, commandService) = entrypointServices(
+            agent: agent, loader: loader, command: command, keepRunning: keepRunning, runtime: runtime)
+        targets.set(sshd: sshd, command: commandService)
         do {
-            try await agentRuntime.run(services: [ModelChecksService(agent: agent)]) { port in
+            try await agentRuntime.run(services: [ModelChecksService(agent: agent)] + services) { port in
                 announce("podagent listening on http://\(config.http.host):\(port)")
             }
         } catch {
             logger.error("podagent stopped with an error: \(error)")
+            await supervisor.endAllDescendants(grace: .milliseconds(Int64(config.shutdownTimeout * 250)))
             return 1
         }
+        // What escaped the services' process groups, and orphans handed to podagent.
+        let swept = await supervisor.endAllDescendants(grace: .milliseconds(Int64(min(1, config.shutdownTimeout / 4) * 1000)))
+        if swept > 0 { logger.notice("ended \(swept) leftover processes") }
         logger.info("podagent stopped")
+        if !keepRunning, let status = commandService?.exitStatus { return status.shellCode }
         return 0
     }
 }

@@ -35,4 +35,10 @@ long pa_raise_nofile_limit(void);
 /// pipe2(fds, O_CLOEXEC): both ends close on exec so no other child inherits them. Returns 0 or errno.
 int pa_pipe_cloexec(int fds[2]);
 
+/// Installs a handler that does nothing for `sig`, so that a signal blocked in every thread stays
+/// pending for sigtimedwait: with SIG_DFL the kernel drops SIGCHLD (default: ignore), and every
+/// signal sent to PID 1, when the thread it checks (the exited main thread) does not block it.
+/// Returns 0 or errno.
+int pa_install_noop_handler(int sig);
+
 #endif

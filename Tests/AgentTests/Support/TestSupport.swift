@@ -60,7 +60,8 @@ final class AgentProcess: Sendable {
         let spec = ProcessSpec(
             executable: TestSupport.podagentBinary,
             arguments: ["run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state] + arguments,
-            environment: TestSupport.environment(environment))
+            // sshd has suites of its own; here it would compete for port 22.
+            environment: TestSupport.environment(["PODAGENT_SSH": "off"].merging(environment) { $1 }))
         let child = try TestSupport.supervisor.spawn(spec)
         let lines = LineLog()
         let portStream = AsyncStream<Int?>.makeStream()

@@ -1,6 +1,8 @@
 # The two commands of the quick start: `make run` and `make test`.
 SWIFT ?= swift
 PORT ?= 8080
+# sshd stays off on a developer's machine; SSH=auto manages it as in a pod.
+SSH ?= off
 
 .PHONY: run test build deps bench clean
 
@@ -12,7 +14,7 @@ build: deps
 
 ## Build and start podagent on its embedded defaults (no config file, no GPU needed).
 run: build
-	exec .build/debug/podagent run --http-port $(PORT)
+	PODAGENT_SSH=$(SSH) exec .build/debug/podagent run --http-port $(PORT)
 
 ## Install what is missing and run the whole test suite.
 test: deps

@@ -1,0 +1,236 @@
+import CShims
+import Foundation
+import Logging
+import Synchronization
+
+/// One warm model worker: a process speaking docs/worker-protocol.md (one JSON object per line)
+/// over its stdin and stdout, started through the ``Supervisor`` in a process group of its own.
+///
+/// One request is in flight at a time. A request past its deadline ends the worker's whole process
+/// group (SIGTERM, then SIGKILL after the grace period); the caller restarts the worker.
+public actor WorkerProcess {
+    /// How to start the worker.
+    public struct Launch: Sendable {
+        public var name: String
+        public var executable: String
+        public var arguments: [String]
+        public var environment: [String: String]
+        /// How long loading may take before the worker is killed.
+        public var readyTimeout: Duration
+        /// SIGTERM → SIGKILL grace when the worker must be stopped.
+        public var killGrace: Duration
+
+        public init(
+            name: String, executable: String, arguments: [String], environment: [String: String],
+            readyTimeout: Duration = .seconds(600), killGrace: Duration = .seconds(5)
+        ) {
+            self.name = name
+            self.executable = executable
+            self.arguments = arguments
+            self.environment = environment
+            self.readyTimeout = readyTimeout
+            self.killGrace = killGrace
+        }
+    }
+
+    /// What the worker said when it was ready.
+    public struct Ready: Sendable, Equatable {
+        public var pid: Int32
+        public var loadSeconds: Double
+        public var gpuMemoryMiB: Double?
+    }
+
+    /// Why a worker could not answer.
+    public enum Failure: Error, Sendable, Equatable {
+        /// The process ended (crash, kill); transient: restart and retry.
+        case exited(ExitStatus, stderrTail: String)
+        /// The deadline passed; the process group was ended.
+        case timedOut(Duration)
+        /// The worker could not load its model.
+        case loadFailed(message: String, traceback: String)
+        /// The worker answered with an error (`bad_input`, `model_error`, `oom`, `protocol`).
+        case answered(kind: String, message: String, traceback: String)
+        /// The worker wrote something that is not the protocol, or is not running.
+        case protocolViolation(String)
+    }
+
+    private enum Event: Sendable {
+        case line(String)
+        case exited(ExitStatus)
+        case deadline(UInt64)
+    }
+
+    public let launch: Launch
+    private let supervisor: Supervisor
+    private let logger: Logger
+    private var child: Child?
+    private var events: AsyncStream<Event>.AsyncIterator?
+    private var continuation: AsyncStream<Event>.Continuation?
+    private var deadlineToken: UInt64 = 0
+    private let stderrTail = LineTail(limit: 40)
+
+    public init(launch: Launch, supervisor: Supervisor, logger: Logger) {
+        self.launch = launch
+        self.supervisor = supervisor
+        self.logger = logger
+        // A worker that dies between two requests must surface as EPIPE, not kill podagent.
+        pa_ignore_sigpipe()
+    }
+
+    /// The worker's process id while it runs.
+    public var pid: Int32? { child?.exitStatus == nil ? child?.pid : nil }
+
+    /// Starts the process and waits for its `ready` line.
+    public func start() async throws(Failure) -> Ready {
+        guard child == nil else { throw .protocolViolation("\(launch.name): already started") }
+        let spec = ProcessSpec(
+            executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
+            stdin: .pipe, stdout: .pipe, stderr: .pipe)
+        let started: Child
+        do {
+            started = try supervisor.spawn(spec)
+        } catch {
+            throw .protocolViolation("\(launch.name): cannot start: \(error.message)")
+        }
+        child = started
+        let (stream, continuation) = AsyncStream<Event>.makeStream()
+        self.events = stream.makeAsyncIterator()
+        self.continuation = continuation
+        if let stdout = started.stdout {
+            PipeReader.forEachLine(stdout) { continuation.yield(.line($0)) }
+        }
+        if let stderr = started.stderr {
+            let tail = stderrTail
+            let logger = logger
+            let name = launch.name
+            PipeReader.forEachLine(stderr) { line in
+                tail.append(line)
+                logger.info("\(line)", metadata: ["worker": "\(name)"])
+            }
+        }
+        Task { continuation.yield(.exited(await started.wait())) }
+
+        let message = try await nextMessage(deadline: launch.readyTimeout) { _ in true }
+        switch message["type"] as? String {
+        case "ready":
+            return Ready(
+                pid: Int32(message["pid"] as? Int ?? Int(started.pid)),
+                loadSeconds: message["load_s"] as? Double ?? 0,
+                gpuMemoryMiB: message["gpu_memory_mib"] as? Double)
+        case "fatal":
+            await stop()
+            throw .loadFailed(message: message["message"] as? String ?? "unknown", traceback: message["traceback"] as? String ?? "")
+        default:
+            await stop()
+            throw .protocolViolation("\(launch.name): expected 'ready', got \(message["type"] ?? "nothing")")
+        }
+    }
+
+    /// Sends one request and returns the worker's `result` line as JSON bytes.
+    /// - Parameters:
+    ///   - inputs: a JSON object (bytes) for the request's `inputs`.
+    ///   - options: a JSON object (bytes) for its `options`.
+    public func infer(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> Data {
+        guard let child, child.exitStatus == nil, let stdin = child.stdin else {
+            throw .protocolViolation("\(launch.name): not running")
+        }
+        var request = Data(#"{"type":"infer","id":"#.utf8)
+        request.append(Self.jsonString(id))
+        request.append(Data(#","inputs":"#.utf8))
+        request.append(inputs)
+        request.append(Data(#","options":"#.utf8))
+        request.append(options)
+        request.append(Data("}\n".utf8))
+        do {
+            try stdin.write(contentsOf: request)
+        } catch {
+            // The worker is gone; its exit event says how.
+            _ = try await nextMessage(deadline: launch.killGrace) { _ in false }
+        }
+        var resultLine = Data()
+        let message = try await nextMessage(deadline: timeout) { object in
+            (object["id"] as? String) == id
+        } raw: { resultLine = Data($0.utf8) }
+        switch message["type"] as? String {
+        case "result":
+            return resultLine
+        case "error":
+            throw .answered(
+                kind: message["kind"] as? String ?? "model_error", message: message["message"] as? String ?? "",
+                traceback: message["traceback"] as? String ?? "")
+        default:
+            throw .protocolViolation("\(launch.name): unexpected answer type \(message["type"] ?? "none")")
+        }
+    }
+
+    /// Asks the worker to exit, then ends its process group after the grace period.
+    public func stop() async {
+        guard let child else { return }
+        if child.exitStatus == nil, let stdin = child.stdin {
+            try? stdin.write(contentsOf: Data(#"{"type":"shutdown"}"#.utf8 + [UInt8(ascii: "\n")]))
+            try? stdin.close()
+        }
+        await child.terminate(grace: launch.killGrace)
+        continuation?.finish()
+        self.child = nil
+    }
+
+    /// Waits for the next protocol message that `matches`, the worker's exit, or the deadline.
+    private func nextMessage(
+        deadline: Duration, matches: ([String: Any]) -> Bool, raw: (String) -> Void = { _ in }
+    ) async throws(Failure) -> [String: Any] {
+        deadlineToken &+= 1
+        let token = deadlineToken
+        let continuation = self.continuation
+        let timer = Task {
+            try await Task.sleep(for: deadline)
+            continuation?.yield(.deadline(token))
+        }
+        defer { timer.cancel() }
+        guard var iterator = events else { throw .protocolViolation("\(launch.name): not started") }
+        defer { events = iterator }
+        while let event = await iterator.next(isolation: self) {
+            switch event {
+            case .line(let line):
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                    throw .protocolViolation("\(launch.name): not a protocol line: \(line.prefix(200))")
+                }
+                if matches(object) {
+                    raw(line)
+                    return object
+                }
+            case .exited(let status):
+                child = nil
+                throw .exited(status, stderrTail: stderrTail.text)
+            case .deadline(let expired) where expired == token:
+                logger.warning("worker past its deadline: ending its process group", metadata: ["worker": "\(launch.name)"])
+                await stop()
+                throw .timedOut(deadline)
+            case .deadline:
+                continue  // an older request's timer
+            }
+        }
+        throw .protocolViolation("\(launch.name): output closed")
+    }
+
+    static func jsonString(_ value: String) -> Data {
+        (try? JSONEncoder().encode(value)) ?? Data(#""""#.utf8)
+    }
+}
+
+/// The last lines of a stream, for error reports.
+final class LineTail: Sendable {
+    private let lines = Mutex<[String]>([])
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func append(_ line: String) {
+        lines.withLock { lines in
+            lines.append(line)
+            if lines.count > limit { lines.removeFirst(lines.count - limit) }
+        }
+    }
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+}

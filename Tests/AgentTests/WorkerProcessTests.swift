@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import Plugins
+import Testing
+
+@testable import Agent
+
+/// Real worker processes running the synthetic Demo model (no GPU or weights here) over the worker protocol.
+@Suite("Warm worker process (synthetic Demo model)")
+struct WorkerProcessTests {
+    static func demo(options: String = "{}", readyTimeout: Duration = .seconds(60)) -> WorkerProcess {
+        let launch = WorkerProcess.Launch(
+            name: "Demo", executable: "python3",
+            arguments: [TestSupport.repoRoot.appendingPathComponent("Plugins/Demo/worker.py").path],
+            environment: TestSupport.environment(["PODAGENT_MODEL": "Demo", "PODAGENT_WORKER_OPTIONS": options]),
+            readyTimeout: readyTimeout, killGrace: .seconds(2))
+        return WorkerProcess(launch: launch, supervisor: TestSupport.supervisor, logger: Logger(label: "worker-test"))
+    }
+
+    static func options(_ object: [String: Any]) throws -> Data {
+        try JSONSerialization.data(withJSONObject: object)
+    }
+
+    static func failure(_ body: () async throws(WorkerProcess.Failure) -> Void) async -> WorkerProcess.Failure? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func staysWarmAcrossRequestsAndAnswersEachFormat() async throws {
+        let worker = Self.demo()
+        let ready = try await worker.start()
+        #expect(ready.pid > 0)
+        for format in ["maptr", "petr", "streampetr", "topomlp", "vad"] {
+            let line = try await worker.infer(
+                id: "r-\(format)", inputs: try Self.options(["sample_id": "s1"]), options: try Self.options(["format": format]),
+                timeout: .seconds(30))
+            let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+            #expect(object["type"] as? String == "result")
+            #expect(object["id"] as? String == "r-\(format)")
+            #expect(object["raw"] != nil)
+            #expect(await worker.pid == ready.pid)  // the same warm process answered
+        }
+        await worker.stop()
+        #expect(await worker.pid == nil)
+    }
+
+    @Test func eachRawFormatParsesThroughItsPlugin() async throws {
+        let plugins = try PluginRegistry.standard.loadPlugins(directory: TestSupport.repoRoot.appendingPathComponent("Plugins").path)
+        let worker = Self.demo()
+        _ = try await worker.start()
+        for (format, model) in [("maptr", "MapTR"), ("petr", "PETR"), ("streampetr", "StreamPETR"), ("topomlp", "TopoMLP"), ("vad", "VAD")] {
+            let plugin = try #require(plugins.first { $0.manifest.name == model })
+            let line = try await worker.infer(
+                id: format, inputs: Data(#"{"sample_id":"s7"}"#.utf8), options: try Self.options(["format": format, "detections": 40]),
+                timeout: .seconds(30))
+            let answer = try JSONReader.parse(Array(line))
+            let raw = try #require(answer["raw"])
+            let result = try plugin.parse(raw: raw, options: ParseOptions(scoreThreshold: 0, sampleID: "s7"))
+            #expect(result.meta.model == model)
+            switch format {
+            case "maptr": #expect(result.mapElements?.count == 40)
+            case "petr", "streampetr": #expect(result.detections?.count == 40)
+            case "vad":
+                #expect(result.detections?.count == 40)
+                #expect(result.mapElements?.count == 50)
+            default: #expect(result.laneCenterlines?.count == 300)
+            }
+        }
+        await worker.stop()
+    }
+
+    @Test func badInputIsAnAnswerNotACrash() async throws {
+        let worker = Self.demo()
+        _ = try await worker.start()
+        let failure = await Self.failure { () throws(WorkerProcess.Failure) in
+            _ = try await worker.infer(id: "b", inputs: Data("{}".utf8), options: Data(#"{"format":"yolo"}"#.utf8), timeout: .seconds(30))
+        }
+        guard case .answered(let kind, let message, _) = failure else {
+            Issue.record("expected an answer, got \(String(describing: failure))")
+            return
+        }
+        #expect(kind == "bad_input")
+        #expect(message.contains("yolo"))
+        // Still serving.
+        _ = try await worker.infer(id: "ok", inputs: Data("{}".utf8), options: Data("{}".utf8), timeout: .seconds(30))
+        await worker.stop()
+    }
+
+    @Test func crashMidRequestIsReportedWithItsExit() async throws {
+        let worker = Self.demo()
+        _ = try await worker.start()
+        let failure = await Self.failure { () throws(WorkerProcess.Failure) in
+            _ = try await worker.infer(id: "c", inputs: Data("{}".utf8), options: Data(#"{"fail":"crash"}"#.utf8), timeout: .seconds(30))
+        }
+        guard case .exited(let status, _) = failure else {
+            Issue.record("expected an exit, got \(String(describing: failure))")
+            return
+        }
+        #expect(status == .exited(17))
+        #expect(await worker.pid == nil)
+    }
+
+    @Test func hangPastTheDeadlineEndsTheWholeGroup() async throws {
+        let worker = Self.demo()
+        let ready = try await worker.start()
+        let failure = await Self.failure { () throws(WorkerProcess.Failure) in
+            _ = try await worker.infer(id: "h", inputs: Data("{}".utf8), options: Data(#"{"fail":"hang"}"#.utf8), timeout: .seconds(1))
+        }
+        #expect(failure == .timedOut(.seconds(1)))
+        #expect(kill(ready.pid, 0) != 0, "the hung worker \(ready.pid) is still alive")
+        #expect(kill(-ready.pid, 0) != 0, "a process of the worker's group is still alive")
+    }
+
+    @Test func loadFailureIsReportedWithTheTraceback() async throws {
+        let worker = Self.demo(options: "{not json")
+        let failure = await Self.failure { () throws(WorkerProcess.Failure) in _ = try await worker.start() }
+        guard case .loadFailed(let message, let traceback) = failure else {
+            Issue.record("expected a load failure, got \(String(describing: failure))")
+            return
+        }
+        #expect(message.contains("JSONDecodeError"))
+        #expect(traceback.contains("Traceback"))
+    }
+}

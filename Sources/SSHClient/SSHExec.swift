@@ -181,11 +181,23 @@ extension SSHSession {
     /// TERM then KILL for the whole remote process group; true when it is confirmed gone.
     private func killRemoteGroup(_ group: Int) -> Bool {
         guard group > 1 else { return false }
+        // kill -0 also succeeds for zombies (a pod's PID 1 may never reap orphans), so "alive"
+        // means a group member in /proc that is not a zombie, when /proc is there to ask.
         let script = """
-            pg=\(group); kill -s TERM -- -$pg 2>/dev/null; i=0
-            while kill -s 0 -- -$pg 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done
+            pg=\(group)
+            alive() {
+              kill -s 0 -- -$pg 2>/dev/null || return 1
+              [ -d /proc/self ] || return 0
+              for f in /proc/[0-9]*/stat; do
+                read -r _ _ st _ g _ < "$f" 2>/dev/null || continue
+                [ "$g" = "$pg" ] && [ "$st" != Z ] && return 0
+              done
+              return 1
+            }
+            kill -s TERM -- -$pg 2>/dev/null; i=0
+            while alive && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done
             kill -s KILL -- -$pg 2>/dev/null; sleep 0.1
-            if kill -s 0 -- -$pg 2>/dev/null; then echo alive; else echo gone; fi
+            if alive; then echo alive; else echo gone; fi
             """
         guard let result = try? run(script) else { return false }
         return String(decoding: result.stdout, as: UTF8.self).contains("gone")

@@ -25,16 +25,11 @@ public final class SSHSession {
         raw = session
         self.endpoint = endpoint
         self.options = options
-        do {
-            try configure()
-            try connect()
-            try verifyHostKey()
-            try authenticate()
-        } catch {
-            ssh_disconnect(raw)
-            ssh_free(raw)
-            throw error
-        }
+        // Once every stored property is set, a throw runs deinit, which frees the session.
+        try configure()
+        try connect()
+        try verifyHostKey()
+        try authenticate()
     }
 
     deinit {

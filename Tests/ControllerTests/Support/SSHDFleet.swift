@@ -21,7 +21,7 @@ final class SSHDFleet: Sendable {
     let knownHosts: String
     let pods: [Pod]
     let hostKeyLines: [String]
-    let processes: [Process]
+    let processes: [pid_t]
 
     var binDir: String { "\(dir)/bin" }
 
@@ -36,7 +36,7 @@ final class SSHDFleet: Sendable {
         try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: "\(dir)/authorized_keys")
         var pods: [Pod] = []
         var lines: [String] = []
-        var processes: [Process] = []
+        var processes: [pid_t] = []
         for index in 1...count {
             let name = String(format: "pod%02d", index)
             let hostKey = "\(dir)/\(name)_host_ed25519"
@@ -60,15 +60,10 @@ final class SSHDFleet: Sendable {
                 SetEnv POD_NAME=\(name) PATH=\(dir)/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
                 """
             try config.write(toFile: "\(dir)/\(name).conf", atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-            process.arguments = ["-D", "-e", "-f", "\(dir)/\(name).conf"]
-            FileManager.default.createFile(atPath: "\(dir)/\(name).log", contents: nil)
-            process.standardError = FileHandle(forWritingAtPath: "\(dir)/\(name).log")
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            Children.track(process.processIdentifier)
-            processes.append(process)
+            let pid = try Shell.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", "\(dir)/\(name).conf"],
+                                      stderr: "\(dir)/\(name).log")
+            Children.track(pid)
+            processes.append(pid)
             let publicKey = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8)
                 .split(separator: " ").prefix(2).joined(separator: " ")
             lines.append("[127.0.0.1]:\(port) \(publicKey)")

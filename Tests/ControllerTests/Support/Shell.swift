@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Runs real programs from tests (Foundation.Process is fine here: this is not the Agent library).
+/// Runs real programs from tests.
 enum Shell {
     struct Result {
         var status: Int32
@@ -10,44 +10,52 @@ enum Shell {
     }
 
     /// Runs `arguments[0]` (a path, or a name looked up on PATH) and waits, killing it after `timeout`.
+    ///
+    /// posix_spawn + waitpid rather than Foundation.Process: Process reaps through Dispatch, and
+    /// tests that block cooperative threads on the shared fixture can starve Dispatch's pool.
     @discardableResult
     static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil,
                     timeout: Double = 60) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0].hasPrefix("/") ? arguments[0] : "/usr/bin/env")
-        process.arguments = arguments[0].hasPrefix("/") ? Array(arguments.dropFirst()) : arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let inPipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        try process.run()
-        if let input {
-            inPipe.fileHandleForWriting.write(Data(input.utf8))
-            try? inPipe.fileHandleForWriting.close()
+        let dir = NSTemporaryDirectory() + "podctl-shell-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let inputPath = "\(dir)/in"
+        try (input ?? "").write(toFile: inputPath, atomically: true, encoding: .utf8)
+        let pid = try spawn(arguments, environment: environment, stdin: inputPath, stdout: "\(dir)/out", stderr: "\(dir)/err")
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while true {
+            let rc = waitpid(pid, &status, WNOHANG)
+            if rc == pid { break }
+            if rc < 0 && errno != EINTR { throw FixtureError("waitpid failed for \(arguments[0])") }
+            if Date() > deadline { kill(pid, SIGKILL) }
+            usleep(5_000)
         }
-        let outData = Collected()
-        let errData = Collected()
-        let group = DispatchGroup()
-        for (pipe, sink) in [(out, outData), (err, errData)] {
-            group.enter()
-            let handle = pipe.fileHandleForReading
-            DispatchQueue.global().async {
-                let data = handle.readDataToEndOfFile()
-                sink.value.withLock { $0 = data }
-                group.leave()
-            }
-        }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            _ = group.wait(timeout: .now() + 5)
-        }
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData.value.withLock { $0 }, as: UTF8.self),
-                      stderr: String(decoding: errData.value.withLock { $0 }, as: UTF8.self))
+        let exited = (status & 0x7f) == 0
+        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
+                      stdout: (try? String(contentsOfFile: "\(dir)/out", encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: "\(dir)/err", encoding: .utf8)) ?? "")
+    }
+
+    /// Starts a child with its streams on files; the caller waits for it (or `Children` kills it at exit).
+    static func spawn(_ arguments: [String], environment: [String: String]? = nil, stdin: String = "/dev/null",
+                      stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0)=\($1)" }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = arguments[0].hasPrefix("/")
+            ? posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+            : posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+        if rc != 0 { throw FixtureError("cannot start \(arguments[0]): \(String(cString: strerror(rc)))") }
+        return pid
     }
 
     /// A loopback port nothing listens on right now (bound to 0, then released).
@@ -112,6 +120,3 @@ enum Children {
     }()
 }
 
-final class Collected: Sendable {
-    let value = Mutex(Data())
-}

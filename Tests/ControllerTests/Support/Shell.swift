@@ -50,10 +50,23 @@ enum Shell {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
+        // The test runner's threads block some signals; a child must not inherit that mask,
+        // or SIGTERM from the test never reaches it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
         let rc = arguments[0].hasPrefix("/")
-            ? posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
-            : posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
+            ? posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+            : posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
         if rc != 0 { throw FixtureError("cannot start \(arguments[0]): \(String(cString: strerror(rc)))") }
         return pid
     }

@@ -43,13 +43,13 @@ public enum ExecRunner {
                        sink: (any OutputSink)?) -> PodResult {
         let start = ContinuousClock.now
         var result = PodResult(pod: pod, status: .error)
-        defer { result.totalMs = milliseconds(start, .now) }
         let session: SSHSession
         do {
             session = try settings.connect(pod)
         } catch {
             result.record(error)
             result.connectMs = milliseconds(start, .now)
+            result.totalMs = result.connectMs
             return result
         }
         let connected = ContinuousClock.now
@@ -80,6 +80,7 @@ public enum ExecRunner {
             result.record(error)
         }
         result.runMs = milliseconds(connected, .now)
+        result.totalMs = milliseconds(start, .now)
         result.stdout = stdout
         result.stderr = stderr
         return result

@@ -18,7 +18,7 @@ struct InventoryParser {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw ControllerError(.inventory, "\(file): not valid YAML: \(Self.describe(error))")
+            throw ControllerError(.inventory, "\(file)\(Self.describe(error))")
         } catch {
             throw ControllerError(.inventory, "\(file): not valid YAML: \(error)")
         }
@@ -141,9 +141,9 @@ struct InventoryParser {
     private static func describe(_ error: YamlError) -> String {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-            return "line \(mark.line), column \(mark.column): \(problem)"
+            return ":\(mark.line): not valid YAML (column \(mark.column)): \(problem)"
         default:
-            return "\(error)"
+            return ": not valid YAML: \(error)"
         }
     }
 }

@@ -41,7 +41,7 @@ struct InventoryTests {
         ("pods:\n  - {name: a, host: h}\n  - {name: a, host: h2}\n", ":3: pods[1].name: 'a' is already defined on line 2"),
         ("pods:\n  - {name: 'p[1-3]', host: 'h[1-2]'}\n", ":2: pods[0].host: range gives 2 values but the name range gives 3"),
         ("pods:\n  - {name: 'p[3-1]', host: h}\n", ":2: pods[0].name: range 3-1"),
-        ("pods: [\n", "not valid YAML"),
+        ("pods: [\n", ":2: not valid YAML"),
         ("defaults:\n  port: [1]\npods: []\n", ":2: defaults.port: expected a port number"),
     ])
     func malformedInventoriesNameFileLineAndField(yaml: String, expected: String) throws {

@@ -29,6 +29,11 @@ int pa_spawn(const char *path, char *const argv[], char *const envp[],
         }
     }
     if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* A child inherits no descriptor beyond its three streams, whoever opened it without O_CLOEXEC:
+       a leaked write descriptor would keep a freshly written script "busy" (ETXTBSY) for the child's life. */
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
 
     short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
     sigset_t empty, all;

@@ -1,11 +1,29 @@
 import Agent
+import ArgumentParser
+import Dispatch
 
 @main
 enum Entry {
-    static func main() async {
-        // `run` supervises children: SIGCHLD and the termination signals must be blocked before
-        // any thread exists, so that only the supervisor's thread takes them.
+    static func main() {
+        // `run` supervises children: SIGCHLD and the termination signals must be blocked in every
+        // thread so that only the supervisor's thread takes them. This synchronous main runs on the
+        // process's first thread before any other exists; that thread then only waits, with the
+        // signals still blocked (an async main would leave it unblocked, and SIGTERM would kill us).
         if CommandLine.arguments.dropFirst().first == "run" { SignalMask.blockForSupervisor() }
-        await PodAgentCommand.main()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                var command = try PodAgentCommand.parseAsRoot()
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+            } catch {
+                PodAgentCommand.exit(withError: error)
+            }
+            done.signal()
+        }
+        done.wait()
     }
 }

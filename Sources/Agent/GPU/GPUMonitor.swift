@@ -27,10 +27,11 @@ public final class GPUMonitor: Service, Sendable {
 
     public func run() async throws {
         let interval = self.interval
-        try await cancelWhenGracefulShutdown {
+        // Ending on cancellation is this service's normal stop, not a failure of the group.
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.refresh()
-                try await Task.sleep(for: interval)
+                try? await Task.sleep(for: interval)
             }
         }
     }

@@ -66,7 +66,9 @@ public struct SystemGPUProbe: GPUProbe {
     let smi: NvidiaSMIProbe
     let nvmlFailure: String?
 
-    public init(runner: CommandRunner, timeout: Duration, nvmlLibrary: String = NVMLProbe.defaultLibrary) {
+    /// - Parameters:
+    ///   - environment: where to look for nvidia-smi (its PATH); nil uses podagent's own.
+    public init(runner: CommandRunner, timeout: Duration, nvmlLibrary: String = NVMLProbe.defaultLibrary, environment: [String: String]? = nil) {
         switch NVMLProbe.load(library: nvmlLibrary, timeout: timeout) {
         case .success(let probe):
             nvml = probe
@@ -75,7 +77,7 @@ public struct SystemGPUProbe: GPUProbe {
             nvml = nil
             nvmlFailure = error.message
         }
-        smi = NvidiaSMIProbe(runner: runner, timeout: timeout)
+        smi = NvidiaSMIProbe(runner: runner, timeout: timeout, environment: environment)
     }
 
     public func read() async -> GPUReport {

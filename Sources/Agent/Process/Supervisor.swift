@@ -114,10 +114,17 @@ public final class Supervisor: Sendable {
     }
 
     private func reaperLoop() {
+        guard reaping == .allChildren else {
+            // Sharing the process with other code: take no signals, just poll the registered children.
+            while true {
+                reapAvailable()
+                usleep(10_000)
+            }
+        }
+        // sigtimedwait needs the signals blocked in this thread too (thread libraries may start it with its own mask).
         var set = SignalMask.supervisedSignals
-        // Where the signals are blocked process-wide, sigtimedwait wakes on SIGCHLD at once;
-        // elsewhere (tests) it only paces a poll of the registered children.
-        var timeout = reaping == .allChildren ? timespec(tv_sec: 1, tv_nsec: 0) : timespec(tv_sec: 0, tv_nsec: 10_000_000)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        var timeout = timespec(tv_sec: 1, tv_nsec: 0)
         while true {
             var info = siginfo_t()
             let signal = sigtimedwait(&set, &info, &timeout)

@@ -1,0 +1,149 @@
+"""Demo: a SYNTHETIC model for trying and testing podagent without a GPU or weights.
+
+It emits any of the five real raw formats (MapTR, PETR, StreamPETR, TopoMLP, VAD: the shapes of
+shared/specs/model-outputs.md), chosen per request with options.format or per worker with the
+manifest's worker options. Nothing it returns comes from a real model.
+
+Options (per request, falling back to the worker options):
+  format        maptr | petr | streampetr | topomlp | vad   (default petr)
+  infer_time_s  seconds one request takes                     (default 0)
+  detections    boxes to emit (capped by each model's maximum)
+  fail          crash | error | bad_input | hang | oom       (failure injection)
+  fail_once_file  with fail: fail only while this file does not exist (it is created first),
+                  so a retried request succeeds
+Worker options (PODAGENT_WORKER_OPTIONS): load_time_s (default 0), format.
+"""
+import math
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runtime"))
+
+from podagent_worker import BadInput, serve  # noqa: E402
+
+FORMATS = ("maptr", "petr", "streampetr", "topomlp", "vad")
+PC_RANGE_MAP = (-15.0, -30.0, 15.0, 30.0)
+
+
+def box9(rng, mmdet_10):
+    x, y = rng.uniform(-45, 45), rng.uniform(-45, 45)
+    z = rng.uniform(-2.5, -0.5)
+    w, l, h = rng.uniform(0.5, 2.5), rng.uniform(0.5, 6.0), rng.uniform(1.0, 3.5)
+    yaw = rng.uniform(-math.pi, math.pi)
+    vx, vy = rng.uniform(-5, 5), rng.uniform(-5, 5)
+    # mmdet3d 0.17 orders dims w, l, h; 1.0 orders l, w, h.
+    return [x, y, z, l, w, h, yaw, vx, vy] if mmdet_10 else [x, y, z, w, l, h, yaw, vx, vy]
+
+
+def detections(rng, count, mmdet_10=False):
+    boxes = [box9(rng, mmdet_10) for _ in range(count)]
+    scores = sorted((rng.random() for _ in range(count)), reverse=True)
+    labels = [rng.randrange(10) for _ in range(count)]
+    return boxes, scores, labels
+
+
+def polylines(rng, count):
+    lines = []
+    for _ in range(count):
+        x0, y0 = rng.uniform(PC_RANGE_MAP[0], PC_RANGE_MAP[2]), rng.uniform(PC_RANGE_MAP[1], PC_RANGE_MAP[3])
+        dx, dy = rng.uniform(-1, 1), rng.uniform(-1, 1)
+        lines.append([[x0 + dx * i, y0 + dy * i] for i in range(20)])
+    boxes = [[min(p[0] for p in line), min(p[1] for p in line), max(p[0] for p in line), max(p[1] for p in line)]
+             for line in lines]
+    return lines, boxes
+
+
+def maptr(rng, n):
+    n = min(n, 50)
+    lines, boxes = polylines(rng, n)
+    return [{"pts_bbox": {"boxes_3d": boxes, "scores_3d": sorted((rng.random() for _ in range(n)), reverse=True),
+                          "labels_3d": [rng.randrange(3) for _ in range(n)], "pts_3d": lines}}]
+
+
+def petr(rng, n, mmdet_10=False):
+    boxes, scores, labels = detections(rng, min(n, 300), mmdet_10)
+    return [{"pts_bbox": {"boxes_3d": boxes, "scores_3d": scores, "labels_3d": labels}}]
+
+
+def vad(rng, n):
+    n = min(n, 100)
+    boxes, scores, labels = detections(rng, n)
+    trajs = [[[rng.uniform(-1.5, 1.5) for _ in range(12)] for _ in range(6)] for _ in range(n)]
+    m = 50
+    lines, map_boxes = polylines(rng, m)
+    ego = [[[rng.uniform(-0.3, 0.3), rng.uniform(0.5, 2.5)] for _ in range(6)] for _ in range(3)]
+    command = [0.0, 0.0, 0.0]
+    command[rng.randrange(3)] = 1.0
+    return [{"pts_bbox": {"boxes_3d": boxes, "scores_3d": scores, "labels_3d": labels, "trajs_3d": trajs,
+                          "map_boxes_3d": map_boxes, "map_scores_3d": sorted((rng.random() for _ in range(m)), reverse=True),
+                          "map_labels_3d": [rng.randrange(3) for _ in range(m)], "map_pts_3d": lines,
+                          "ego_fut_preds": ego, "ego_fut_cmd": [[[command]]]},
+             "metric_results": {}}]
+
+
+def topomlp(rng, _n):
+    lanes = [[rng.uniform(-50, 50) if k % 3 == 0 else rng.uniform(-25, 25) if k % 3 == 1 else rng.uniform(-2, 1)
+              for k in range(12)] for _ in range(300)]
+    lane_scores = [[rng.random()] for _ in range(300)]
+    te_boxes = []
+    for _ in range(100):
+        x1, y1 = rng.uniform(0, 1800), rng.uniform(0, 1000)
+        te_boxes.append([x1, y1, x1 + rng.uniform(10, 100), y1 + rng.uniform(10, 100), float(rng.randrange(13))])
+    te_scores = [rng.random() for _ in range(100)]
+    lclc = [[rng.random() * 0.2 for _ in range(300)] for _ in range(300)]
+    lcte = [[rng.random() * 0.2 for _ in range(100)] for _ in range(300)]
+    for i in range(0, 300, 7):
+        lclc[i][(i + 1) % 300] = 0.9
+    return {"pred_lc": [lanes, lane_scores], "pred_te": [te_boxes, te_scores],
+            "pred_topology_lclc": lclc, "pred_topology_lcte": lcte}
+
+
+class Demo:
+    def load(self, context):
+        self.options = context.options
+        time.sleep(float(self.options.get("load_time_s", 0)))
+        self.frames = 0
+
+    def infer(self, inputs, options):
+        merged = dict(self.options)
+        merged.update(options)
+        fmt = merged.get("format", "petr")
+        if fmt not in FORMATS:
+            raise BadInput(f"options.format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        fail = merged.get("fail")
+        once = merged.get("fail_once_file")
+        if fail and once:
+            if os.path.exists(once):
+                fail = None
+            else:
+                open(once, "w").close()
+        if fail == "crash":
+            os._exit(17)
+        if fail == "hang":
+            while True:
+                time.sleep(3600)
+        if fail == "error":
+            raise RuntimeError("injected model failure")
+        if fail == "oom":
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
+        if fail == "bad_input":
+            raise BadInput("injected bad input")
+        time.sleep(float(merged.get("infer_time_s", 0)))
+        rng = random.Random(str(inputs.get("sample_id", "")) + fmt)
+        count = int(merged.get("detections", 50))
+        self.frames += 1
+        if fmt == "maptr":
+            return maptr(rng, count)
+        if fmt == "petr":
+            return petr(rng, count)
+        if fmt == "streampetr":
+            return petr(rng, count, mmdet_10=True)
+        if fmt == "vad":
+            return vad(rng, count)
+        return topomlp(rng, count)
+
+
+if __name__ == "__main__":
+    sys.exit(serve(Demo()))

@@ -74,9 +74,10 @@ public struct HealthRow: Sendable, Equatable {
 public enum HealthCommand {
     public static let remoteCommand = "podagent health --json"
 
+    /// `command` is the agent's CLI on the pod; overridable so a test can point at a stand-in script.
     public static func run(pods: [Pod], settings: ConnectionSettings, fanout: Int, json: Bool,
-                           out: OutputWriter = .stdout) -> (rows: [HealthRow], status: Int32) {
-        let results = ExecRunner.run(pods: pods, request: ExecRequest(command: remoteCommand, timeout: 30, fanout: fanout),
+                           out: OutputWriter = .stdout, command: String = remoteCommand) -> (rows: [HealthRow], status: Int32) {
+        let results = ExecRunner.run(pods: pods, request: ExecRequest(command: command, timeout: 30, fanout: fanout),
                                      settings: settings)
         let rows = results.map(HealthRow.from)
         if json {

@@ -8,7 +8,7 @@ import Testing
 struct CommandTests {
     let fleet = SSHDFleet.shared
 
-    @Test func healthWithStandInPodagentScriptOnThePodsPath() throws {
+    @Test func healthWithStandInPodagentScriptOnThePod() throws {
         // Stand-in: the real agent is another issue's binary; this script prints its JSON shape.
         try fleet.installScript("podagent", """
             #!/bin/sh
@@ -24,8 +24,10 @@ struct CommandTests {
             """)
         let dead = Pod(name: "pod99", host: "127.0.0.1", port: Shell.freePort(), user: "root", identity: fleet.clientKey)
         let sink = OutputWriter(fd: open("/dev/null", O_WRONLY))
+        // The pod's login files may rewrite PATH, so the stand-in is called by its full path.
+        let command = "\(fleet.binDir)/\(HealthCommand.remoteCommand)"
         let outcome = HealthCommand.run(pods: Array(fleet.pods.prefix(4)) + [dead], settings: fleet.settings(), fanout: 8,
-                                        json: false, out: sink)
+                                        json: false, out: sink, command: command)
         #expect(outcome.status == 1)
         let rows = Dictionary(uniqueKeysWithValues: outcome.rows.map { ($0.pod, $0) })
         #expect(rows["pod01"] == HealthRow(pod: "pod01", ready: true, sshd: "running", gpuUtilization: "37%",
@@ -35,7 +37,8 @@ struct CommandTests {
         let table = HealthCommand.table(outcome.rows)
         #expect(table.hasPrefix("POD"))
         #expect(table.contains("pod01  yes    running  37%"))
-        let allGood = HealthCommand.run(pods: [fleet.pods[0], fleet.pods[1]], settings: fleet.settings(), fanout: 2, json: true, out: sink)
+        let allGood = HealthCommand.run(pods: [fleet.pods[0], fleet.pods[1]], settings: fleet.settings(), fanout: 2, json: true, out: sink,
+                                        command: command)
         #expect(allGood.status == 0)
     }
 

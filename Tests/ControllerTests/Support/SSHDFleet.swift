@@ -4,7 +4,8 @@ import Foundation
 /// Real OpenSSH servers on loopback ports, one per pod, each with its own host key and a shared
 /// client key in authorized_keys (password logins off). Started once and shared by all suites.
 ///
-/// Each session gets `POD_NAME` and a `PATH` that starts with `<dir>/bin`, so a test can drop a
+/// Each session gets `POD_NAME`, `HOME=<dir>` (so root's own ~/.bashrc cannot change PATH or print noise),
+/// and a `PATH` that starts with `<dir>/bin`, so a test can drop a
 /// script there (a stand-in for podagent) and make pods behave differently by name.
 final class SSHDFleet: Sendable {
     static let shared: SSHDFleet = {
@@ -57,7 +58,7 @@ final class SSHDFleet: Sendable {
                 AllowTcpForwarding yes
                 MaxStartups 200:30:400
                 Subsystem sftp internal-sftp
-                SetEnv POD_NAME=\(name) PATH=\(dir)/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+                SetEnv HOME=\(dir) POD_NAME=\(name) PATH=\(dir)/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
                 """
             try config.write(toFile: "\(dir)/\(name).conf", atomically: true, encoding: .utf8)
             let pid = try Shell.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", "\(dir)/\(name).conf"],

@@ -1,3 +1,4 @@
 #include <libssh/libssh.h>
 #include <libssh/callbacks.h>
 #include <libssh/sftp.h>
+#include <libssh/server.h>

@@ -7,7 +7,8 @@ struct PodctlCommand: ParsableCommand {
         commandName: "podctl",
         abstract: "Drive fleets of GPU pods over SSH.",
         version: PodctlVersion.current,
-        subcommands: [Version.self]
+        subcommands: [Exec.self, Health.self, Push.self, Pull.self, Forward.self, SSHConfig.self, Code.self,
+                      Discover.self, Version.self]
     )
 
     struct Version: ParsableCommand {
@@ -16,4 +17,10 @@ struct PodctlCommand: ParsableCommand {
             print("podctl \(PodctlVersion.current) (\(PodctlVersion.libraries))")
         }
     }
+}
+
+/// Prints a Controller error and exits with its status (the one place errors meet the terminal).
+func fail(_ error: ControllerError) -> ExitCode {
+    OutputWriter.stderr.write("podctl: error: \(error.message)\n")
+    return ExitCode(error.exitCode)
 }

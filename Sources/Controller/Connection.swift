@@ -1,0 +1,38 @@
+import Foundation
+import SSHClient
+
+/// Connection settings for one podctl run, shared by all pods.
+public struct ConnectionSettings: Sendable {
+    public var knownHostsFile: String
+    public var hostKeyPolicy: HostKeyPolicy
+    public var connectTimeout: Int
+    public var useAgent: Bool
+    public var keepaliveInterval: Int
+
+    public init(knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: Int = 10,
+                useAgent: Bool = true, keepaliveInterval: Int = 30) {
+        self.knownHostsFile = knownHostsFile
+        self.hostKeyPolicy = hostKeyPolicy
+        self.connectTimeout = connectTimeout
+        self.useAgent = useAgent
+        self.keepaliveInterval = keepaliveInterval
+    }
+
+    var sshOptions: SSHConnectOptions {
+        SSHConnectOptions(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeyPolicy, connectTimeout: connectTimeout,
+                          keepaliveInterval: keepaliveInterval, useAgent: useAgent)
+    }
+
+    /// Opens an authenticated session to `pod` (on the calling thread, which then owns it).
+    public func connect(_ pod: Pod) throws(SSHError) -> SSHSession {
+        let endpoint = SSHEndpoint(host: pod.host, port: pod.port, user: pod.user,
+                                   identityFiles: pod.identity.map { [$0] } ?? [])
+        return try SSHSession(endpoint: endpoint, options: sshOptions)
+    }
+}
+
+/// Milliseconds between two instants.
+func milliseconds(_ from: ContinuousClock.Instant, _ to: ContinuousClock.Instant) -> Double {
+    let duration = to - from
+    return Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}

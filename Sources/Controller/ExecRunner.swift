@@ -1,0 +1,88 @@
+import Foundation
+import SSHClient
+import Synchronization
+
+/// Receives output as it arrives and each pod's result as it finishes (from worker threads).
+public protocol OutputSink: Sendable {
+    func output(pod: Pod, stream: SSHClient.OutputStream, bytes: [UInt8])
+    func finished(_ result: PodResult)
+}
+
+/// What `podctl exec` runs and how.
+public struct ExecRequest: Sendable {
+    public var command: String
+    /// Seconds before the command (and its remote process group) is ended; nil waits forever.
+    public var timeout: Double?
+    public var fanout: Int
+    /// Whether stdout/stderr are kept in the results (for gather, JSON and health).
+    public var keepOutput: Bool
+
+    public init(command: String, timeout: Double? = nil, fanout: Int = 64, keepOutput: Bool = true) {
+        self.command = command
+        self.timeout = timeout
+        self.fanout = fanout
+        self.keepOutput = keepOutput
+    }
+}
+
+/// Runs one command on many pods through the sliding window.
+public enum ExecRunner {
+    /// Results come back in the order of `pods`.
+    public static func run(pods: [Pod], request: ExecRequest, settings: ConnectionSettings,
+                           sink: (any OutputSink)? = nil) -> [PodResult] {
+        let results = Mutex<[PodResult?]>(Array(repeating: nil, count: pods.count))
+        FanOut.run(count: pods.count, width: request.fanout) { index in
+            let result = runOne(pods[index], request: request, settings: settings, sink: sink)
+            sink?.finished(result)
+            results.withLock { $0[index] = result }
+        }
+        return results.withLock { $0.enumerated().map { $1 ?? PodResult(pod: pods[$0], status: .error) } }
+    }
+
+    static func runOne(_ pod: Pod, request: ExecRequest, settings: ConnectionSettings,
+                       sink: (any OutputSink)?) -> PodResult {
+        let start = ContinuousClock.now
+        var result = PodResult(pod: pod, status: .error)
+        let session: SSHSession
+        do {
+            session = try settings.connect(pod)
+        } catch {
+            result.record(error)
+            result.connectMs = milliseconds(start, .now)
+            result.totalMs = result.connectMs
+            return result
+        }
+        let connected = ContinuousClock.now
+        result.connectMs = milliseconds(start, connected)
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        do {
+            let outcome = try session.exec(request.command, timeout: request.timeout) { stream, bytes in
+                if request.keepOutput {
+                    if stream == .stdout { stdout += bytes } else { stderr += bytes }
+                }
+                sink?.output(pod: pod, stream: stream, bytes: bytes)
+            }
+            result.exitCode = outcome.exitStatus
+            result.signal = outcome.exitSignal
+            result.remoteKilled = outcome.remoteKilled
+            if outcome.timedOut {
+                result.status = .timedOut
+                result.errorKind = "timeout"
+                result.errorMessage = "no result after \(request.timeout ?? 0) s; remote process group "
+                    + (outcome.remoteKilled ? "killed" : "could not be confirmed killed")
+            } else if outcome.exitStatus == 0 {
+                result.status = .ok
+            } else {
+                result.status = .failed
+            }
+        } catch {
+            result.record(error)
+        }
+        result.runMs = milliseconds(connected, .now)
+        result.totalMs = milliseconds(start, .now)
+        result.stdout = stdout
+        result.stderr = stderr
+        return result
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// One pod podctl can reach: where, as whom, with which key.
+public struct Pod: Sendable, Hashable, Codable {
+    public var name: String
+    public var host: String
+    public var port: Int
+    public var user: String
+    /// Private key file (already expanded: no `~`), or nil to rely on the ssh-agent.
+    public var identity: String?
+    public var labels: [String]
+    /// The port podagent's HTTP API listens on inside the pod.
+    public var agentPort: Int
+    /// RunPod's pod id when the entry came from `podctl discover runpod`.
+    public var runpodID: String?
+
+    public init(name: String, host: String, port: Int = 22, user: String = "root", identity: String? = nil,
+                labels: [String] = [], agentPort: Int = 8080, runpodID: String? = nil) {
+        self.name = name
+        self.host = host
+        self.port = port
+        self.user = user
+        self.identity = identity
+        self.labels = labels
+        self.agentPort = agentPort
+        self.runpodID = runpodID
+    }
+}
+
+/// A fleet file, loaded: pods in file order, names unique.
+public struct Inventory: Sendable {
+    public var pods: [Pod]
+    /// The file it came from (nil when there was none).
+    public var path: String?
+
+    public init(pods: [Pod], path: String? = nil) {
+        self.pods = pods
+        self.path = path
+    }
+
+    /// Where `-i` is looked for when not given: `./fleet.yaml`, then `~/.config/podctl/fleet.yaml`.
+    public static func defaultPath(home: String, currentDirectory: String) -> String? {
+        let candidates = ["\(currentDirectory)/fleet.yaml", "\(home)/.config/podctl/fleet.yaml"]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Loads `path`; every problem names the file, the line and the field.
+    public static func load(path: String, home: String) throws(ControllerError) -> Inventory {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ControllerError(.inventory, "\(path): cannot read the inventory file")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        return Inventory(pods: try InventoryParser(file: path, home: home).parse(text), path: path)
+    }
+}
+
+/// Expands `~/` with the given home directory.
+func expandTilde(_ path: String, home: String) -> String {
+    if path == "~" { return home }
+    if path.hasPrefix("~/") { return home + path.dropFirst(1) }
+    return path
+}

@@ -1,0 +1,150 @@
+import Foundation
+import SSHClient
+import Synchronization
+
+/// Whole writes to a descriptor (retrying short writes), so lines from many pods never interleave.
+public struct OutputWriter: Sendable {
+    public let fd: Int32
+
+    public static let stdout = OutputWriter(fd: 1)
+    public static let stderr = OutputWriter(fd: 2)
+
+    public init(fd: Int32) { self.fd = fd }
+
+    public var isTerminal: Bool { isatty(fd) == 1 }
+
+    public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let written = Glibc.write(fd, base + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    public func write(_ text: String) { write(Array(text.utf8)) }
+}
+
+/// Streams `name: line` as lines complete: stdout lines to stdout, stderr lines to stderr.
+public final class LinePrinter: OutputSink {
+    private struct Key: Hashable { var name: String; var stderr: Bool }
+    private let partial = Mutex<[Key: [UInt8]]>([:])
+    private let lock = Mutex(())
+    private let out: OutputWriter
+    private let err: OutputWriter
+    private let progress: ProgressLine?
+
+    public init(out: OutputWriter = .stdout, err: OutputWriter = .stderr, progress: ProgressLine? = nil) {
+        self.out = out
+        self.err = err
+        self.progress = progress
+    }
+
+    public func output(pod: Pod, stream: SSHClient.OutputStream, bytes: [UInt8]) {
+        let key = Key(name: pod.name, stderr: stream == .stderr)
+        let complete: [UInt8] = partial.withLock { buffers in
+            var buffer = buffers[key, default: []]
+            buffer += bytes
+            guard let last = buffer.lastIndex(of: 0x0A) else {
+                buffers[key] = buffer
+                return []
+            }
+            let lines = Array(buffer[...last])
+            buffers[key] = Array(buffer[(last + 1)...])
+            return lines
+        }
+        if !complete.isEmpty { emit(pod.name, complete, stderr: key.stderr) }
+    }
+
+    public func finished(_ result: PodResult) {
+        for isStderr in [false, true] {
+            let rest = partial.withLock { $0.removeValue(forKey: Key(name: result.pod.name, stderr: isStderr)) } ?? []
+            if !rest.isEmpty { emit(result.pod.name, rest + [0x0A], stderr: isStderr) }
+        }
+        progress?.finished(result)
+    }
+
+    private func emit(_ name: String, _ lines: [UInt8], stderr: Bool) {
+        var text: [UInt8] = []
+        let prefix = Array("\(name): ".utf8)
+        for line in lines.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+            text += prefix
+            text += line
+            text.append(0x0A)
+        }
+        lock.withLock { _ in
+            progress?.clear()
+            (stderr ? err : out).write(text)
+        }
+    }
+}
+
+/// Prints each pod's JSON record as soon as it finishes.
+public final class JSONPrinter: OutputSink {
+    private let out: OutputWriter
+    private let progress: ProgressLine?
+
+    public init(out: OutputWriter = .stdout, progress: ProgressLine? = nil) {
+        self.out = out
+        self.progress = progress
+    }
+
+    public func output(pod: Pod, stream: SSHClient.OutputStream, bytes: [UInt8]) {}
+
+    public func finished(_ result: PodResult) {
+        progress?.clear()
+        out.write(result.jsonRecord + "\n")
+        progress?.finished(result)
+    }
+}
+
+/// Only counts finished pods for the progress line (gather mode prints at the end).
+public final class ProgressOnly: OutputSink {
+    private let progress: ProgressLine?
+    public init(progress: ProgressLine?) { self.progress = progress }
+    public func output(pod: Pod, stream: SSHClient.OutputStream, bytes: [UInt8]) {}
+    public func finished(_ result: PodResult) { progress?.finished(result) }
+}
+
+/// `done/total, N failed` on stderr while a long fan-out runs; only on a terminal.
+public final class ProgressLine: Sendable {
+    private struct State { var done = 0; var failed = 0; var shown = false; var last = ContinuousClock.now }
+    private let state = Mutex(State())
+    private let total: Int
+    private let writer: OutputWriter
+
+    /// Nil when stderr is not a terminal: piped output gets nothing extra.
+    public static func onTerminal(total: Int, writer: OutputWriter = .stderr) -> ProgressLine? {
+        writer.isTerminal ? ProgressLine(total: total, writer: writer) : nil
+    }
+
+    init(total: Int, writer: OutputWriter) {
+        self.total = total
+        self.writer = writer
+    }
+
+    func finished(_ result: PodResult) {
+        state.withLock { state in
+            state.done += 1
+            if result.status != .ok { state.failed += 1 }
+            let now = ContinuousClock.now
+            guard state.done == total || now - state.last > .milliseconds(100) else { return }
+            state.last = now
+            state.shown = true
+            writer.write("\r\u{1B}[K[\(state.done)/\(total) done, \(state.failed) failed]")
+        }
+    }
+
+    /// Erases the line (before other output, and at the end).
+    public func clear() {
+        state.withLock { state in
+            if state.shown { writer.write("\r\u{1B}[K") }
+            state.shown = false
+        }
+    }
+}

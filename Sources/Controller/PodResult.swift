@@ -1,0 +1,92 @@
+import Foundation
+import SSHClient
+
+/// How one pod's run ended.
+public enum PodStatus: String, Sendable, Codable {
+    case ok, failed
+    case timedOut = "timeout"
+    case unreachable
+    case hostKey = "host-key"
+    case auth, error
+}
+
+/// Everything known about one pod after a command: what it printed, how it ended, how long it took.
+public struct PodResult: Sendable {
+    public var pod: Pod
+    public var status: PodStatus
+    public var exitCode: Int32?
+    public var signal: String?
+    /// The error's kind and message when the pod did not run the command to completion.
+    public var errorKind: String?
+    public var errorMessage: String?
+    public var stdout: [UInt8] = []
+    public var stderr: [UInt8] = []
+    public var connectMs: Double = 0
+    public var runMs: Double = 0
+    public var totalMs: Double = 0
+    /// After a timeout: whether the remote process group was confirmed gone.
+    public var remoteKilled = false
+
+    public init(pod: Pod, status: PodStatus) {
+        self.pod = pod
+        self.status = status
+    }
+
+    /// Fills status and error from a libssh failure.
+    mutating func record(_ error: SSHError) {
+        switch error.kind {
+        case .connect, .timeout: status = .unreachable
+        case .hostKeyUnknown, .hostKeyChanged, .knownHosts: status = .hostKey
+        case .auth: status = .auth
+        case .channel, .io, .sftp, .forward: status = .error
+        }
+        errorKind = error.kind.rawValue
+        errorMessage = error.message
+    }
+
+    /// The number `-S` folds into the run's exit status: the remote code, 128+signal, 124 for a
+    /// timeout (as timeout(1)), 255 when the command never ran (as ssh).
+    public var scriptCode: Int32 {
+        switch status {
+        case .ok: return 0
+        case .failed:
+            if let exitCode { return exitCode }
+            return 128 + (signal.flatMap(Self.signalNumbers.get) ?? 0)
+        case .timedOut: return 124
+        default: return 255
+        }
+    }
+
+    private static let signalNumbers = SignalTable()
+
+    /// One JSON line for `--json`.
+    public var jsonRecord: String {
+        var record: [String: Any] = [
+            "name": pod.name, "host": pod.host, "port": pod.port, "status": status.rawValue,
+            "stdout": String(decoding: stdout, as: UTF8.self), "stderr": String(decoding: stderr, as: UTF8.self),
+            "connect_ms": (connectMs * 10).rounded() / 10, "run_ms": (runMs * 10).rounded() / 10,
+            "total_ms": (totalMs * 10).rounded() / 10,
+        ]
+        record["exit_code"] = exitCode.map { Int($0) } ?? NSNull()
+        record["signal"] = signal ?? NSNull()
+        if let errorKind {
+            record["error"] = ["kind": errorKind, "message": errorMessage ?? ""]
+        } else {
+            record["error"] = NSNull()
+        }
+        if status == .timedOut { record["remote_killed"] = remoteKilled }
+        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return "{\"name\":\"\(pod.name)\",\"status\":\"error\"}"
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Signal names as sshd reports them (no SIG prefix) to Linux numbers.
+struct SignalTable: Sendable {
+    private let table: [String: Int32] = [
+        "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9, "USR1": 10, "SEGV": 11,
+        "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
+    ]
+    func get(_ name: String) -> Int32? { table[name] }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import SSHClient
+import Synchronization
+
+/// Shell-quotes one word for the pod's shell.
+func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+/// What one pod's transfer ended with.
+public struct TransferResult: Sendable {
+    public var pod: Pod
+    public var bytes: UInt64 = 0
+    public var sha256: String = ""
+    /// Where the file landed (remote path for push, local path for pull).
+    public var path: String = ""
+    public var error: String?
+}
+
+/// `podctl push` / `podctl pull` over SFTP: size and SHA-256 checked on both ends.
+public enum TransferCommand {
+    /// Uploads `local` to `remote` on every pod: written to a temporary name, checked with the
+    /// pod's `sha256sum` against the local digest and size, then renamed into place.
+    public static func push(local: String, remote: String, pods: [Pod], settings: ConnectionSettings, fanout: Int,
+                            progress: ProgressLine? = nil) throws(ControllerError) -> [TransferResult] {
+        guard let handle = FileHandle(forReadingAtPath: local) else {
+            throw ControllerError(.transfer, "cannot read \(local)")
+        }
+        var hasher = SHA256()
+        var counted: UInt64 = 0
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(chunk)
+            counted += UInt64(chunk.count)
+        }
+        let size = counted
+        try? handle.close()
+        let digest = hasher.finalizeHex()
+        let mode = ((try? FileManager.default.attributesOfItem(atPath: local))?[.posixPermissions] as? Int).map { mode_t($0) } ?? 0o644
+        return each(pods, fanout: fanout, progress: progress) { pod throws(ControllerError) in
+            var result = TransferResult(pod: pod, bytes: size, sha256: digest, path: remote)
+            let session = try connect(pod, settings)
+            let temporary = remote + ".podctl-\(UInt32.random(in: 0...UInt32.max))"
+            do {
+                let sftp = try SFTPSession(session: session)
+                guard let source = FileHandle(forReadingAtPath: local) else { throw ControllerError(.transfer, "cannot read \(local)") }
+                defer { try? source.close() }
+                try sftp.upload(from: source, to: temporary, mode: mode & 0o7777)
+                let remoteSize = try sftp.size(of: temporary)
+                let remoteDigest = try remoteSHA256(temporary, session)
+                guard remoteSize == size, remoteDigest == digest else {
+                    sftp.remove(temporary)
+                    throw ControllerError(.transfer, "verification failed: local \(size) bytes sha256 \(digest), remote \(remoteSize) bytes sha256 \(remoteDigest)")
+                }
+                let moved = try session.run("mv -f -- \(shellQuote(temporary)) \(shellQuote(remote))")
+                if moved.status != 0 {
+                    sftp.remove(temporary)
+                    throw ControllerError(.transfer, "cannot move the upload into place: \(String(decoding: moved.stderr, as: UTF8.self))")
+                }
+            } catch let error as SSHError {
+                throw ControllerError(.transfer, error.message)
+            } catch let error as ControllerError {
+                throw error
+            } catch {
+                throw ControllerError(.transfer, "\(error)")
+            }
+            result.error = nil
+            return result
+        }
+    }
+
+    /// Downloads `remote` from every pod to `localDirectory/<pod name>/<file name>`, checking the
+    /// size and the pod's `sha256sum` against what arrived; written to a temp file, fsynced, renamed.
+    public static func pull(remote: String, localDirectory: String, pods: [Pod], settings: ConnectionSettings,
+                            fanout: Int, progress: ProgressLine? = nil) -> [TransferResult] {
+        let fileName = (remote as NSString).lastPathComponent
+        return each(pods, fanout: fanout, progress: progress) { pod throws(ControllerError) in
+            let directory = "\(localDirectory)/\(pod.name)"
+            let destination = "\(directory)/\(fileName)"
+            let temporary = "\(destination).podctl-partial"
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ControllerError(.io, "cannot create \(directory): \(error.localizedDescription)")
+            }
+            let session = try connect(pod, settings)
+            do {
+                let sftp = try SFTPSession(session: session)
+                let expectedSize = try sftp.size(of: remote)
+                let remoteDigest = try remoteSHA256(remote, session)
+                let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw ControllerError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+                var hasher = SHA256()
+                var received: UInt64 = 0
+                do {
+                    try sftp.download(remote) { buffer in
+                        hasher.update(buffer)
+                        received += UInt64(buffer.count)
+                        var offset = 0
+                        while offset < buffer.count, let base = buffer.baseAddress {
+                            let written = write(fd, base + offset, buffer.count - offset)
+                            if written < 0 { throw ControllerError(.io, "write to \(temporary) failed: \(String(cString: strerror(errno)))") }
+                            offset += written
+                        }
+                    }
+                } catch {
+                    close(fd)
+                    unlink(temporary)
+                    throw error
+                }
+                let synced = fsync(fd) == 0
+                close(fd)
+                let digest = hasher.finalizeHex()
+                guard synced, received == expectedSize, digest == remoteDigest else {
+                    unlink(temporary)
+                    throw ControllerError(.transfer, "verification failed: remote \(expectedSize) bytes sha256 \(remoteDigest), received \(received) bytes sha256 \(digest)")
+                }
+                guard rename(temporary, destination) == 0 else {
+                    unlink(temporary)
+                    throw ControllerError(.io, "cannot rename into \(destination): \(String(cString: strerror(errno)))")
+                }
+                return TransferResult(pod: pod, bytes: received, sha256: digest, path: destination)
+            } catch let error as SSHError {
+                throw ControllerError(.transfer, error.message)
+            } catch let error as ControllerError {
+                throw error
+            } catch {
+                throw ControllerError(.transfer, "\(error)")
+            }
+        }
+    }
+
+    static func connect(_ pod: Pod, _ settings: ConnectionSettings) throws(ControllerError) -> SSHSession {
+        do {
+            return try settings.connect(pod)
+        } catch {
+            throw ControllerError(.ssh, error.message)
+        }
+    }
+
+    static func remoteSHA256(_ path: String, _ session: SSHSession) throws(ControllerError) -> String {
+        let result: (status: Int32?, stdout: [UInt8], stderr: [UInt8])
+        do {
+            result = try session.run("sha256sum -- \(shellQuote(path))")
+        } catch let error as SSHError {
+            throw ControllerError(.transfer, "cannot checksum \(path) on the pod: \(error.message)")
+        } catch {
+            throw ControllerError(.transfer, "cannot checksum \(path) on the pod: \(error)")
+        }
+        let text = String(decoding: result.stdout, as: UTF8.self)
+        guard result.status == 0, let digest = text.split(separator: " ").first, digest.count == 64 else {
+            throw ControllerError(.transfer, "sha256sum of \(path) failed on the pod: \(String(decoding: result.stderr, as: UTF8.self))")
+        }
+        return String(digest)
+    }
+
+    static func each(_ pods: [Pod], fanout: Int, progress: ProgressLine?,
+                     _ body: @escaping @Sendable (Pod) throws(ControllerError) -> TransferResult) -> [TransferResult] {
+        let results = Mutex<[TransferResult?]>(Array(repeating: nil, count: pods.count))
+        FanOut.run(count: pods.count, width: fanout) { index in
+            var result: TransferResult
+            do {
+                result = try body(pods[index])
+            } catch let error as ControllerError {
+                result = TransferResult(pod: pods[index], error: error.message)
+            } catch {
+                result = TransferResult(pod: pods[index], error: "\(error)")
+            }
+            var marker = PodResult(pod: pods[index], status: result.error == nil ? .ok : .error)
+            marker.errorMessage = result.error
+            progress?.finished(marker)
+            results.withLock { $0[index] = result }
+        }
+        return results.withLock { $0.enumerated().map { $1 ?? TransferResult(pod: pods[$0], error: "not run") } }
+    }
+}

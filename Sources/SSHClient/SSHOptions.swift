@@ -1,0 +1,53 @@
+import CLibSSH
+
+/// The linked libssh's version string.
+public enum SSHLibrary {
+    public static var version: String { String(cString: ssh_version(0)) }
+}
+
+/// How unknown and changed host keys are treated.
+public enum HostKeyPolicy: String, Sendable, CaseIterable {
+    /// Unknown or changed keys fail the connection (the default).
+    case strict
+    /// Unknown keys are recorded in known_hosts; changed keys fail.
+    case acceptNew = "accept-new"
+    /// No checking at all: only when the user asks for it.
+    case off
+}
+
+/// Where and how to connect to one pod.
+public struct SSHEndpoint: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    /// Private key files tried in order before the agent.
+    public var identityFiles: [String]
+
+    public init(host: String, port: Int = 22, user: String, identityFiles: [String] = []) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.identityFiles = identityFiles
+    }
+}
+
+/// Connection settings shared by every pod of a run.
+public struct SSHConnectOptions: Sendable {
+    public var knownHostsFile: String
+    public var hostKeyPolicy: HostKeyPolicy
+    /// Seconds for connect, key exchange and each blocking read (libssh's SSH_OPTIONS_TIMEOUT).
+    public var connectTimeout: Int
+    /// Seconds between keepalives while a command runs quietly; 0 turns them off.
+    public var keepaliveInterval: Int
+    /// Whether the ssh-agent (SSH_AUTH_SOCK) is tried after the identity files.
+    public var useAgent: Bool
+
+    public init(knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: Int = 10,
+                keepaliveInterval: Int = 30, useAgent: Bool = true) {
+        self.knownHostsFile = knownHostsFile
+        self.hostKeyPolicy = hostKeyPolicy
+        self.connectTimeout = connectTimeout
+        self.keepaliveInterval = keepaliveInterval
+        self.useAgent = useAgent
+    }
+}

@@ -1,0 +1,168 @@
+import CLibSSH
+import Foundation
+import Synchronization
+
+/// Appends to known_hosts are serialised: libssh opens the file in append mode and
+/// concurrent writers from many pods could interleave lines.
+private let knownHostsWriteLock = Mutex(())
+
+/// One connected, authenticated libssh session.
+///
+/// Not Sendable on purpose: libssh requires a session and its channels to stay on one thread.
+/// Fan-out gives each pod its own session on its own worker thread.
+public final class SSHSession {
+    let raw: OpaquePointer
+    public let endpoint: SSHEndpoint
+    public let options: SSHConnectOptions
+    /// The server key's SHA256 fingerprint as OpenSSH prints it.
+    public private(set) var hostKeyFingerprint = ""
+    /// Set when accept-new recorded a key this time.
+    public private(set) var recordedNewHostKey = false
+
+    /// Connects, checks the host key by `options.hostKeyPolicy`, and authenticates.
+    public init(endpoint: SSHEndpoint, options: SSHConnectOptions) throws(SSHError) {
+        guard let session = ssh_new() else { throw SSHError(.connect, "libssh could not allocate a session") }
+        raw = session
+        self.endpoint = endpoint
+        self.options = options
+        // Once every stored property is set, a throw runs deinit, which frees the session.
+        try configure()
+        try connect()
+        try verifyHostKey()
+        try authenticate()
+    }
+
+    deinit {
+        ssh_disconnect(raw)
+        ssh_free(raw)
+    }
+
+    private var target: String { "\(endpoint.user)@\(endpoint.host):\(endpoint.port)" }
+
+    private func set(_ option: ssh_options_e, string value: String) throws(SSHError) {
+        let rc = value.withCString { ssh_options_set(raw, option, $0) }
+        if rc != SSH_OK { throw SSHError(.connect, "libssh rejected option \(option.rawValue) = \(value): \(lastError)") }
+    }
+
+    private func set<T>(_ option: ssh_options_e, value: T) throws(SSHError) {
+        var copy = value
+        let rc = withUnsafePointer(to: &copy) { ssh_options_set(raw, option, UnsafeRawPointer($0)) }
+        if rc != SSH_OK { throw SSHError(.connect, "libssh rejected option \(option.rawValue): \(lastError)") }
+    }
+
+    var lastError: String { String(cString: ssh_get_error(UnsafeMutableRawPointer(raw))) }
+
+    private func configure() throws(SSHError) {
+        try set(SSH_OPTIONS_HOST, string: endpoint.host)
+        try set(SSH_OPTIONS_PORT, value: UInt32(endpoint.port))
+        try set(SSH_OPTIONS_USER, string: endpoint.user)
+        // Without a timeout libssh's blocking reads (and exit-status waits) can hang forever.
+        try set(SSH_OPTIONS_TIMEOUT, value: max(1, options.connectTimeout))
+        // The inventory is the source of truth: libssh must not apply ~/.ssh/config on top of it
+        // (it understands only part of it, and would silently change ports, users and keys).
+        try set(SSH_OPTIONS_PROCESS_CONFIG, value: false)
+        try set(SSH_OPTIONS_KNOWNHOSTS, string: options.knownHostsFile)
+        // An empty global file keeps /etc/ssh/ssh_known_hosts from overriding the chosen file.
+        try set(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, string: "/dev/null")
+        try set(SSH_OPTIONS_NODELAY, value: Int32(1))
+    }
+
+    private func connect() throws(SSHError) {
+        let rc = ssh_connect(raw)
+        if rc != SSH_OK {
+            let message = lastError
+            let kind: SSHError.Kind = message.localizedCaseInsensitiveContains("timeout") ? .timeout : .connect
+            throw SSHError(kind, "cannot connect to \(target): \(message)")
+        }
+    }
+
+    private func verifyHostKey() throws(SSHError) {
+        var key: ssh_key?
+        guard ssh_get_server_publickey(raw, &key) == SSH_OK, let key else {
+            throw SSHError(.connect, "\(target) sent no host key: \(lastError)")
+        }
+        defer { ssh_key_free(key) }
+        let keyType = String(cString: ssh_key_type_to_char(ssh_key_type(key)))
+        hostKeyFingerprint = Self.fingerprint(of: key)
+        if options.hostKeyPolicy == .off { return }
+
+        let known = ssh_session_is_known_server(raw)
+        let keyName = endpoint.port == 22 ? endpoint.host : "[\(endpoint.host)]:\(endpoint.port)"
+        let fileName = options.knownHostsFile
+        switch known {
+        case SSH_KNOWN_HOSTS_OK:
+            return
+        case SSH_KNOWN_HOSTS_CHANGED, SSH_KNOWN_HOSTS_OTHER:
+            throw SSHError(.hostKeyChanged, """
+                HOST KEY CHANGED for \(keyName): the server now offers \(keyType) \(hostKeyFingerprint), \
+                which does not match \(fileName). This can be a pod that was recreated (new container disk) \
+                or someone intercepting the connection. Verify the fingerprint out of band (e.g. the pod's \
+                startup log), then remove the old entry: ssh-keygen -R '\(keyName)' -f \(fileName)
+                """, fingerprint: hostKeyFingerprint)
+        case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
+            if options.hostKeyPolicy == .strict {
+                throw SSHError(.hostKeyUnknown, """
+                    unknown host key for \(keyName): \(keyType) \(hostKeyFingerprint) is not in \(fileName). \
+                    Check the fingerprint, then connect once with --host-keys accept-new to record it
+                    """, fingerprint: hostKeyFingerprint)
+            }
+            try recordHostKey()
+        default:
+            throw SSHError(.knownHosts, "cannot read known hosts file \(fileName): \(lastError)",
+                           fingerprint: hostKeyFingerprint)
+        }
+    }
+
+    private func recordHostKey() throws(SSHError) {
+        let file = options.knownHostsFile
+        let directory = (file as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+        }
+        let rc = knownHostsWriteLock.withLock { _ in ssh_session_update_known_hosts(raw) }
+        if rc != SSH_OK {
+            throw SSHError(.knownHosts, "cannot record the host key of \(target) in \(file): \(lastError)",
+                           fingerprint: hostKeyFingerprint)
+        }
+        recordedNewHostKey = true
+    }
+
+    static func fingerprint(of key: ssh_key) -> String {
+        var hash: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        guard ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) == 0, let hash else { return "?" }
+        defer {
+            var pointer: UnsafeMutablePointer<UInt8>? = hash
+            ssh_clean_pubkey_hash(&pointer)
+        }
+        guard let text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length) else { return "?" }
+        defer { ssh_string_free_char(text) }
+        return String(cString: text)
+    }
+
+    private func authenticate() throws(SSHError) {
+        if ssh_userauth_none(raw, nil) == SSH_AUTH_SUCCESS.rawValue { return }
+        var tried: [String] = []
+        for path in endpoint.identityFiles {
+            var key: ssh_key?
+            guard ssh_pki_import_privkey_file(path, nil, nil, nil, &key) == SSH_OK, let key else {
+                tried.append("\(path) (unreadable or encrypted)")
+                continue
+            }
+            let rc = ssh_userauth_publickey(raw, nil, key)
+            ssh_key_free(key)
+            if rc == SSH_AUTH_SUCCESS.rawValue { return }
+            if rc == SSH_AUTH_ERROR.rawValue {
+                throw SSHError(.auth, "authentication with \(path) to \(target) failed: \(lastError)")
+            }
+            tried.append(path)
+        }
+        if options.useAgent, ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil {
+            if ssh_userauth_agent(raw, nil) == SSH_AUTH_SUCCESS.rawValue { return }
+            tried.append("ssh-agent")
+        }
+        let what = tried.isEmpty ? "no identity file or ssh-agent available" : "tried \(tried.joined(separator: ", "))"
+        throw SSHError(.auth, "permission denied for \(target) (publickey): \(what)")
+    }
+}

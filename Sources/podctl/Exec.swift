@@ -1,0 +1,32 @@
+import ArgumentParser
+import Controller
+
+extension PodctlCommand {
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command on every target pod.",
+            discussion: "Exit status: 0 when every pod succeeded, else 1; with -S the largest remote code (124 timed out, 255 not run).")
+
+        @OptionGroup var fleet: FleetArguments
+        @Flag(name: [.short, .customLong("gather")], help: "Fold pods with identical output and exit code.") var b = false
+        @Flag(name: .short, help: "Exit with the largest remote exit code.") var S = false
+        @Flag(help: "One JSON record per pod.") var json = false
+        @Option(name: [.short, .customLong("timeout")], help: "Seconds before the command is ended on the pod (its whole process group).")
+        var u: Double?
+        @Argument(parsing: .postTerminator, help: "The command (after --).") var command: [String] = []
+
+        func validate() throws {
+            if command.isEmpty { throw ValidationError("give the command after --, e.g. podctl exec -- uptime") }
+            if b && json { throw ValidationError("--gather and --json exclude each other") }
+            if let u, !(u > 0) { throw ValidationError("-u must be a positive number of seconds") }
+        }
+
+        func run() throws {
+            let (options, pods) = try fleet.pods()
+            let request = ExecRequest(command: command.joined(separator: " "), timeout: u, fanout: options.fanout)
+            let status = ExecCommand.run(pods: pods, request: request, settings: options.settings,
+                                         mode: json ? .json : b ? .gather : .stream, maxRemoteCode: S)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}

@@ -139,10 +139,8 @@ public enum TransferCommand {
         let result: (status: Int32?, stdout: [UInt8], stderr: [UInt8])
         do {
             result = try session.run("sha256sum -- \(shellQuote(path))")
-        } catch let error as SSHError {
-            throw ControllerError(.transfer, "cannot checksum \(path) on the pod: \(error.message)")
         } catch {
-            throw ControllerError(.transfer, "cannot checksum \(path) on the pod: \(error)")
+            throw ControllerError(.transfer, "cannot checksum \(path) on the pod: \(error.message)")
         }
         let text = String(decoding: result.stdout, as: UTF8.self)
         guard result.status == 0, let digest = text.split(separator: " ").first, digest.count == 64 else {

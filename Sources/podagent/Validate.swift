@@ -30,7 +30,7 @@ extension PodAgentCommand {
                 config = try loader.load()
                 let catalog = try ModelCatalog.load(config: config)
                 guard let found = catalog.plugin(named: model) else {
-                    throw AgentError(.invalidArgument, "unknown model '\(model)' (known: \(catalog.plugins.map(\.manifest.name).joined(separator: ", ")))")
+                    throw AgentError(.invalidArgument, ModelCatalog.unknownModelMessage(model, known: catalog.plugins, pluginsDir: config.pluginsDir))
                 }
                 plugin = found
             } catch {

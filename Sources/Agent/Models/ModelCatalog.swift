@@ -67,3 +67,14 @@ extension AgentError {
         }
     }
 }
+
+extension ModelCatalog {
+    /// "unknown model" that says why when the plugins directory held no manifest at all.
+    public static func unknownModelMessage(_ model: String, known plugins: [any ModelPlugin], pluginsDir: String? = nil) -> String {
+        guard !plugins.isEmpty else {
+            let directory = pluginsDir.map { " in \($0)" } ?? ""
+            return "unknown model '\(model)': no plugin manifests were found\(directory) (set --plugins-dir or PODAGENT_PLUGINS_DIR)"
+        }
+        return "unknown model '\(model)' (known: \(plugins.map(\.manifest.name).joined(separator: ", ")))"
+    }
+}

@@ -37,7 +37,7 @@ public struct OfflineParse: Sendable {
     /// - Throws: ``AgentError`` `.invalidArgument` for bad input (exit code 2), naming the key or file.
     public func render(plugins: [any ModelPlugin]) throws(AgentError) -> [UInt8] {
         guard let plugin = plugins.first(where: { $0.manifest.name.lowercased() == model.lowercased() }) else {
-            throw AgentError(.invalidArgument, "unknown model '\(model)' (known: \(plugins.map(\.manifest.name).joined(separator: ", ")))")
+            throw AgentError(.invalidArgument, ModelCatalog.unknownModelMessage(model, known: plugins))
         }
         guard let bytes = FileManager.default.contents(atPath: input) else {
             throw AgentError(.invalidArgument, "\(input): cannot read the raw output")

@@ -64,9 +64,9 @@ final class TestWorkspace: Sendable {
     }
 }
 
-/// Child processes for tests, through a supervisor that reaps only what it started.
+/// Child processes for tests, through the test process's one supervisor (it reaps only what it started).
 enum Tools {
-    static let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "tests"))
+    static var supervisor: Supervisor { TestSupport.supervisor }
 
     static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(30), environment: [String: String]? = nil) async throws -> CommandRunner.Output {
         try await CommandRunner(supervisor: supervisor).run(

@@ -17,7 +17,7 @@ struct ModelsControllerTests {
         config.models = models
         return PodAgent(
             config: config, stateDir: try ModelsTestSupport.temporaryDirectory("state"), logger: Logger(label: "test"),
-            supervisor: ModelsTestSupport.supervisor, gpuProbe: NoGPUForModelTests(), models: try ModelCatalog.load(config: config))
+            supervisor: TestSupport.supervisor, gpuProbe: NoGPUForModelTests(), models: try ModelCatalog.load(config: config))
     }
 
     static func object(_ buffer: ByteBuffer) throws -> [String: Any] {

@@ -21,16 +21,20 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let system = Code(rawValue: "system")
         public static let unavailable = Code(rawValue: "unavailable")
         public static let internalError = Code(rawValue: "internal")
+        public static let cancelled = Code(rawValue: "cancelled")
     }
 
     public let code: Code
     public let message: String
     public let cause: (any Error & Sendable)?
+    /// For `.overloaded`: when to try again (the HTTP edge sends it as `Retry-After`).
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var description: String {
@@ -44,7 +48,7 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         case .invalidArgument, .invalidConfig: 400
         case .unauthorized: 401
         case .notFound: 404
-        case .conflict: 409
+        case .conflict, .cancelled: 409
         case .payloadTooLarge: 413
         case .overloaded: 429
         case .notReady, .unavailable: 503

@@ -77,14 +77,23 @@ public struct InstanceStatus: Sendable, Codable, Equatable {
     public var state: String
     public var restarts: Int
     public var lastError: String?
+    /// Seconds the last start took to load the model (the worker's `ready.load_s`).
+    public var loadSeconds: Double?
+    /// GPU memory the worker last reported holding.
+    public var gpuMemoryMiB: Double?
 
-    public init(index: Int, gpu: String?, pid: Int32?, state: String, restarts: Int, lastError: String?) {
+    public init(
+        index: Int, gpu: String?, pid: Int32?, state: String, restarts: Int, lastError: String?,
+        loadSeconds: Double? = nil, gpuMemoryMiB: Double? = nil
+    ) {
         self.index = index
         self.gpu = gpu
         self.pid = pid
         self.state = state
         self.restarts = restarts
         self.lastError = lastError
+        self.loadSeconds = loadSeconds
+        self.gpuMemoryMiB = gpuMemoryMiB
     }
 }
 

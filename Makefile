@@ -4,7 +4,7 @@ PORT ?= 8080
 # sshd stays off on a developer's machine; SSH=auto manages it as in a pod.
 SSH ?= off
 
-.PHONY: run test build deps bench clean
+.PHONY: run test test-python build deps bench clean
 
 deps:
 	@bootstrap/install-deps
@@ -20,6 +20,11 @@ run: build
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) test-python
+
+## The real model workers' Python tests (stand-in torch/mmcv/mmdet3d: no GPU or weights needed).
+test-python:
+	python3 -m unittest discover -s Tests/python -v
 
 bench: deps
 	$(SWIFT) build -c release

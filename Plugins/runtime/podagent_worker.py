@@ -4,17 +4,24 @@ A model's worker.py defines a class with `load(self, context)` and `infer(self, 
 (and optionally `cleanup(self)` and `reset(self)`), then calls `serve(MyModel())`.
 
 Protocol: one JSON object per line. podagent writes requests to the worker's stdin; the worker
-answers on the descriptor that was its stdout. Everything else the model prints (stdout included)
-goes to stderr, so a stray print() can never corrupt the protocol.
+answers on the descriptor that was its stdout. Everything else the process prints (Python's
+sys.stdout and anything C code writes to fd 1) goes to stderr, so a stray print() can never
+corrupt the protocol.
+
+This module imports neither torch nor numpy: the Demo worker runs without them. torch is only
+looked at when the model has imported it already (a process that never imported torch holds no
+GPU memory through it).
 """
 import gc
 import json
+import math
 import os
 import sys
 import time
 import traceback
 
 PROTOCOL_VERSION = 1
+_MIB = 1024.0 * 1024.0
 
 
 class BadInput(Exception):
@@ -22,7 +29,7 @@ class BadInput(Exception):
 
 
 class ModelFailure(Exception):
-    """The model failed on a valid input."""
+    """The model failed on a valid input (kind `model_error`)."""
 
 
 def _protocol_stream():
@@ -33,43 +40,86 @@ def _protocol_stream():
     return os.fdopen(fd, "w", buffering=1, encoding="utf-8")
 
 
+def _torch():
+    return sys.modules.get("torch")
+
+
 def gpu_memory_mib():
-    """GPU memory this process holds through torch, or None without torch/CUDA."""
-    torch = sys.modules.get("torch")
+    """GPU memory this process holds through torch's caching allocator, in MiB.
+
+    Reports `torch.cuda.memory_reserved()` (what the allocator holds from the driver: what other
+    processes cannot use), not `memory_allocated()` (what live tensors use). None without torch or
+    CUDA; 0.0 while CUDA was never initialised (asking would create a CUDA context).
+    """
+    torch = _torch()
     if torch is None:
         return None
     try:
-        if torch.cuda.is_available():
-            return torch.cuda.memory_reserved() / (1024 * 1024)
+        if not torch.cuda.is_available():
+            return None
+        is_initialized = getattr(torch.cuda, "is_initialized", None)
+        if is_initialized is not None and not is_initialized():
+            return 0.0
+        return torch.cuda.memory_reserved() / _MIB
     except Exception:  # a broken driver must not break the answer
         return None
-    return None
 
 
 def free_gpu_caches():
+    """gc, then hand torch's cached blocks back to the driver (when torch and CUDA are there)."""
     gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        try:
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except Exception:
-            pass
+    torch = _torch()
+    if torch is None:
+        return
+    try:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:
+        pass
 
 
-def to_jsonable(value):
-    """tensor.tolist()/ndarray.tolist() for whatever the model returned, keys kept."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().tolist()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float) and value != value:
-        return None  # NaN is not JSON; parsers see null and report it
+def is_oom(error):
+    """True for CUDA out-of-memory: torch.cuda.OutOfMemoryError (torch >= 1.13) or the RuntimeError
+    older torch raises ('CUDA out of memory'), and Python's MemoryError."""
+    if isinstance(error, MemoryError):
+        return True
+    torch = _torch()
+    oom_type = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch is not None else None
+    if isinstance(oom_type, type) and isinstance(error, oom_type):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
     return value
+
+
+def to_jsonable(value, path="raw"):
+    """What the model returned, as JSON values: tensors (any device) and numpy arrays with
+    `tolist()`, mmdet3d box structures through their `.tensor`, tuples as lists, dict keys kept
+    (as strings), NaN and +-inf as null. Anything else raises TypeError naming where it is."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    # mmdet3d's BaseInstance3DBoxes (LiDARInstance3DBoxes...) keeps its (N, box_dim) tensor in .tensor.
+    if hasattr(value, "box_dim") and hasattr(value, "tensor"):
+        return to_jsonable(value.tensor, path)
+    if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "tolist"):
+        return _finite(value.detach().cpu().tolist())
+    if hasattr(value, "tolist"):  # numpy arrays and numpy scalars
+        return _finite(value.tolist())
+    raise TypeError(f"{path}: cannot turn a {type(value).__module__}.{type(value).__name__} into JSON")
 
 
 class Context:
@@ -79,11 +129,73 @@ class Context:
         self.model = environ.get("PODAGENT_MODEL", "")
         self.config = environ.get("PODAGENT_MODEL_CONFIG", "")
         self.checkpoint = environ.get("PODAGENT_MODEL_CHECKPOINT", "")
-        self.device = environ.get("PODAGENT_DEVICE", "cuda:0")
-        self.options = json.loads(environ.get("PODAGENT_WORKER_OPTIONS", "{}") or "{}")
+        self.device = environ.get("PODAGENT_DEVICE", "cuda:0") or "cuda:0"
+        raw = environ.get("PODAGENT_WORKER_OPTIONS", "") or "{}"
+        try:
+            options = json.loads(raw)
+        except ValueError as error:
+            raise ValueError(f"PODAGENT_WORKER_OPTIONS is not JSON: {error}") from None
+        if not isinstance(options, dict):
+            raise ValueError("PODAGENT_WORKER_OPTIONS must be a JSON object")
+        self.options = options
+
+
+def _error(request_id, kind, message, trace=""):
+    return {"type": "error", "id": request_id, "kind": kind, "message": message, "traceback": trace}
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"
+
+
+def _infer(model, request, send):
+    request_id = request.get("id")
+    inputs = request.get("inputs")
+    options = request.get("options")
+    if inputs is None:
+        inputs = {}
+    if options is None:
+        options = {}
+    if not isinstance(inputs, dict):
+        send(_error(request_id, "bad_input", f"'inputs' must be a JSON object, got {type(inputs).__name__}"))
+        return
+    if not isinstance(options, dict):
+        send(_error(request_id, "bad_input", f"'options' must be a JSON object, got {type(options).__name__}"))
+        return
+    started = time.monotonic()
+    try:
+        raw = to_jsonable(model.infer(inputs, options))
+        elapsed = time.monotonic() - started
+        message = {"type": "result", "id": request_id, "raw": raw, "timings": {"inference_s": elapsed}}
+    except BadInput as error:
+        message = _error(request_id, "bad_input", str(error))
+    except Exception as error:  # noqa: BLE001 - every failure becomes an answer, never a dead worker
+        kind = "oom" if is_oom(error) else "model_error"
+        message = _error(request_id, kind, _describe(error), traceback.format_exc())
+    # Free before answering so the reported GPU memory is what stays held between requests.
+    free_gpu_caches()
+    message["gpu_memory_mib"] = gpu_memory_mib()
+    send(message)
+
+
+def _hook(model, name, request, send, done):
+    hook = getattr(model, name, None)
+    try:
+        if hook is not None:
+            hook()
+    except Exception as error:  # noqa: BLE001
+        free_gpu_caches()
+        send(_error(request.get("id"), "model_error", f"{name} failed: {_describe(error)}", traceback.format_exc()))
+        return
+    free_gpu_caches()
+    if "gpu_memory_mib" in done:
+        done["gpu_memory_mib"] = gpu_memory_mib()
+    send(done)
 
 
 def serve(model, environ=None, stdin=None):
+    """Loads the model, says ready (or fatal), then answers requests until shutdown or EOF.
+    Returns the process exit status: 0 after shutdown/EOF, 3 when loading failed."""
     environ = os.environ if environ is None else environ
     out = _protocol_stream()
     stdin = sys.stdin if stdin is None else stdin
@@ -95,10 +207,14 @@ def serve(model, environ=None, stdin=None):
     started = time.monotonic()
     try:
         model.load(Context(environ))
-    except Exception as error:
-        send({"type": "fatal", "kind": "load_failed", "message": f"{type(error).__name__}: {error}",
-              "traceback": traceback.format_exc()})
+    except Exception as error:  # noqa: BLE001
+        free_gpu_caches()
+        message = _describe(error)
+        if is_oom(error):
+            message = "out of GPU memory while loading: " + message
+        send({"type": "fatal", "kind": "load_failed", "message": message, "traceback": traceback.format_exc()})
         return 3
+    free_gpu_caches()
     send({"type": "ready", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
           "load_s": time.monotonic() - started, "gpu_memory_mib": gpu_memory_mib()})
 
@@ -109,42 +225,22 @@ def serve(model, environ=None, stdin=None):
         try:
             request = json.loads(line)
         except ValueError as error:
-            send({"type": "error", "id": None, "kind": "protocol", "message": f"not JSON: {error}", "traceback": ""})
+            send(_error(None, "protocol", f"not JSON: {error}"))
+            continue
+        if not isinstance(request, dict):
+            send(_error(None, "protocol", "a request must be a JSON object"))
             continue
         kind = request.get("type")
         if kind == "infer":
-            request_id = request.get("id")
-            t0 = time.monotonic()
-            try:
-                raw = model.infer(request.get("inputs") or {}, request.get("options") or {})
-                raw = to_jsonable(raw)
-                t1 = time.monotonic()
-                send({"type": "result", "id": request_id, "raw": raw,
-                      "timings": {"inference_s": t1 - t0}, "gpu_memory_mib": gpu_memory_mib()})
-            except BadInput as error:
-                send({"type": "error", "id": request_id, "kind": "bad_input", "message": str(error), "traceback": ""})
-            except MemoryError as error:
-                send({"type": "error", "id": request_id, "kind": "oom", "message": str(error),
-                      "traceback": traceback.format_exc()})
-            except Exception as error:
-                kind_name = "oom" if "out of memory" in str(error).lower() else "model_error"
-                send({"type": "error", "id": request_id, "kind": kind_name,
-                      "message": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()})
-            finally:
-                free_gpu_caches()
+            _infer(model, request, send)
         elif kind == "cleanup":
-            if hasattr(model, "cleanup"):
-                model.cleanup()
-            free_gpu_caches()
-            send({"type": "cleaned", "gpu_memory_mib": gpu_memory_mib()})
+            _hook(model, "cleanup", request, send, {"type": "cleaned", "gpu_memory_mib": None})
         elif kind == "reset":
-            if hasattr(model, "reset"):
-                model.reset()
-            send({"type": "reset_done"})
+            _hook(model, "reset", request, send, {"type": "reset_done"})
         elif kind == "shutdown":
+            free_gpu_caches()
             send({"type": "bye"})
             return 0
         else:
-            send({"type": "error", "id": request.get("id"), "kind": "protocol",
-                  "message": f"unknown request type {kind!r}", "traceback": ""})
+            send(_error(request.get("id"), "protocol", f"unknown request type {kind!r}"))
     return 0

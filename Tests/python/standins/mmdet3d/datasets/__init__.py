@@ -1,0 +1,1 @@
+"""STAND-IN for mmdet3d.datasets (tests only)."""

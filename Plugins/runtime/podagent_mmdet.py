@@ -99,9 +99,15 @@ class Sample:
         if len(value) != count:
             raise self._fail(key, f"expected {count} file paths (one per camera), got {len(value)}")
         for index, path in enumerate(value):
-            if not os.path.isfile(path):
-                raise self._fail(f"{key}[{index}]", f"no such file: {path}")
+            self._check_file(f"{key}[{index}]", path)
         return list(value)
+
+    def _check_file(self, key, path):
+        # The worker runs in the upstream checkout: a relative path would silently mean a file there.
+        if not os.path.isabs(path):
+            raise self._fail(key, f"expected an absolute path, got {path!r}")
+        if not os.path.isfile(path):
+            raise self._fail(key, f"no such file: {path}")
 
     def path(self, key, required=True):
         value = self.inputs.get(key)
@@ -109,8 +115,7 @@ class Sample:
             return None
         if not isinstance(value, str) or not value:
             raise self._fail(key, "required: a file path")
-        if not os.path.isfile(value):
-            raise self._fail(key, f"no such file: {value}")
+        self._check_file(key, value)
         return value
 
     def quaternion(self, key, required=True):
@@ -125,8 +130,9 @@ class Sample:
     def rotation(self, key):
         """A rotation given as a quaternion (w, x, y, z) or a 3x3 matrix; returns the matrix."""
         value = self.inputs.get(key)
-        shape = _shape_of(value) if value is not None else None
-        if shape == (3, 3):
+        if value is None:
+            raise self._fail(key, "required: a 3x3 rotation matrix or a quaternion (w, x, y, z)")
+        if _shape_of(value) == (3, 3):
             return self.array(key, (3, 3))
         return quaternion_matrix(self.quaternion(key))
 

@@ -305,7 +305,9 @@ class InputsWithStandins(StandinWorkerCase):
         cases = [
             ({k: v for k, v in sample.items() if k != "img_paths"}, "inputs.img_paths"),
             (dict(sample, img_paths=sample["img_paths"][:5]), "expected 6 file paths"),
-            (dict(sample, img_paths=sample["img_paths"][:5] + ["/nonexistent/cam.jpg"]), "no such file: /nonexistent/cam.jpg"),
+            (dict(sample, img_paths=sample["img_paths"][:5] + ["/nonexistent/cam.jpg"]), "inputs.img_paths[5]: no such file: /nonexistent/cam.jpg"),
+            (dict(sample, img_paths=sample["img_paths"][:5] + ["cam.jpg"]), "expected an absolute path"),
+            (dict(sample, lidar_path="/nonexistent/lidar.bin"), "inputs.lidar_path: no such file"),
             (dict(sample, cam_intrinsic=[[1, 0, 0], [0, 1, 0], [0, 0, 1]]), "inputs.cam_intrinsic: expected shape (6, 3, 3)"),
             (dict(sample, sensor2lidar_translation=[[0.0, float("nan"), 0.0]] * 6), "non-finite"),
         ]

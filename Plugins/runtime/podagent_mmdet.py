@@ -302,8 +302,9 @@ def forget_temporal_state(model):
 # ------------------------------------------------------------- temporal models (MapTR, StreamPETR, VAD)
 
 
-def nuscenes_bev_input(sample, scene, timestamp_us, frame_index, cameras_count=6):
-    """The input dict MapTR's and VAD's datasets build (VAD adds its own keys on top)."""
+def nuscenes_bev_input(sample, scene, timestamp, frame_index, cameras_count=6):
+    """The input dict MapTR's and VAD's datasets build (VAD adds its own keys on top); `timestamp`
+    in the unit the model's dataset passes (MapTR: microseconds, VAD: seconds)."""
     import numpy as np
 
     images = sample.paths("img_paths", cameras_count)
@@ -327,7 +328,7 @@ def nuscenes_bev_input(sample, scene, timestamp_us, frame_index, cameras_count=6
         "scene_token": scene,
         "can_bus": can_bus,
         "frame_idx": frame_index,
-        "timestamp": timestamp_us,
+        "timestamp": timestamp,
         "map_location": sample.string("map_location", default=""),
         "lidar2ego": pose.lidar2ego.astype(np.float32),
         "camera_intrinsics": [m.astype(np.float32) for m in cameras.viewpad],
@@ -341,8 +342,11 @@ def nuscenes_bev_input(sample, scene, timestamp_us, frame_index, cameras_count=6
     if sample.has("sensor2ego_rotation") or sample.has("sensor2ego_translation"):
         rotations = sample.array("sensor2ego_rotation", (cameras_count, 4))
         translations = sample.array("sensor2ego_translation", (cameras_count, 3))
+        norms = np.linalg.norm(rotations, axis=1)
+        if np.any(norms < 1e-6):
+            raise BadInput(f"{sample.model}: inputs.sensor2ego_rotation: a quaternion (w, x, y, z) has zero length")
         result["camera2ego"] = [
-            rigid(quaternion_matrix(r / np.linalg.norm(r)), t).astype(np.float32) for r, t in zip(rotations, translations)]
+            rigid(quaternion_matrix(r / n), t).astype(np.float32) for r, n, t in zip(rotations, norms, translations)]
     return result
 
 

@@ -78,6 +78,26 @@ class GeometryTests(unittest.TestCase):
         np.testing.assert_allclose(pose.lidar2global @ [1.0, 0, 0, 1], [101.0, 49.0, 2.0, 1.0], atol=1e-12)
 
 
+class BEVInputTests(unittest.TestCase):
+    def test_camera2ego_only_when_given(self):
+        import tempfile
+
+        from workerharness import make_sample
+
+        folder = tempfile.mkdtemp()
+        sample = make_sample("MapTR", folder)
+        without = mm.nuscenes_bev_input(mm.Sample(sample, "MapTR"), "scene", 5, 0)
+        self.assertNotIn("camera2ego", without)
+        self.assertEqual(without["timestamp"], 5)
+        self.assertEqual(without["img_filename"], sample["img_paths"])
+        sample.update(sensor2ego_rotation=[[1, 0, 0, 0]] * 6, sensor2ego_translation=[[1.0, 2.0, 3.0]] * 6)
+        given = mm.nuscenes_bev_input(mm.Sample(sample, "MapTR"), "scene", 5, 0)
+        np.testing.assert_allclose(given["camera2ego"][0][:3, 3], [1.0, 2.0, 3.0])
+        sample["sensor2ego_rotation"] = [[0, 0, 0, 0]] * 6
+        with self.assertRaises(BadInput):
+            mm.nuscenes_bev_input(mm.Sample(sample, "MapTR"), "scene", 5, 0)
+
+
 class SampleTests(unittest.TestCase):
     def test_messages_name_key_and_shape(self):
         sample = mm.Sample({"cam_intrinsic": [[1, 2], [3, 4]], "timestamp": "soon", "ragged": [[1], [1, 2]],

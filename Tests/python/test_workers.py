@@ -7,9 +7,9 @@ Run: python3 -m unittest discover -s Tests/python -v   (or `make test-python`)
 import json
 import math
 import os
+import runpy
 import subprocess
 import sys
-import tempfile
 import unittest
 
 from workerharness import CHECKOUTS, CONFIGS, ROOT, RUNTIME, WorkerProcess, make_sample
@@ -180,8 +180,6 @@ class EachModelWithStandins(StandinWorkerCase):
         self.assertEqual(len(worker.events("mmcv.runner.wrap_fp16_model")), 1 if model == "MapTR" else 0)
 
         # The pipeline is the config's test pipeline, in its order.
-        sys.path.insert(0, os.path.join(ROOT, "Tests", "python", "standins"))
-        import runpy
         config = runpy.run_path(os.path.join(CHECKOUTS, model, CONFIGS[model]))
         composed = worker.events("pipeline.Compose")
         self.assertEqual(composed[0]["transforms"], [t["type"] for t in config["data"]["test"]["pipeline"]])

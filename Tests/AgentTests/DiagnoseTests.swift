@@ -122,4 +122,18 @@ struct DiagnoseTests {
         #expect(LogFile.resolve(configured: nil, stateDir: "/s") == "/s/podagent.log")
         #expect(LogFile.resolve(configured: "off", stateDir: "/s") == nil)
     }
+
+    @Test func redactorNamesSecretsButNotTheirLocations() {
+        for key in ["PODAGENT_TOKEN", "api.token", "db_password", "HF_SECRET", "MY_API_KEY", "ssh.authorizedKeys"] {
+            #expect(Redactor.isSecret(key: key), "\(key) should be redacted")
+        }
+        for key in ["PODAGENT_TOKEN_FILE", "api.token_file", "ssh.keygenPath", "ssh.authorizedKeysDir", "http.port", "PATH"] {
+            #expect(!Redactor.isSecret(key: key), "\(key) should be kept")
+        }
+        var redactor = Redactor()
+        redactor.add(secret: "hunter2-long")
+        redactor.add(secret: "ab")  // too short to scrub blindly
+        let yaml = redactor.redactYAML("api:\n  token: abc\n  password: \"x y\"\nnote: said hunter2-long once\nlevel: ab\n")
+        #expect(yaml == "api:\n  token: <redacted>\n  password: <redacted>\nnote: said <redacted> once\nlevel: ab\n")
+    }
 }

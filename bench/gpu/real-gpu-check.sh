@@ -64,6 +64,7 @@ echo "nvidia-smi used MiB: $(smi_used)"; smi_apps | tee "$OUT/apps-before.csv"
 step "(b) podagent gpu (per-process listing)"
 "$P" gpu | tee "$OUT/gpu-list.txt"
 "$P" gpu --json > "$OUT/gpu-list.json"
+echo "device used MiB: podagent (NVML) $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["devices"][0]["memory_used_mib"]))' "$OUT/gpu-list.json"), nvidia-smi $(smi_used)"
 
 step "(b) podagent gpu cleanup --dry-run"
 "$P" gpu cleanup --dry-run | tee "$OUT/cleanup-dry.txt"

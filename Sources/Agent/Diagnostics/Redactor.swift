@@ -11,9 +11,12 @@ public struct Redactor: Sendable {
 
     public init() {}
 
-    /// Whether a key (env var, YAML key, config field) names a secret.
+    /// Whether a key (env var, YAML key, config field) names a secret. A key ending in path, dir or file
+    /// names where something is (`token_file`, `keygenPath`): its value stays; a token file's content is
+    /// redacted separately.
     public static func isSecret(key: String) -> Bool {
         let lowered = key.lowercased()
+        if ["path", "dir", "file", "files"].contains(where: { lowered.hasSuffix($0) }) { return false }
         return secretWords.contains { lowered.contains($0) }
     }
 

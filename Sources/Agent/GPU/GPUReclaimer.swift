@@ -84,7 +84,11 @@ public final class GPUReclaimer: Sendable {
             if !holders.isEmpty {
                 let (killed, outcome) = await GPUReleaseWait.kill(
                     holders.map(\.pid), probe: probe, timeout: timeout, poll: poll,
-                    stillOurs: { self.procfs.stat($0)?.processGroup == processGroup })
+                    stillOurs: { pid in
+                        // A zombie of the group is already dead: waited for (the driver may still list it) but not signalled.
+                        guard let stat = self.procfs.stat(pid) else { return false }
+                        return stat.processGroup == processGroup && stat.state != "Z"
+                    })
                 record.killed = killed
                 record.remaining = outcome.remaining
                 record.remaining_mib = outcome.remainingMiB

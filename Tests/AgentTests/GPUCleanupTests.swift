@@ -38,9 +38,20 @@ final class FakeGPUDriverOverRealProcesses: GPUProbe {
 /// Real child processes standing in for what a model worker leaves behind.
 enum GPUHolders {
     /// `sleep 300` in a process group of its own.
-    static func sleeper(environment: [String: String] = [:]) throws -> Child {
-        try TestSupport.supervisor.spawn(ProcessSpec(
+    static func sleeper(environment: [String: String] = [:]) async throws -> Child {
+        let child = try TestSupport.supervisor.spawn(ProcessSpec(
             executable: "/bin/sleep", arguments: ["300"], environment: TestSupport.environment(environment), stdout: .null, stderr: .null))
+        try await waitForExec(child.pid)
+        return child
+    }
+
+    /// Waits until `pid` runs `sleep`: until its exec, /proc shows the parent's name and environment.
+    static func waitForExec(_ pid: Int32) async throws {
+        for _ in 0..<500 {
+            if ProcFS().name(pid) == "sleep" { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("pid \(pid) did not exec sleep within 5 s")
     }
 
     /// A shell leading its own group with a `sleep` in the same group; returns the shell and the sleep's pid.
@@ -51,6 +62,7 @@ enum GPUHolders {
             executable: "/bin/sh", arguments: ["-c", script], environment: TestSupport.environment(environment), stdout: .pipe, stderr: .null))
         let line = try await firstLine(leader.stdout)
         let member = try #require(Int32(line), "the shell printed '\(line)' instead of a pid")
+        try await waitForExec(member)
         return (leader, member)
     }
 
@@ -93,7 +105,7 @@ struct GPUReclaimerTests {
     @Test func fakeGPUKillsOnlyTheGroupsHoldersAndRecordsWhatWasFreed() async throws {
         let driver = FakeGPUDriverOverRealProcesses()
         let (leader, member) = try await GPUHolders.group()
-        let unrelated = try GPUHolders.sleeper()
+        let unrelated = try await GPUHolders.sleeper()
         defer { GPUHolders.end([leader.pid, member, unrelated.pid]) }
         driver.hold(leader.pid, mib: 500)
         driver.hold(member, mib: 700)
@@ -137,7 +149,7 @@ struct GPUReclaimerTests {
 
     @Test func fakeGPUMemoryNeverReleasedIsRecordedIncompleteAfterTheDeadline() async throws {
         let driver = FakeGPUDriverOverRealProcesses()
-        let holder = try GPUHolders.sleeper()
+        let holder = try await GPUHolders.sleeper()
         defer { GPUHolders.end([holder.pid]) }
         driver.hold(holder.pid, mib: 2048, stuck: true)
         let agent = try Self.agent(probe: driver)
@@ -157,7 +169,7 @@ struct GPUReclaimerTests {
 
     @Test func groupAlreadyGoneNeedsNoKill() async throws {
         let driver = FakeGPUDriverOverRealProcesses()
-        let unrelated = try GPUHolders.sleeper()
+        let unrelated = try await GPUHolders.sleeper()
         defer { GPUHolders.end([unrelated.pid]) }
         driver.hold(unrelated.pid, mib: 100)
         let gone = try await GPUHolders.deadPid()
@@ -170,7 +182,7 @@ struct GPUReclaimerTests {
     }
 
     @Test func noGPUReadableKillsNothingAndSaysWhy() async throws {
-        let holder = try GPUHolders.sleeper()
+        let holder = try await GPUHolders.sleeper()
         defer { GPUHolders.end([holder.pid]) }
         let reclaimer = GPUReclaimer(probe: FakeGPUDriverOverRealProcesses(available: false), metrics: nil, logger: Logger(label: "test"))
         let record = await reclaimer.reclaim(model: "demo", processGroup: holder.pid, timeout: .seconds(5))

@@ -29,8 +29,8 @@ struct GPUCommandTests {
 
     @Test func scriptedGPUListCleanupKillsOnlyTheOrphan() async throws {
         let dead = try await GPUHolders.deadPid()
-        let orphan = try GPUHolders.sleeper(environment: ["PODAGENT_WORKER": "petr/0", "PODAGENT_AGENT_PID": String(dead)])
-        let unrelated = try GPUHolders.sleeper()
+        let orphan = try await GPUHolders.sleeper(environment: ["PODAGENT_WORKER": "petr/0", "PODAGENT_AGENT_PID": String(dead)])
+        let unrelated = try await GPUHolders.sleeper()
         defer { GPUHolders.end([orphan.pid, unrelated.pid]) }
         let pidFile = try TestSupport.temporaryDirectory("pids") + "/pids"
         try "\(orphan.pid) \(unrelated.pid)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)

@@ -17,11 +17,11 @@ struct GPUOrphanCleanupTests {
         static func make() async throws -> Scene {
             let deadAgent = try await GPUHolders.deadPid()
             let me = String(getpid())
-            let orphan = try GPUHolders.sleeper(environment: ["PODAGENT_WORKER": "demo/0", "PODAGENT_AGENT_PID": String(deadAgent)])
+            let orphan = try await GPUHolders.sleeper(environment: ["PODAGENT_WORKER": "demo/0", "PODAGENT_AGENT_PID": String(deadAgent)])
             let (_, leftover) = try await GPUHolders.group(environment: ["PODAGENT_WORKER": "demo/2", "PODAGENT_AGENT_PID": me], leaderExits: true)
-            let liveWorker = try GPUHolders.sleeper(environment: ["PODAGENT_WORKER": "demo/1", "PODAGENT_AGENT_PID": me])
+            let liveWorker = try await GPUHolders.sleeper(environment: ["PODAGENT_WORKER": "demo/1", "PODAGENT_AGENT_PID": me])
             // Names a dead agent but is no worker: never touched.
-            let unrelated = try GPUHolders.sleeper(environment: ["PODAGENT_AGENT_PID": String(deadAgent)])
+            let unrelated = try await GPUHolders.sleeper(environment: ["PODAGENT_AGENT_PID": String(deadAgent)])
             let scene = Scene(orphan: orphan, leftover: leftover, liveWorker: liveWorker, unrelated: unrelated)
             scene.driver.hold(orphan.pid, mib: 400)
             scene.driver.hold(leftover, mib: 600)

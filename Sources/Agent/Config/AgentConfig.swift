@@ -16,6 +16,8 @@ public struct AgentConfig: Sendable, Equatable {
         public enum Format: String, Sendable, CaseIterable { case text, json }
         public var level: Logger.Level = .info
         public var format: Format = .text
+        /// podagent's own log file (JSON lines): nil means `<state_dir>/podagent.log`, `off` none (see docs/gpu.md).
+        public var file: String?
     }
 
     /// GPU monitoring.

@@ -13,6 +13,7 @@ public final class NVMLProbe: GPUProbe, Sendable {
     private typealias HandleFn = @convention(c) (UInt32, UnsafeMutablePointer<OpaquePointer?>) -> Int32
     private typealias StringFn = @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>, UInt32) -> Int32
     private typealias MemoryFn = @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt64>) -> Int32
+    private typealias MemoryV2Fn = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer) -> Int32
     private typealias UtilizationFn = @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt32>) -> Int32
     private typealias TemperatureFn = @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<UInt32>) -> Int32
     private typealias ProcessesFn = @convention(c) (OpaquePointer?, UnsafeMutablePointer<UInt32>, UnsafeMutableRawPointer?) -> Int32
@@ -26,6 +27,8 @@ public final class NVMLProbe: GPUProbe, Sendable {
         let name: StringFn
         let uuid: StringFn
         let memory: MemoryFn
+        /// `nvmlDeviceGetMemoryInfo_v2`: "used" without the driver's reserved memory, as nvidia-smi shows it.
+        let memoryV2: MemoryV2Fn?
         let utilization: UtilizationFn
         let temperature: TemperatureFn
         let processes: ProcessesFn?
@@ -74,6 +77,7 @@ public final class NVMLProbe: GPUProbe, Sendable {
         }
         let functions = Functions(
             initialize: initialize, count: count, handle: deviceHandle, name: name, uuid: uuid, memory: memory,
+            memoryV2: symbol("nvmlDeviceGetMemoryInfo_v2", as: MemoryV2Fn.self),
             utilization: utilization, temperature: temperature, processes: processes, processRecordSize: recordSize,
             errorString: symbol("nvmlErrorString", as: ErrorStringFn.self))
         return .success(NVMLProbe(functions: functions, timeout: timeout))
@@ -118,10 +122,26 @@ public final class NVMLProbe: GPUProbe, Sendable {
             guard f.handle(index, &device) == 0 else { continue }
             let name = string(f.name, device) ?? "unknown"
             let uuid = string(f.uuid, device) ?? "unknown"
-            // nvmlMemory_t: total, free, used (bytes).
+            // (total, free, used) in bytes.
             var memory: [UInt64] = [0, 0, 0]
-            let memoryOK = memory.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress.map { f.memory(device, $0) == 0 } ?? false
+            var memoryOK = false
+            if let v2 = f.memoryV2 {
+                // nvmlMemory_v2_t: version (u32, padded), total, reserved, free, used (u64 bytes).
+                let raw = UnsafeMutableRawPointer.allocate(byteCount: 40, alignment: 8)
+                defer { raw.deallocate() }
+                raw.initializeMemory(as: UInt8.self, repeating: 0, count: 40)
+                raw.storeBytes(of: UInt32(40) | (2 << 24), as: UInt32.self)
+                if v2(device, raw) == 0 {
+                    memory = [raw.load(fromByteOffset: 8, as: UInt64.self), raw.load(fromByteOffset: 24, as: UInt64.self),
+                              raw.load(fromByteOffset: 32, as: UInt64.self)]
+                    memoryOK = true
+                }
+            }
+            if !memoryOK {
+                // nvmlMemory_t: total, free, used (bytes); "used" here includes the driver's reserved memory.
+                memoryOK = memory.withUnsafeMutableBufferPointer { buffer in
+                    buffer.baseAddress.map { f.memory(device, $0) == 0 } ?? false
+                }
             }
             // nvmlUtilization_t: gpu, memory (percent).
             var utilization: [UInt32] = [0, 0]
@@ -155,11 +175,25 @@ public final class NVMLProbe: GPUProbe, Sendable {
 
     private static func processes(_ f: Functions, _ device: OpaquePointer?) -> [GPUProcess] {
         guard let call = f.processes else { return [] }
-        var count: UInt32 = 64
         let size = f.processRecordSize
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: Int(count) * size, alignment: 8)
-        defer { raw.deallocate() }
-        guard call(device, &count, raw) == 0 else { return [] }
+        var capacity: UInt32 = 64
+        // NVML_ERROR_INSUFFICIENT_SIZE (7) sets `count` to what is needed; processes may start in between, so retry a few times.
+        for _ in 0..<4 {
+            var count = capacity
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: Int(capacity) * size, alignment: 8)
+            defer { raw.deallocate() }
+            let rc = call(device, &count, raw)
+            if rc == 7 {
+                capacity = max(capacity * 2, count + 16)
+                continue
+            }
+            guard rc == 0 else { return [] }
+            return records(raw, count: min(count, capacity), size: size)
+        }
+        return []
+    }
+
+    private static func records(_ raw: UnsafeMutableRawPointer, count: UInt32, size: Int) -> [GPUProcess] {
         // Record layout: pid (u32), padding, usedGpuMemory (u64 bytes), then instance ids in the newer calls.
         return (0..<Int(count)).map { index in
             let record = raw.advanced(by: index * size)

@@ -15,6 +15,8 @@ public struct HealthReport: Sendable, Codable, Equatable {
     public var reasons: [String]
     public var host: HostInfo
     public var gpu: GPUReport
+    /// What GPU reclaims after ended workers freed (see docs/gpu.md).
+    public var gpu_cleanup: GPUCleanupStatus?
     /// Each managed part (sshd, model workers, the image's command) by name.
     public var parts: [String: PartStatus]
 }
@@ -28,6 +30,7 @@ extension PodAgent {
             ready: ready, reasons: reasons,
             host: HostInfo.read(diskPaths: ["/", stateDir]),
             gpu: gpu.latest,
+            gpu_cleanup: gpuReclaimer.status,
             parts: readiness.snapshot)
     }
 }

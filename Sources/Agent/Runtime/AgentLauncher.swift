@@ -25,7 +25,14 @@ public enum AgentLauncher {
             FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
             return error.exitCode
         }
-        let logger = LogSetup.bootstrap(level: config.log.level, format: config.log.format)
+        // The log file feeds `podagent diagnose`; podagent runs without it when it cannot be opened.
+        var logFileProblem: String?
+        var logFile: LogFile?
+        if let path = LogFile.resolve(configured: config.log.file, stateDir: state.path) {
+            do { logFile = try LogFile(path: path) } catch { logFileProblem = error.message }
+        }
+        let logger = LogSetup.bootstrap(level: config.log.level, format: config.log.format, file: logFile)
+        if let logFileProblem { logger.warning("\(logFileProblem): logging to stderr only") }
         if let warning = state.warning { logger.warning("\(warning)") }
         for name in loader.unknownEnvironment {
             logger.warning("ignoring unknown environment variable \(name)")

@@ -38,6 +38,12 @@ public final class AgentMetrics: Sendable {
             .increment(by: amount)
     }
 
+    /// Adds a non-integer amount to a counter, creating it on first use.
+    public func add(_ name: String, help: String, labels: [(String, String)] = [], by amount: Double) {
+        registry.makeCounter(descriptor: .init(namespace: "podagent", metricName: name, unitName: "total", helpText: help), labels: labels)
+            .increment(by: amount)
+    }
+
     /// Records the GPU report's devices as gauges.
     func record(gpu report: GPUReport) {
         gauge("gpu_available", unit: "bool", help: "1 when a GPU could be read", value: report.available ? 1 : 0)

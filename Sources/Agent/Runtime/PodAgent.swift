@@ -10,6 +10,10 @@ public final class PodAgent: Sendable {
     public let supervisor: Supervisor
     public let readiness: ReadinessRegistry
     public let gpu: GPUMonitor
+    /// Frees what an ended worker's process group left on the GPUs; the engine's `onWorkerKilled` hook calls it.
+    public let gpuReclaimer: GPUReclaimer
+    /// The last failed attempts, kept in the state directory for `podagent diagnose`; the engine records each one.
+    public let failures: FailureLog
     public let metrics: AgentMetrics
     public let startedAt: ContinuousClock.Instant
     /// The model plugins loaded at start and which of them run.
@@ -30,6 +34,8 @@ public final class PodAgent: Sendable {
         let timeout = Duration.milliseconds(Int64(config.gpu.probeTimeout * 1000))
         let probe = gpuProbe ?? SystemGPUProbe(runner: CommandRunner(supervisor: supervisor), timeout: timeout)
         self.gpu = GPUMonitor(probe: probe, interval: .milliseconds(Int64(config.gpu.pollInterval * 1000)))
+        self.gpuReclaimer = GPUReclaimer(probe: probe, metrics: metrics, logger: logger)
+        self.failures = FailureLog(stateDir: stateDir)
         self.startedAt = .now
         self.models = models
         // Enabled models are not ready until ModelChecksService has checked them.

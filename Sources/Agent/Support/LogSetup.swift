@@ -4,19 +4,23 @@ import Logging
 /// Installs podagent's log handler: text lines or one JSON object per line, on stderr.
 public enum LogSetup {
     /// Bootstraps swift-log once per process; later calls only return a logger.
-    public static func bootstrap(level: Logger.Level, format: AgentConfig.Log.Format) -> Logger {
+    /// - Parameter file: also write every line, as JSON, to this file (see docs/gpu.md, "Diagnostics").
+    public static func bootstrap(level: Logger.Level, format: AgentConfig.Log.Format, file: LogFile? = nil) -> Logger {
         Bootstrap.once.withLock { done in
             guard !done else { return }
             done = true
             LoggingSystem.bootstrap { label in
+                let console: any LogHandler
                 switch format {
                 case .text:
                     var handler = StreamLogHandler.standardError(label: label)
                     handler.logLevel = level
-                    return handler
+                    console = handler
                 case .json:
-                    return JSONLogHandler(label: label, logLevel: level)
+                    console = JSONLogHandler(label: label, logLevel: level)
                 }
+                guard let file else { return console }
+                return MultiplexLogHandler([console, JSONLogHandler(label: label, logLevel: level, sink: { file.append($0) })])
             }
         }
         var logger = Logger(label: "podagent")
@@ -47,10 +51,13 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     let label: String
+    /// Where each encoded line (without its newline) goes; nil writes it to stderr.
+    let sink: (@Sendable (Data) -> Void)?
 
-    public init(label: String, logLevel: Logger.Level) {
+    public init(label: String, logLevel: Logger.Level, sink: (@Sendable (Data) -> Void)? = nil) {
         self.label = label
         self.logLevel = logLevel
+        self.sink = sink
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -71,6 +78,7 @@ public struct JSONLogHandler: LogHandler {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var data = try? encoder.encode(object) else { return }
+        if let sink { return sink(data) }
         data.append(UInt8(ascii: "\n"))
         FileHandle.standardError.write(data)
     }

@@ -90,6 +90,7 @@ public struct AgentClient: Sendable {
                                    loadSeconds: loads.max(), gpuMemoryMiB: memory.isEmpty ? nil : memory.reduce(0, +))
             }
         }
+        if index.status == 200 { throw CompareError(.invalidResult, "GET /v2/repository/index: not a list of {\"name\", \"state\"} entries") }
         if index.status != 404 { throw Self.error(for: index, model: nil) }
         let list = try transport.send(method: "GET", path: "/v2/models", body: nil, timeout: min(timeout, 30))
         guard list.status == 200 else { throw Self.error(for: list, model: nil) }

@@ -50,12 +50,14 @@ enum SVG {
 
     /// A radar chart: one polygon per model over axes scored 0..1 (1 = best).
     static func radar(axes: [String], series: [(model: String, scores: [Double])]) -> String {
-        let size = 380.0, centre = size / 2, radius = 130.0
-        var svg = "<svg class=\"chart radar\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(size + 160))\" height=\"\(Int(size))\" "
-            + "viewBox=\"0 0 \(Int(size + 160)) \(Int(size))\" role=\"img\" aria-label=\"radar chart across models\">"
+        // Room on both sides for the axis names, and a legend on the right.
+        let size = 380.0, margin = 110.0, centreX = margin + size / 2, centreY = size / 2, radius = 130.0
+        let width = Int(margin * 2 + size + 120)
+        var svg = "<svg class=\"chart radar\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(Int(size))\" "
+            + "viewBox=\"0 0 \(width) \(Int(size))\" role=\"img\" aria-label=\"radar chart across models\">"
         func point(_ axis: Int, _ value: Double) -> (Double, Double) {
             let angle = -Double.pi / 2 + 2 * Double.pi * Double(axis) / Double(max(axes.count, 1))
-            return (centre + cos(angle) * radius * value, centre + sin(angle) * radius * value)
+            return (centreX + cos(angle) * radius * value, centreY + sin(angle) * radius * value)
         }
         for ring in [0.25, 0.5, 0.75, 1.0] {
             let points = axes.indices.map { point($0, ring) }.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
@@ -63,16 +65,18 @@ enum SVG {
         }
         for (index, axis) in axes.enumerated() {
             let (x, y) = point(index, 1)
-            let (lx, ly) = point(index, 1.18)
-            svg += "<line x1=\"\(number(centre))\" y1=\"\(number(centre))\" x2=\"\(number(x))\" y2=\"\(number(y))\" stroke=\"#bbb\"/>"
-            svg += "<text x=\"\(number(lx))\" y=\"\(number(ly))\" font-size=\"12\" text-anchor=\"middle\">\(escape(axis))</text>"
+            let (lx, ly) = point(index, 1.12)
+            let anchor = abs(lx - centreX) < 10 ? "middle" : lx < centreX ? "end" : "start"
+            svg += "<line x1=\"\(number(centreX))\" y1=\"\(number(centreY))\" x2=\"\(number(x))\" y2=\"\(number(y))\" stroke=\"#bbb\"/>"
+            svg += "<text x=\"\(number(lx))\" y=\"\(number(ly + 4))\" font-size=\"12\" text-anchor=\"\(anchor)\">\(escape(axis))</text>"
         }
+        let legendX = Int(margin * 2 + size)
         for (index, entry) in series.enumerated() {
             let points = entry.scores.enumerated().map { point($0.offset, min(max($0.element, 0), 1)) }
                 .map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
             svg += "<polygon class=\"series\" points=\"\(points)\" fill=\"\(color(index))\" fill-opacity=\"0.15\" stroke=\"\(color(index))\" stroke-width=\"2\"/>"
-            svg += "<rect x=\"\(Int(size + 10))\" y=\"\(20 + 20 * index)\" width=\"12\" height=\"12\" fill=\"\(color(index))\"/>"
-            svg += "<text x=\"\(Int(size + 28))\" y=\"\(31 + 20 * index)\" font-size=\"12\">\(escape(entry.model))</text>"
+            svg += "<rect x=\"\(legendX)\" y=\"\(20 + 20 * index)\" width=\"12\" height=\"12\" fill=\"\(color(index))\"/>"
+            svg += "<text x=\"\(legendX + 18)\" y=\"\(31 + 20 * index)\" font-size=\"12\">\(escape(entry.model))</text>"
         }
         return svg + "</svg>"
     }

@@ -7,7 +7,7 @@ import Testing
 /// (the real binary) against both. Needs the inference API (`POST /models/{name}/infer`), which is another
 /// helper's branch: until it is merged the agent answers 404 for the route and this suite is disabled, saying why.
 @Suite("compare end to end: two podagent instances running Demo", .serialized,
-       .enabled(if: InferenceAPIProbe.available, "needs podagent's inference API (POST /models/{name}/infer); see the printed reason"))
+       .enabled(if: InferenceAPIProbe.available, "needs podagent's inference API (POST /models/{name}/infer) and the Demo plugin; see the printed reason"))
 struct DemoAgentsEndToEndTests {
     @Test func podagentCompareAgainstTwoDemoAgents() throws {
         let dir = try Proc.temporaryDirectory("e2e")

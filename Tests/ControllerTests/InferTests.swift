@@ -118,7 +118,7 @@ struct InferTests {
     }
 
     /// Needs the real inference API in podagent (another helper's branch); disabled until then, saying why.
-    @Test(.enabled(if: RealAgentProbe.available, "podagent has no inference API yet (POST /models/{name}/infer answers 404)"))
+    @Test(.enabled(if: RealAgentProbe.available, "needs podagent's inference API and the Demo plugin (other helpers' branches); see the printed reason"))
     func inferAgainstARealPodagentBehindSSHD() throws {
         let dir = try Shell.temporaryDirectory("infer-real")
         let token = "real-\(UUID().uuidString.prefix(8))"

@@ -105,9 +105,16 @@ public enum CompareRunner {
             facts[entry.label] = ModelFacts(loadSeconds: listed.compactMap(\.loadSeconds).max(),
                                             gpuMemoryMiB: listed.compactMap(\.gpuMemoryMiB).max())
             guard !serving.isEmpty else {
-                let where_ = entry.target.map { "target '\($0)'" } ?? "no target (\(targets.map(\.name).joined(separator: ", ")))"
-                let why = entry.target != nil && !targets.contains(where: { $0.name == entry.target })
-                    ? "there is no target called '\(entry.target ?? "")'" : "\(where_) serves model '\(entry.model)'"
+                let why: String
+                if targets.isEmpty {
+                    why = "no agent could be reached"
+                } else if let pinned = entry.target, !targets.contains(where: { $0.name == pinned }) {
+                    why = "there is no reachable target called '\(pinned)' (targets: \(targets.map(\.name).joined(separator: ", ")))"
+                } else if let pinned = entry.target {
+                    why = "target '\(pinned)' does not serve model '\(entry.model)'"
+                } else {
+                    why = "no target (\(targets.map(\.name).joined(separator: ", "))) serves model '\(entry.model)'"
+                }
                 for sample in samples {
                     records.append(CompareRecord(model: entry.label, sample: sample.id, pod: entry.target ?? "-",
                                                  failure: CompareError(.notFound, why)))

@@ -121,6 +121,18 @@ struct ReportPipelineTests {
         #expect(nothing?.code == .transport)
     }
 
+    @Test func noReachableAgentStillWritesAReportNamingWhy() throws {
+        let dir = try Proc.temporaryDirectory("no-agents")
+        let samples = [Sample(id: "x", inputs: Data("{}".utf8), source: "test")]
+        let series = try CompareSeries.parse(models: "PETR,pinned=VAD@pod9", options: [])
+        let outcome = try CompareRunner.runAndWrite(samples: samples, series: series, targets: [], outDirectory: "\(dir)/r", tool: "podctl")
+        #expect(outcome.report.failures.map(\.message) == ["no agent could be reached", "no agent could be reached"])
+        #expect(outcome.report.birdsEye == nil && outcome.report.agreement.isEmpty)
+        try validateAgainstSchema(outcome.json)
+        let html = try String(contentsOfFile: outcome.html, encoding: .utf8)
+        #expect(html.contains("No sample was answered by any model."))
+    }
+
     @Test func badInputsAreNamed() throws {
         let dir = try Proc.temporaryDirectory("bad-inputs")
         try "{not json".write(toFile: "\(dir)/a.json", atomically: true, encoding: .utf8)

@@ -50,7 +50,21 @@ public struct AgentClient: Sendable {
     }
 
     /// Runs one sample. `inputs` is the sample description (a JSON object); `options` go to the agent as given.
+    /// The answer must be a standard result (no `format` option, or `format=standard`).
     public func infer(model: String, inputs: Data, options: [String: JSONValue] = [:]) throws(CompareError) -> InferReply {
+        let (reply, latency) = try post(model: model, inputs: inputs, options: options)
+        let result: StandardResult
+        do { result = try StandardResult.decode(reply.body) } catch {
+            throw CompareError(.invalidResult, "model '\(model)': the agent's answer is not a standard result: \(error.message)")
+        }
+        return InferReply(result: result, body: reply.body, latencySeconds: latency,
+                          serverTimings: Self.timings(reply.body), gpuMemoryMiB: reply.headers["x-podagent-gpu-memory-mib"].flatMap(Double.init),
+                          attempts: reply.headers["x-podagent-attempts"].flatMap { Int($0) }, requestID: reply.headers["x-request-id"])
+    }
+
+    /// `POST /models/{model}/infer` with `{"inputs", "options"}`; a 200 answer as received (any export format)
+    /// and the client-measured seconds; other statuses become errors.
+    public func post(model: String, inputs: Data, options: [String: JSONValue]) throws(CompareError) -> (HTTPReply, Double) {
         var body = Data(#"{"inputs":"#.utf8)
         body.append(inputs)
         body.append(Data(#","options":"#.utf8))
@@ -62,15 +76,8 @@ public struct AgentClient: Sendable {
         let start = ContinuousClock.now
         let reply = try transport.send(method: "POST", path: "/models/\(Self.escape(model))/infer", body: body, timeout: timeout)
         let elapsed = ContinuousClock.now - start
-        let latency = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         guard reply.status == 200 else { throw Self.error(for: reply, model: model) }
-        let result: StandardResult
-        do { result = try StandardResult.decode(reply.body) } catch {
-            throw CompareError(.invalidResult, "model '\(model)': the agent's answer is not a standard result: \(error.message)")
-        }
-        return InferReply(result: result, body: reply.body, latencySeconds: latency,
-                          serverTimings: Self.timings(reply.body), gpuMemoryMiB: reply.headers["x-podagent-gpu-memory-mib"].flatMap(Double.init),
-                          attempts: reply.headers["x-podagent-attempts"].flatMap { Int($0) }, requestID: reply.headers["x-request-id"])
+        return (reply, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     /// The models the agent lists: `GET /v2/repository/index`, else `GET /v2/models` (older agents).

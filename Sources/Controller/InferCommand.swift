@@ -6,11 +6,12 @@ import Plugins
 public enum InferCommand {
     public enum Output: Sendable { case pretty, summary, json }
 
-    /// Opens the tunnel, sends the request, prints the answer; returns the exit status.
+    /// Opens the tunnel, sends the request, prints the answer; returns the decoded reply (nil for an export format,
+    /// which is printed as received; `--summary` then prints it whole).
     /// Errors from the agent become `CompareError`s (401 → 3, 404 → 4, 429/503 → 5, 504 → 6).
     public static func run(pod: Pod, settings: ConnectionSettings, model: String, sample: Sample,
                            options: [String: JSONValue], token: String?, timeout: Double, output: Output,
-                           out: OutputWriter = .stdout) throws(CompareError) -> InferReply {
+                           out: OutputWriter = .stdout) throws(CompareError) -> InferReply? {
         let tunnel: AgentTunnel
         do { tunnel = try AgentTunnel.open(pod: pod, settings: settings) } catch {
             throw CompareError(.transport, error.message)
@@ -18,9 +19,19 @@ public enum InferCommand {
         defer { tunnel.close() }
         let transport: HTTPAgentTransport
         do { transport = try tunnel.transport(token: token) } catch { throw CompareError(.usage, error.message) }
+        let client = AgentClient(transport: transport, timeout: timeout)
+        // An export format (nuscenes, nuscmap, openlane) is not a standard result: print it as received.
+        if case .string(let format)? = options["format"], format != "standard" {
+            let reply: HTTPReply
+            do { reply = try client.post(model: model, inputs: sample.inputs, options: options).0 } catch {
+                throw CompareError(error.code, "\(pod.name): \(error.message)")
+            }
+            out.write(output == .json ? String(decoding: reply.body, as: UTF8.self) + "\n" : pretty(reply.body) + "\n")
+            return nil
+        }
         let reply: InferReply
         do {
-            reply = try AgentClient(transport: transport, timeout: timeout).infer(model: model, inputs: sample.inputs, options: options)
+            reply = try client.infer(model: model, inputs: sample.inputs, options: options)
         } catch {
             throw CompareError(error.code, "\(pod.name): \(error.message)")
         }

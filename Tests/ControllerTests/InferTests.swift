@@ -42,7 +42,8 @@ struct InferTests {
         let token = "secret-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
         let agent = try standIn(dir, config: [
-            "token": token, "models": ["PETR": ["gpu_memory_mib": 1800]], "results": ["PETR": ["s1": "\(dir)/result.json"]],
+            "token": token, "models": ["PETR": ["gpu_memory_mib": 1800], "Exported": [:]],
+            "results": ["PETR": ["s1": "\(dir)/result.json"], "Exported": ["s1": Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json").path]],
             "fail": ["PETR": ["busy": [429, "queue full"], "slow": [504, "timed out after 5 s"], "cold": [503, "loading"]]],
         ])
         defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
@@ -52,13 +53,27 @@ struct InferTests {
         let out = OutputWriter(fd: open(sink, O_WRONLY | O_CREAT | O_TRUNC, 0o644))
         defer { close(out.fd) }
         let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=s1"], uploads: [])
-        let reply = try InferCommand.run(pod: pod, settings: fleet.settings(), model: "PETR", sample: sample, options: [:],
-                                         token: token, timeout: 30, output: .json, out: out)
+        let reply = try #require(try InferCommand.run(pod: pod, settings: fleet.settings(), model: "PETR", sample: sample, options: [:],
+                                                      token: token, timeout: 30, output: .json, out: out))
         let expected = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/result.json"))
         #expect(reply.body == expected)
         #expect(reply.gpuMemoryMiB == 1800)
         #expect(try String(contentsOfFile: sink, encoding: .utf8) == String(decoding: expected, as: UTF8.self) + "\n")
         #expect(InferCommand.summary(reply).contains("detections"))
+        // An export format is printed as received, not read as a standard result.
+        let exportSink = "\(dir)/export.txt"
+        let exportOut = OutputWriter(fd: open(exportSink, O_WRONLY | O_CREAT | O_TRUNC, 0o644))
+        defer { close(exportOut.fd) }
+        let exported = try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample,
+                                            options: ["format": .string("nuscenes")], token: token, timeout: 30, output: .json, out: exportOut)
+        #expect(exported == nil)
+        let golden = try Data(contentsOf: Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json"))
+        #expect(try String(contentsOfFile: exportSink, encoding: .utf8) == String(decoding: golden, as: UTF8.self) + "\n")
+        let notStandard = #expect(throws: CompareError.self) {
+            try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample, options: [:],
+                                 token: token, timeout: 30, output: .json, out: exportOut)
+        }
+        #expect(notStandard?.code == .invalidResult)
 
         func failure(model: String = "PETR", sample id: String, token: String? = token) -> CompareError? {
             let sample = try? SampleLoader.build(file: nil, podPaths: ["sample_id=\(id)"], uploads: [])
@@ -128,8 +143,8 @@ struct InferTests {
         pod.agentPort = agent.port
         let out = OutputWriter(fd: open("/dev/null", O_WRONLY))
         let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=real-1"], uploads: [])
-        let reply = try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Demo", sample: sample,
-                                         options: ["raw_format": .string("petr")], token: token, timeout: 60, output: .json, out: out)
+        let reply = try #require(try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Demo", sample: sample,
+                                                      options: ["raw_format": .string("petr")], token: token, timeout: 60, output: .json, out: out))
         #expect(reply.result.detections?.isEmpty == false)
         #expect(reply.result.meta.sampleID == "real-1")
         let refused = #expect(throws: CompareError.self) {

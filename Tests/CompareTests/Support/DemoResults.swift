@@ -10,12 +10,14 @@ enum DemoResults {
     /// Runs the worker once for every (format, sample) and returns `[format: [sample: path of the standard result]]`.
     static func make(formats: [String], samples: [String], in dir: String) throws -> [String: [String: String]] {
         let plugins = Proc.repoRoot.appendingPathComponent("Plugins").path
+        // `raw_format` per the contract; the worker on main before the engine's rename still calls it `format`.
+        let source = (try? String(contentsOfFile: "\(plugins)/Demo/worker.py", encoding: .utf8)) ?? ""
+        let formatKey = source.contains("raw_format") ? "raw_format" : "format"
         var requests: [String] = []
         for format in formats {
             for sample in samples {
-                // `raw_format` per the contract; `format` for the worker on main before the rename.
                 let line: [String: Any] = ["type": "infer", "id": "\(format)|\(sample)", "inputs": ["sample_id": sample],
-                                           "options": ["raw_format": format, "format": format, "detections": 30]]
+                                           "options": [formatKey: format, "detections": 30]]
                 requests.append(String(decoding: try JSONSerialization.data(withJSONObject: line), as: UTF8.self))
             }
         }

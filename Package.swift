@@ -62,11 +62,14 @@ let package = Package(
         .target(name: "SSHClient", dependencies: ["CLibSSH", "CShims"], path: "Sources/SSHClient", swiftSettings: strict),
         // libcurl, wrapped: typed errors, Swift types only.
         .target(name: "CurlClient", dependencies: ["CCurl"], path: "Sources/CurlClient", swiftSettings: strict),
+        // Model comparison: runs samples through the agent's HTTP API, metrics, report.json/report.html.
+        // No SSH and no libcurl, so podagent (inside the pod) and podctl (through a tunnel) share it.
+        .target(name: "Compare", dependencies: ["Plugins"], path: "Sources/Compare", swiftSettings: strict),
         // podctl's logic: inventory, targets, fan-out, commands.
         .target(
             name: "Controller",
             dependencies: [
-                "SSHClient", "CurlClient", "Plugins",
+                "SSHClient", "CurlClient", "Plugins", "Compare",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -75,13 +78,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "podagent",
-            dependencies: ["Agent", "Plugins", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Agent", "Plugins", "Compare", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/podagent",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "podctl",
-            dependencies: ["Controller", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Controller", "Compare", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/podctl",
             swiftSettings: strict
         ),
@@ -100,8 +103,15 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "SSHClient", "CurlClient"],
+            dependencies: ["Controller", "SSHClient", "CurlClient", "Compare"],
             path: "Tests/ControllerTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CompareTests",
+            dependencies: ["Compare", "Plugins"],
+            path: "Tests/CompareTests",
+            exclude: ["Support/standin_agent.py"],
             swiftSettings: strict
         ),
     ],

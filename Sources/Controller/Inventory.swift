@@ -13,6 +13,8 @@ public struct Pod: Sendable, Hashable, Codable {
     public var agentPort: Int
     /// RunPod's pod id when the entry came from `podctl discover runpod`.
     public var runpodID: String?
+    /// File holding the agent's API token (`token_file`, already expanded); its content is never printed.
+    public var tokenFile: String?
 
     public init(name: String, host: String, port: Int = 22, user: String = "root", identity: String? = nil,
                 labels: [String] = [], agentPort: Int = 8080, runpodID: String? = nil) {

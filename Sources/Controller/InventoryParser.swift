@@ -5,8 +5,8 @@ struct InventoryParser {
     let file: String
     let home: String
 
-    private static let podKeys: Set<String> = ["name", "host", "port", "user", "identity", "labels", "agent_port", "runpod_id"]
-    private static let defaultKeys: Set<String> = ["host", "port", "user", "identity", "labels", "agent_port"]
+    private static let podKeys: Set<String> = ["name", "host", "port", "user", "identity", "labels", "agent_port", "runpod_id", "token_file"]
+    private static let defaultKeys: Set<String> = ["host", "port", "user", "identity", "labels", "agent_port", "token_file"]
 
     private func fail(_ node: Node?, _ field: String, _ problem: String) -> ControllerError {
         let line = node?.mark.map { ":\($0.line)" } ?? ""
@@ -42,6 +42,7 @@ struct InventoryParser {
                 case "user": defaults.user = try string(value, field)
                 case "identity": defaults.identity = expandTilde(try string(value, field), home: home)
                 case "labels": defaults.labels = try labels(value, field)
+                case "token_file": defaults.tokenFile = expandTilde(try string(value, field), home: home)
                 default: defaults.agentPort = try port(value, field)
                 }
             }
@@ -100,6 +101,7 @@ struct InventoryParser {
         if let node = mapping["identity"] { template.identity = expandTilde(try string(node, "\(at).identity"), home: home) }
         if let node = mapping["labels"] { template.labels = try labels(node, "\(at).labels") }
         if let node = mapping["agent_port"] { template.agentPort = try port(node, "\(at).agent_port") }
+        if let node = mapping["token_file"] { template.tokenFile = expandTilde(try string(node, "\(at).token_file"), home: home) }
         if let node = mapping["runpod_id"] { template.runpodID = try string(node, "\(at).runpod_id") }
         return names.enumerated().map { offset, name in
             var pod = template

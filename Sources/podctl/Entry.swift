@@ -7,7 +7,7 @@ struct PodctlCommand: ParsableCommand {
         commandName: "podctl",
         abstract: "Drive fleets of GPU pods over SSH.",
         version: PodctlVersion.current,
-        subcommands: [Exec.self, Health.self, Push.self, Pull.self, Forward.self, SSHConfig.self, Code.self,
+        subcommands: [Exec.self, Health.self, Push.self, Pull.self, Forward.self, Infer.self, Compare.self, SSHConfig.self, Code.self,
                       Discover.self, Version.self]
     )
 

@@ -1,0 +1,36 @@
+import Foundation
+import Plugins
+
+/// Writes `report.json` and `report.html` into a folder, each whole or not at all (temp, fsync, rename).
+public enum ReportWriter {
+    public static func encode(_ report: CompareReport) throws(CompareError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try encoder.encode(report) } catch {
+            throw CompareError(.io, "cannot encode the report: \(error)")
+        }
+    }
+
+    /// Returns the two paths written.
+    @discardableResult
+    public static func write(_ report: CompareReport, to directory: String) throws(CompareError) -> (json: String, html: String) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CompareError(.io, "\(directory): cannot create the report folder: \(error.localizedDescription)")
+        }
+        let json = "\(directory)/report.json", html = "\(directory)/report.html"
+        do {
+            try AtomicFile.write(Array(try encode(report)) + [0x0A], to: json)
+            try AtomicFile.write(Array(ReportHTML.render(report).utf8), to: html)
+        } catch let error as PluginError {
+            throw CompareError(.io, error.message)
+        } catch let error as CompareError {
+            throw error
+        } catch {
+            throw CompareError(.io, "\(directory): \(error)")
+        }
+        return (json, html)
+    }
+}

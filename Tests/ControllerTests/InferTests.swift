@@ -1,0 +1,199 @@
+import Compare
+import Controller
+import Foundation
+import Testing
+
+/// `podctl infer` over a real sshd and a real libssh tunnel. The agent behind the tunnel is a STAND-IN of the
+/// inference HTTP API (Tests/CompareTests/Support/standin_agent.py) serving a result made by the REAL PETR parser;
+/// the real agent's API is another helper's branch (see `inferAgainstARealPodagentBehindSSHD`).
+@Suite("podctl infer through a tunnel", .serialized)
+struct InferTests {
+    let fleet = SSHDFleet.shared
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func binary(_ name: String) -> String {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: runner) ? runner : repoRoot.appendingPathComponent(".build/debug/\(name)").path
+    }
+
+    /// Starts the stand-in agent; returns its pid and port.
+    func standIn(_ dir: String, config: [String: Any]) throws -> (pid: pid_t, port: Int) {
+        let path = "\(dir)/standin.json"
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        let script = Self.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
+        let pid = try Shell.spawn(["/usr/bin/python3", script, path], stdout: "\(dir)/standin.log", stderr: "\(dir)/standin.log")
+        Children.track(pid)
+        for _ in 0..<200 {
+            if let text = try? String(contentsOfFile: "\(dir)/standin.log", encoding: .utf8), let range = text.range(of: "127.0.0.1:"),
+               let bound = Int(text[range.upperBound...].prefix { $0.isNumber }) {
+                return (pid, bound)
+            }
+            usleep(50_000)
+        }
+        throw FixtureError("stand-in agent did not start")
+    }
+
+    @Test func inferThroughTheTunnelWithTokenAndErrorMapping() throws {
+        let dir = try Shell.temporaryDirectory("infer")
+        let raw = Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
+        let parsed = try Shell.run([Self.binary("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "s1",
+                                    "--plugins-dir", Self.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
+        try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
+        let token = "secret-\(UUID().uuidString.prefix(8))"
+        try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
+        let agent = try standIn(dir, config: [
+            "token": token, "models": ["PETR": ["gpu_memory_mib": 1800], "Exported": [:]],
+            "results": ["PETR": ["s1": "\(dir)/result.json"], "Exported": ["s1": Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json").path]],
+            "fail": ["PETR": ["busy": [429, "queue full"], "slow": [504, "timed out after 5 s"], "cold": [503, "loading"]]],
+        ])
+        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+        var pod = fleet.pods[6]
+        pod.agentPort = agent.port
+        let sink = "\(dir)/out.txt"
+        let out = OutputWriter(fd: open(sink, O_WRONLY | O_CREAT | O_TRUNC, 0o644))
+        defer { close(out.fd) }
+        let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=s1"], uploads: [])
+        let reply = try #require(try InferCommand.run(pod: pod, settings: fleet.settings(), model: "PETR", sample: sample, options: [:],
+                                                      token: token, timeout: 30, output: .json, out: out))
+        let expected = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/result.json"))
+        #expect(reply.body == expected)
+        #expect(reply.gpuMemoryMiB == 1800)
+        #expect(try String(contentsOfFile: sink, encoding: .utf8) == String(decoding: expected, as: UTF8.self) + "\n")
+        #expect(InferCommand.summary(reply).contains("detections"))
+        // An export format is printed as received, not read as a standard result.
+        let exportSink = "\(dir)/export.txt"
+        let exportOut = OutputWriter(fd: open(exportSink, O_WRONLY | O_CREAT | O_TRUNC, 0o644))
+        defer { close(exportOut.fd) }
+        let exported = try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample,
+                                            options: ["format": .string("nuscenes")], token: token, timeout: 30, output: .json, out: exportOut)
+        #expect(exported == nil)
+        let golden = try Data(contentsOf: Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json"))
+        #expect(try String(contentsOfFile: exportSink, encoding: .utf8) == String(decoding: golden, as: UTF8.self) + "\n")
+        let notStandard = #expect(throws: CompareError.self) {
+            try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample, options: [:],
+                                 token: token, timeout: 30, output: .json, out: exportOut)
+        }
+        #expect(notStandard?.code == .invalidResult)
+
+        func failure(model: String = "PETR", sample id: String, token: String? = token) -> CompareError? {
+            let sample = try? SampleLoader.build(file: nil, podPaths: ["sample_id=\(id)"], uploads: [])
+            do {
+                _ = try InferCommand.run(pod: pod, settings: fleet.settings(), model: model, sample: sample ?? Sample(id: "", inputs: Data(), source: ""),
+                                         options: [:], token: token, timeout: 30, output: .json, out: out)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let cases: [(CompareError?, CompareError.Code, Int32)] = [
+            (failure(sample: "s1", token: "wrong"), .unauthorized, 3), (failure(model: "Nope", sample: "s1"), .notFound, 4),
+            (failure(sample: "busy"), .overloaded, 5), (failure(sample: "cold"), .unavailable, 5), (failure(sample: "slow"), .timeout, 6),
+        ]
+        for (error, code, exit) in cases {
+            #expect(error?.code == code && error?.exitCode == exit, "\(String(describing: error))")
+            #expect(error?.message.hasPrefix("\(pod.name): ") == true)
+            #expect(error?.message.contains(token) == false)
+        }
+        #expect(failure(sample: "busy")?.message.contains("retry after 3 s") == true)
+    }
+
+    @Test func podctlInferCommandLineReadsTheInventoryTokenFile() throws {
+        let dir = try Shell.temporaryDirectory("infer-cli")
+        let raw = Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
+        let parsed = try Shell.run([Self.binary("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "cli",
+                                    "--plugins-dir", Self.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
+        try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
+        let token = "cli-\(UUID().uuidString.prefix(8))"
+        try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
+        let agent = try standIn(dir, config: ["token": token, "models": ["PETR": [:]], "results": ["PETR": ["cli": "\(dir)/result.json"]]])
+        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+        let pod = fleet.pods[7]
+        try """
+            defaults: {user: root, identity: \(fleet.clientKey), token_file: \(dir)/token}
+            pods:
+              - {name: \(pod.name), host: 127.0.0.1, port: \(pod.port), agent_port: \(agent.port)}
+            """.write(toFile: "\(dir)/fleet.yaml", atomically: true, encoding: .utf8)
+        try #"{"sample_id": "cli", "images": {}}"#.write(toFile: "\(dir)/sample.json", atomically: true, encoding: .utf8)
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODCTL_") }
+        let ok = try Shell.run([Self.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+                                pod.name, "PETR", "\(dir)/sample.json", "--summary"], environment: environment, timeout: 60)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("sample: cli") && ok.stdout.contains("SECTION"))
+        #expect(!ok.stdout.contains(token) && !ok.stderr.contains(token))
+        // PODCTL_TOKEN wins over the inventory's file: a wrong one is refused (exit 3), and never echoed.
+        var wrongEnvironment = environment
+        wrongEnvironment["PODCTL_TOKEN"] = "wrong-token-value"
+        let refused = try Shell.run([Self.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+                                     pod.name, "PETR", "\(dir)/sample.json"], environment: wrongEnvironment, timeout: 60)
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.stderr.contains("refused the token") && !refused.stderr.contains("wrong-token-value"))
+        let missing = try Shell.run([Self.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+                                     pod.name, "PETR", "\(dir)/nope.json"], environment: environment, timeout: 60)
+        #expect(missing.status == 2 && missing.stderr.contains("nope.json"))
+    }
+
+    /// Needs the real inference API in podagent (another helper's branch); disabled until then, saying why.
+    @Test(.enabled(if: RealAgentProbe.available, "needs podagent's inference API and the Demo plugin (other helpers' branches); see the printed reason"))
+    func inferAgainstARealPodagentBehindSSHD() throws {
+        let dir = try Shell.temporaryDirectory("infer-real")
+        let token = "real-\(UUID().uuidString.prefix(8))"
+        let agent = try RealAgentProbe.start(dir: dir, token: token)
+        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+        var pod = fleet.pods[8]
+        pod.agentPort = agent.port
+        let out = OutputWriter(fd: open("/dev/null", O_WRONLY))
+        let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=real-1"], uploads: [])
+        let reply = try #require(try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Demo", sample: sample,
+                                                      options: ["raw_format": .string("petr")], token: token, timeout: 60, output: .json, out: out))
+        #expect(reply.result.detections?.isEmpty == false)
+        #expect(reply.result.meta.sampleID == "real-1")
+        let refused = #expect(throws: CompareError.self) {
+            try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Demo", sample: sample, options: [:],
+                                 token: "wrong", timeout: 60, output: .json, out: out)
+        }
+        #expect(refused?.code == .unauthorized)
+    }
+}
+
+/// A real `podagent run` with the Demo model, and whether it has the inference route.
+enum RealAgentProbe {
+    static func start(dir: String, token: String?) throws -> (pid: pid_t, port: Int) {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODAGENT_") }
+        environment["PODAGENT_SSH"] = "off"
+        environment["PODAGENT_MODELS"] = "Demo"
+        if let token { environment["PODAGENT_TOKEN"] = token }
+        let log = "\(dir)/agent.log"
+        let pid = try Shell.spawn([InferTests.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir",
+                                   "\(dir)/state", "--plugins-dir", InferTests.repoRoot.appendingPathComponent("Plugins").path],
+                                  environment: environment, stdout: log, stderr: log)
+        Children.track(pid)
+        for _ in 0..<400 {
+            if let text = try? String(contentsOfFile: log, encoding: .utf8), let range = text.range(of: "listening on http://127.0.0.1:"),
+               let port = Int(text[range.upperBound...].prefix { $0.isNumber }) {
+                return (pid, port)
+            }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+        throw FixtureError("podagent did not start: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1000) ?? "")")
+    }
+
+    static let available: Bool = {
+        do {
+            let dir = try Shell.temporaryDirectory("probe")
+            let agent = try start(dir: dir, token: nil)
+            defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+            let reply = try HTTPAgentTransport(baseURL: "http://127.0.0.1:\(agent.port)", token: nil)
+                .send(method: "POST", path: "/models/Demo/infer", body: Data(#"{"inputs": {}}"#.utf8), timeout: 30)
+            let body = String(decoding: reply.body, as: UTF8.self)
+            if reply.status == 404 && !body.contains("Demo") {
+                print("podctl infer against a real podagent: skipped: no inference API yet (POST /models/Demo/infer → 404 \(body.prefix(120)))")
+                return false
+            }
+            return true
+        } catch {
+            print("podctl infer against a real podagent: skipped: \(error)")
+            return false
+        }
+    }()
+}

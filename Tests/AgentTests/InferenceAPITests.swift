@@ -1,0 +1,335 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Plugins
+import Testing
+
+@testable import Agent
+
+/// Real requests through the API: the stand-in backend runs the real Demo worker (synthetic model)
+/// and the real model plugins parse its output.
+@Suite("HTTP API: native and OIP inference, bad inputs, uploads, repository")
+struct InferenceAPITests {
+    @Test("native infer in each model's raw format: the standard result, timings, headers", arguments: [false, true])
+    func nativeEachModel(live: Bool) async throws {
+        let models = ["MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"]
+        try await withHarness(models: models) { harness in
+            let image = try harness.dataFile("cam_front.jpg")
+            try await harness.test(live: live) { client in
+                for model in models {
+                    var headers = harness.jsonHeaders
+                    headers[.requestID] = "req-\(model)"
+                    let body = try jsonBody(["inputs": ["sample_id": "s1", "img_path": image], "options": ["score_threshold": 0, "detections": 20]])
+                    try await client.execute(uri: "/models/\(model.lowercased())/infer", method: .post, headers: headers, body: body) { response in
+                        #expect(response.status == .ok, "\(model): \(String(buffer: response.body))")
+                        #expect(response.headers[.requestID] == "req-\(model)")
+                        #expect(response.headers[.attempts] == "1")
+                        let result = response.body.object
+                        let meta = try #require(result["meta"] as? [String: Any])
+                        #expect(meta["model"] as? String == model)
+                        #expect(meta["sample_id"] as? String == "s1")
+                        let timings = try #require(meta["timings_seconds"] as? [String: Double])
+                        for key in ["queue_s", "inference_s", "parse_s", "total_s"] { #expect(timings[key] != nil, "\(model): \(key)") }
+                        switch model {
+                        case "MapTR": #expect((result["map_elements"] as? [Any])?.count == 20)
+                        case "TopoMLP": #expect((result["lane_centerlines"] as? [Any])?.count == 300)
+                        default: #expect((result["detections"] as? [Any])?.count == 20, "\(model)")
+                        }
+                        #expect(result["raw"] == nil)
+                    }
+                }
+                // include_raw keeps the raw output; an export format replaces the standard result.
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders,
+                                         body: try jsonBody(["inputs": ["sample_id": "s2"], "options": ["include_raw": true]])) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.object["raw"] != nil)
+                }
+                try await client.execute(uri: "/models/MapTR/infer", method: .post, headers: harness.jsonHeaders,
+                                         body: try jsonBody(["inputs": ["sample_id": "s3"], "options": ["format": "nuscmap", "score_threshold": 0]])) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                    let export = response.body.object
+                    #expect(export["schema_version"] == nil, "an export, not the standard result")
+                    let samples = try #require(export["results"] as? [[String: Any]])
+                    #expect(samples.first?["sample_token"] as? String == "s3")
+                }
+                let identity: [String: Any] = ["lidar2ego_rotation": [1, 0, 0, 0], "lidar2ego_translation": [0, 0, 0],
+                                               "ego2global_rotation": [1, 0, 0, 0], "ego2global_translation": [0, 0, 0]]
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders,
+                                         body: try jsonBody(["inputs": ["sample_id": "tok1", "calibration": identity], "options": ["format": "nuscenes"]])) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                    let results = try #require(response.body.object["results"] as? [String: Any])
+                    #expect(results["tok1"] != nil)
+                }
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders,
+                                         body: try jsonBody(["inputs": ["sample_id": "tok1"], "options": ["format": "nuscenes"]])) { response in
+                    #expect(response.status == .badRequest)
+                    #expect((response.body.object["error"] as? String)?.contains("inputs.calibration") == true)
+                }
+            }
+        }
+    }
+
+    /// One bad request and what its answer must say.
+    struct BadCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        var uri: String
+        var body: String
+        var status: HTTPResponse.Status
+        var says: String
+        var testDescription: String { name }
+    }
+
+    static func badCases(dataRoot: String, outside: String, link: String) -> [BadCase] {
+        [
+            BadCase(name: "malformed JSON", uri: "/models/PETR/infer", body: "{\n  \"inputs\": {,}\n}", status: .badRequest, says: "line 2, column 14"),
+            BadCase(name: "truncated JSON", uri: "/models/PETR/infer", body: "{\"inputs\": {", status: .badRequest, says: "truncated JSON"),
+            BadCase(name: "not an object", uri: "/models/PETR/infer", body: "[1]", status: .badRequest, says: "expected a JSON object"),
+            BadCase(name: "unknown key", uri: "/models/PETR/infer", body: #"{"inputs": {}, "optoins": {}}"#, status: .badRequest, says: "unknown key 'optoins'"),
+            BadCase(name: "inputs not an object", uri: "/models/PETR/infer", body: #"{"inputs": 3}"#, status: .badRequest, says: "inputs: expected a JSON object"),
+            BadCase(name: "bad option", uri: "/models/PETR/infer", body: #"{"inputs": {}, "options": {"format": "csv"}}"#, status: .badRequest, says: "options.format"),
+            BadCase(name: "bad timeout", uri: "/models/PETR/infer", body: #"{"inputs": {}, "options": {"timeout_s": -1}}"#, status: .badRequest, says: "options.timeout_s"),
+            BadCase(name: "path outside the roots", uri: "/models/PETR/infer", body: #"{"inputs": {"img_path": "\#(outside)"}}"#, status: .badRequest, says: "inputs.img_path: '\(outside)' is outside the data roots"),
+            BadCase(name: "dot-dot", uri: "/models/PETR/infer", body: #"{"inputs": {"img_paths": ["\#(dataRoot)/../etc/passwd"]}}"#, status: .badRequest, says: "inputs.img_paths[0]: '\(dataRoot)/../etc/passwd' contains '..'"),
+            BadCase(name: "symlink escape", uri: "/models/PETR/infer", body: #"{"inputs": {"cams": [{"img_path": "\#(link)"}]}}"#, status: .badRequest, says: "inputs.cams[0].img_path: '\(link)' (it resolves to"),
+            BadCase(name: "relative path", uri: "/models/PETR/infer", body: #"{"inputs": {"lidar_path": "x.bin"}}"#, status: .badRequest, says: "'x.bin' is not an absolute path"),
+            BadCase(name: "missing file", uri: "/models/PETR/infer", body: #"{"inputs": {"lidar_path": "\#(dataRoot)/nope.bin"}}"#, status: .badRequest, says: "does not exist"),
+            BadCase(name: "path of a wrong type", uri: "/models/PETR/infer", body: #"{"inputs": {"img_path": 7}}"#, status: .badRequest, says: "inputs.img_path: expected a file path"),
+            BadCase(name: "bad base64", uri: "/models/PETR/infer", body: #"{"inputs": {"img_path": {"base64": "%%%"}}}"#, status: .badRequest, says: "inputs.img_path.base64: not valid base64"),
+            BadCase(name: "unknown model", uri: "/models/yolo/infer", body: #"{"inputs": {}}"#, status: .notFound, says: "yolo"),
+            BadCase(name: "worker says bad input", uri: "/models/PETR/infer", body: #"{"inputs": {}, "options": {"fail": "bad_input"}}"#, status: .badRequest, says: "injected bad input"),
+            BadCase(name: "OIP without inputs", uri: "/v2/models/PETR/infer", body: #"{"inputs": []}"#, status: .badRequest, says: "inputs: expected a non-empty list"),
+            BadCase(name: "OIP sample not JSON", uri: "/v2/models/PETR/infer", body: #"{"inputs": [{"name": "sample", "datatype": "BYTES", "shape": [1], "data": ["{oops"]}]}"#, status: .badRequest, says: "inputs[0] (sample).data[0]"),
+            BadCase(name: "OIP path outside", uri: "/v2/models/PETR/infer", body: #"{"inputs": [{"name": "img_paths", "datatype": "BYTES", "shape": [1], "data": ["\#(outside)"]}]}"#, status: .badRequest, says: "inputs.img_paths[0]"),
+            BadCase(name: "job with a path outside", uri: "/jobs", body: #"{"model": "PETR", "inputs": {"img_path": "\#(outside)"}}"#, status: .badRequest, says: "outside the data roots"),
+            BadCase(name: "job for an unknown model", uri: "/jobs", body: #"{"model": "yolo", "inputs": {}}"#, status: .notFound, says: "yolo"),
+        ]
+    }
+
+    @Test("every bad input gets its status and a message naming the problem", arguments: [false, true])
+    func badInputs(live: Bool) async throws {
+        try await withHarness { harness in
+            let outside = try TestSupport.temporaryDirectory("outside") + "/secret.txt"
+            try "secret".write(toFile: outside, atomically: true, encoding: .utf8)
+            let link = harness.dataRoot + "/escape.jpg"
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: outside)
+            try await harness.test(live: live) { client in
+                for bad in Self.badCases(dataRoot: harness.dataRoot, outside: outside, link: link) {
+                    try await client.execute(uri: bad.uri, method: .post, headers: harness.jsonHeaders, body: ByteBuffer(string: bad.body)) { response in
+                        #expect(response.status == bad.status, "\(bad.name): \(String(buffer: response.body))")
+                        let message = response.body.object["error"] as? String ?? ""
+                        #expect(message.contains(bad.says), "\(bad.name): '\(message)' does not say '\(bad.says)'")
+                    }
+                }
+                // The worker kept serving through all of it.
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["inputs": [:]])) {
+                    #expect($0.status == .ok)
+                }
+            }
+            try? FileManager.default.removeItem(atPath: (outside as NSString).deletingLastPathComponent)
+        }
+    }
+
+    @Test("a body over api.max_body_mib is 413", arguments: [false, true])
+    func bodyTooLarge(live: Bool) async throws {
+        try await withHarness(configure: { $0.api.maxBodyMiB = 1 }) { harness in
+            try await harness.test(live: live) { client in
+                let big = #"{"inputs": {"blob": ""# + String(repeating: "x", count: 1_200_000) + #""}}"#
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders, body: ByteBuffer(string: big)) { response in
+                    #expect(response.status == .contentTooLarge)
+                    #expect((response.body.object["error"] as? String)?.contains("api.max_body_mib") == true)
+                }
+            }
+        }
+    }
+
+    @Test("a model that is not loaded is 503; unload and load through the repository routes")
+    func repositoryAndNotReady() async throws {
+        try await withHarness(models: ["PETR", "MapTR"]) { harness in
+            try await harness.test(live: true) { client in
+                try await client.execute(uri: "/v2/repository/index", method: .get, headers: harness.auth) { response in
+                    #expect(response.status == .ok)
+                    let entries = response.body.list
+                    #expect(entries.compactMap { $0["name"] as? String } == ["MapTR", "PETR"])
+                    #expect(entries.allSatisfy { $0["state"] as? String == "READY" && $0["reason"] as? String == "" && $0["version"] is String })
+                }
+                try await client.execute(uri: "/v2/repository/models/mapTR/unload", method: .post, headers: harness.auth) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.object["state"] as? String == "UNAVAILABLE")
+                }
+                try await client.execute(uri: "/models/MapTR/infer", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["inputs": [:]])) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect((response.body.object["error"] as? String)?.contains("not ready") == true)
+                }
+                try await client.execute(uri: "/v2/models/MapTR/ready", method: .get, headers: harness.auth) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(response.body.object["ready"] as? Bool == false)
+                }
+                try await client.execute(uri: "/v2/repository/index", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["ready": true])) { response in
+                    #expect(response.body.list.compactMap { $0["name"] as? String } == ["PETR"])
+                }
+                try await client.execute(uri: "/v2/repository/models/MapTR/load", method: .post, headers: harness.jsonHeaders,
+                                         body: try jsonBody(["parameters": ["checkpoint": "/workspace/checkpoints/other.pth"]])) { response in
+                    #expect(response.status == .ok)
+                    let entry = response.body.object
+                    #expect(entry["state"] as? String == "READY")
+                    #expect(entry["checkpoint"] as? String == "/workspace/checkpoints/other.pth")
+                }
+                try await client.execute(uri: "/v2/repository/models/MapTR/load", method: .post, headers: harness.jsonHeaders,
+                                         body: try jsonBody(["parameters": ["weights": "x"]])) { response in
+                    #expect(response.status == .badRequest)
+                }
+                try await client.execute(uri: "/v2/repository/models/yolo/load", method: .post, headers: harness.auth) { #expect($0.status == .notFound) }
+                try await client.execute(uri: "/v2/models/yolo/ready", method: .get, headers: harness.auth) { #expect($0.status == .notFound) }
+                try await client.execute(uri: "/models/MapTR/infer", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["inputs": [:]])) {
+                    #expect($0.status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test("OIP: ready, then infer with the sample as BYTES; the standard result comes back as BYTES", arguments: [false, true])
+    func oipRoundTrip(live: Bool) async throws {
+        try await withHarness { harness in
+            let image = try harness.dataFile("front.jpg")
+            try await harness.test(live: live) { client in
+                try await client.execute(uri: "/v2/models/petr/ready", method: .get, headers: harness.auth) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.object["ready"] as? Bool == true)
+                }
+                let sample = #"{"sample_id": "oip-1", "img_path": "\#(image)"}"#
+                let body: [String: Any] = [
+                    "id": "oip-request", "parameters": ["score_threshold": 0, "detections": 12],
+                    "inputs": [["name": "sample", "datatype": "BYTES", "shape": [1], "data": [sample]],
+                               ["name": "img_paths", "datatype": "BYTES", "shape": [1], "data": [image]]],
+                ]
+                try await client.execute(uri: "/v2/models/PETR/infer", method: .post, headers: harness.jsonHeaders, body: try jsonBody(body)) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                    let answer = response.body.object
+                    #expect(answer["model_name"] as? String == "PETR")
+                    #expect(answer["id"] as? String == "oip-request")
+                    #expect(answer["model_version"] as? String == "1.0.0")
+                    let parameters = try #require(answer["parameters"] as? [String: Any])
+                    #expect(parameters["attempts"] as? Int == 1)
+                    #expect((parameters["timings_s"] as? [String: Double])?["total_s"] != nil)
+                    let output = try #require((answer["outputs"] as? [[String: Any]])?.first)
+                    #expect(output["name"] as? String == "result" && output["datatype"] as? String == "BYTES" && output["shape"] as? [Int] == [1])
+                    let text = try #require((output["data"] as? [String])?.first)
+                    let result = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                    #expect((result["meta"] as? [String: Any])?["sample_id"] as? String == "oip-1")
+                    #expect((result["detections"] as? [Any])?.count == 12)
+                }
+            }
+            let seen = await harness.backend?.lastInputs
+            #expect(seen?["img_paths"]?.arrayValue?.first?.stringValue == image, "the extra BYTES input reached the engine as a list of paths")
+        }
+    }
+
+    @Test("base64 and multipart uploads reach the engine as files and are removed after the request, also when it fails", arguments: [false, true])
+    func uploads(live: Bool) async throws {
+        try await withHarness(models: ["PETR"]) { harness in
+            let payload = "fake jpeg \(UUID().uuidString)"
+            try await harness.test(live: live) { client in
+                let base64 = Data(payload.utf8).base64EncodedString()
+                let body = try jsonBody(["inputs": ["img_paths": [["base64": base64, "filename": "../../cam.jpg"]]]])
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders, body: body) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                }
+                var files = await harness.backend?.lastFiles ?? [:]
+                let uploaded = try #require(files.first)
+                #expect(uploaded.key.hasPrefix(harness.stateDir + "/uploads/"))
+                #expect(uploaded.key.hasSuffix("-cam.jpg"), "the filename lost its directories: \(uploaded.key)")
+                #expect(uploaded.value == Data(payload.utf8), "the engine read the uploaded bytes")
+                #expect(!FileManager.default.fileExists(atPath: uploaded.key))
+                #expect(harness.leftoverUploads.isEmpty)
+
+                let boundary = "----podagent-test-\(UUID().uuidString.prefix(6))"
+                let multipart = Self.multipart(boundary: boundary, parts: [
+                    ("request", nil, #"{"inputs": {"img_path": "upload:front", "sample_id": "mp"}}"#),
+                    ("front", "front.jpg", payload),
+                ])
+                var headers = harness.auth
+                headers[.contentType] = "multipart/form-data; boundary=\"\(boundary)\""
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: ByteBuffer(string: multipart)) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
+                }
+                files = await harness.backend?.lastFiles ?? [:]
+                let part = try #require(files.first)
+                #expect(part.value == Data(payload.utf8))
+                #expect(!FileManager.default.fileExists(atPath: part.key))
+                #expect(harness.leftoverUploads.isEmpty)
+
+                // A request that fails after its upload was written still removes it.
+                let failing = Self.multipart(boundary: boundary, parts: [
+                    ("request", nil, #"{"inputs": {"img_path": "upload:front"}, "options": {"fail": "error"}}"#), ("front", "f.jpg", payload),
+                ])
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: ByteBuffer(string: failing)) { response in
+                    #expect(response.status == .internalServerError)
+                }
+                #expect(harness.leftoverUploads.isEmpty)
+
+                // Strictness: unclosed body, unreferenced part, missing request part.
+                for (bad, says) in [
+                    (String(multipart.dropLast(boundary.count + 6)), "not closed by the boundary"),
+                    (Self.multipart(boundary: boundary, parts: [("request", nil, #"{"inputs": {}}"#), ("extra", "e.jpg", "x")]), "'extra' is not referenced"),
+                    (Self.multipart(boundary: boundary, parts: [("front", "f.jpg", "x")]), "the part named 'request'"),
+                ] {
+                    try await client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: ByteBuffer(string: bad)) { response in
+                        #expect(response.status == .badRequest)
+                        let message = response.body.object["error"] as? String ?? ""
+                        #expect(message.contains(says), "'\(message)'")
+                    }
+                }
+                #expect(harness.leftoverUploads.isEmpty)
+            }
+        }
+    }
+
+    static func multipart(boundary: String, parts: [(name: String, filename: String?, body: String)]) -> String {
+        var text = ""
+        for part in parts {
+            text += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\""
+            if let filename = part.filename { text += "; filename=\"\(filename)\"\r\nContent-Type: image/jpeg" }
+            text += "\r\n\r\n\(part.body)\r\n"
+        }
+        return text + "--\(boundary)--\r\n"
+    }
+
+    @Test("a full queue is 429 with Retry-After; a request past its deadline is 504 and the next one succeeds on a new worker")
+    func overloadedAndTimeout() async throws {
+        try await withHarness(queueLimit: 1) { harness in
+            let backend = try #require(harness.backend)
+            // Through the router: one live test connection would serialize the requests (HTTP/1.1).
+            try await harness.test(live: false) { client in
+                let slow = try jsonBody(["inputs": [:], "options": ["infer_time_s": 3]])
+                let headers = harness.jsonHeaders
+                async let first = client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: slow) { $0.status }
+                #expect(await eventually { await backend.status(of: "PETR")?.instances.first?.state == "busy" })
+                async let second = client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: slow) { $0.status }
+                #expect(await eventually { await backend.status(of: "PETR")?.queued == 1 })
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: slow) { response in
+                    #expect(response.status == .tooManyRequests)
+                    #expect(response.headers[.retryAfter] == "2")
+                }
+                #expect(try await first == .ok)
+                #expect(try await second == .ok)
+            }
+        }
+        try await withHarness { harness in
+            let backend = try #require(harness.backend)
+            let before = await backend.workerPID("PETR")
+            try await harness.test(live: false) { client in
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders,
+                                         body: try jsonBody(["inputs": [:], "options": ["fail": "hang", "timeout_s": 1]])) { response in
+                    #expect(response.status == .gatewayTimeout)
+                    #expect((response.body.object["error"] as? String)?.contains("longer than") == true)
+                }
+                try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["inputs": [:]])) {
+                    #expect($0.status == .ok)
+                }
+            }
+            let after = await backend.workerPID("PETR")
+            #expect(before != nil && after != nil && before != after)
+            if let before { #expect(kill(before, 0) != 0, "the hung worker is gone") }
+        }
+    }
+}

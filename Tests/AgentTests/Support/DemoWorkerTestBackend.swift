@@ -75,7 +75,13 @@ actor DemoWorkerTestBackend: InferenceBackend {
         return WorkerProcess(launch: launch, supervisor: TestSupport.supervisor, logger: logger)
     }
 
+    /// Restarts outside the caller's task: a cancelled request's task would end the new worker's
+    /// output stream at once (AsyncStream iteration stops on cancellation).
     private func restart(_ name: String) async {
+        await Task { await self.restartNow(name) }.value
+    }
+
+    private func restartNow(_ name: String) async {
         if let old = models[name]?.worker { await old.stop() }
         let worker = makeWorker(name)
         do {
@@ -85,6 +91,7 @@ actor DemoWorkerTestBackend: InferenceBackend {
             models[name]?.restarts += 1
         } catch {
             models[name]?.worker = nil
+            models[name]?.pid = nil
             models[name]?.state = "UNAVAILABLE"
             models[name]?.reason = "restart failed: \(error)"
         }

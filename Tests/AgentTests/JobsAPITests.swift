@@ -204,6 +204,35 @@ struct JobsAPITests {
         }
     }
 
+    @Test("a multipart job keeps its upload in the stored request and the engine gets it as a file when the job runs")
+    func multipartJob() async throws {
+        try await withHarness { harness in
+            let runner = try #require(harness.agent.jobs)
+            let backend = try #require(harness.backend)
+            let payload = "job upload \(UUID().uuidString)"
+            try await Self.withRunner(runner) {
+                try await harness.test(live: true) { client in
+                    let boundary = "job-boundary"
+                    let body = InferenceAPITests.multipart(boundary: boundary, parts: [
+                        ("request", nil, #"{"model": "PETR", "inputs": {"img_path": "upload:cam"}}"#), ("cam", "cam.jpg", payload),
+                    ])
+                    var headers = harness.auth
+                    headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
+                    let id = try await client.execute(uri: "/jobs", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+                        #expect(response.status == .accepted, "\(String(buffer: response.body))")
+                        return try #require(response.body.object["id"] as? String)
+                    }
+                    _ = try await Self.waitFor("succeeded", client, harness, id)
+                    let files = await backend.lastFiles
+                    #expect(files.values.first == Data(payload.utf8), "the engine read the uploaded bytes")
+                    #expect(harness.leftoverUploads.isEmpty)
+                    let stored = try String(contentsOfFile: harness.stateDir + "/jobs/\(id).json", encoding: .utf8)
+                    #expect(stored.contains(Data(payload.utf8).base64EncodedString()))
+                }
+            }
+        }
+    }
+
     @Test("jobs.max_queued: a full job queue is 429 with Retry-After")
     func jobQueueFull() async throws {
         try await withHarness(configure: { $0.jobs.maxQueued = 1 }) { harness in

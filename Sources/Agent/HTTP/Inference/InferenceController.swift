@@ -80,17 +80,19 @@ enum InferenceHeaders {
 
     /// The client's `X-Request-Id` when it is a short token, else a new one.
     static func requestID(_ request: Request) -> String {
-        if let name = requestIDName, let given = request.headers[name], (1...128).contains(given.count),
-           given.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
-            return given
-        }
+        if let name = requestIDName, let given = request.headers[name], isToken(given) { return given }
         return UUID().uuidString.lowercased()
+    }
+
+    /// 1 to 128 letters, digits, `-`, `_` or `.`: safe to echo in a header and to log.
+    static func isToken(_ id: String) -> Bool {
+        (1...128).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
     }
 
     static func fields(id: String, outcome: InferenceOutcome, contentType: String?) -> HTTPFields {
         var fields = HTTPFields()
         if let contentType { fields[.contentType] = contentType }
-        if let name = requestIDName { fields[name] = id }
+        if let name = requestIDName, isToken(id) { fields[name] = id }
         if let name = attemptsName { fields[name] = String(outcome.attempts) }
         if let name = gpuMemoryName, let memory = outcome.gpuMemoryMiB { fields[name] = String(format: "%.1f", memory) }
         return fields

@@ -49,7 +49,8 @@ public final class InferenceService: Sendable {
 
     /// Runs `call`; its uploads are removed afterwards whatever happened.
     func run(_ call: Call) async throws(AgentError) -> Answer {
-        let directory = uploads.request(call.id)
+        // Named afresh, never after the request id: a client chooses that id (OIP `id`, X-Request-Id).
+        let directory = uploads.request(UUID().uuidString.lowercased())
         defer { directory.remove() }
         do {
             var uploads = InputResolver.Uploads(directory: directory, parts: call.parts)

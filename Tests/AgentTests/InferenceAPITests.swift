@@ -8,7 +8,7 @@ import Testing
 
 /// Real requests through the API: the stand-in backend runs the real Demo worker (synthetic model)
 /// and the real model plugins parse its output.
-@Suite("HTTP API: native and OIP inference, bad inputs, uploads, repository")
+@Suite("HTTP API: native and OIP inference, bad inputs, uploads, repository", .serialized)
 struct InferenceAPITests {
     @Test("native infer in each model's raw format: the standard result, timings, headers", arguments: [false, true])
     func nativeEachModel(live: Bool) async throws {

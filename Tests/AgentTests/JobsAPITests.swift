@@ -8,7 +8,7 @@ import Testing
 @testable import Agent
 
 /// Asynchronous jobs over the real Demo worker (through the stand-in backend).
-@Suite("HTTP API: jobs (store, runner, cancel, restart, retention)")
+@Suite("HTTP API: jobs (store, runner, cancel, restart, retention)", .serialized)
 struct JobsAPITests {
     /// Runs the agent's job runner (the service the runtime runs) while `body` runs.
     static func withRunner<T>(_ runner: JobRunner, _ body: () async throws -> T) async throws -> T {

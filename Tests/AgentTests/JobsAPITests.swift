@@ -73,6 +73,13 @@ struct JobsAPITests {
                     }
                     let failed = try await Self.waitFor("failed", client, harness, failing)
                     #expect((failed["error"] as? [String: Any])?["message"] as? String != nil)
+                    // A job past its deadline is timed_out.
+                    let hanging = try await client.execute(uri: "/jobs", method: .post, headers: harness.jsonHeaders,
+                                                           body: try jsonBody(["model": "PETR", "inputs": [:], "options": ["fail": "hang", "timeout_s": 1]])) { response in
+                        try #require(response.body.object["id"] as? String)
+                    }
+                    let timedOut = try await Self.waitFor("timed_out", client, harness, hanging)
+                    #expect((timedOut["error"] as? [String: Any])?["code"] as? String == "timeout")
                     try await client.execute(uri: "/jobs/not-a-job", method: .get, headers: harness.auth) { #expect($0.status == .notFound) }
                     try await client.execute(uri: "/jobs", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["inputs": [:]])) { response in
                         #expect(response.status == .badRequest)

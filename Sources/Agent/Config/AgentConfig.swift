@@ -43,6 +43,10 @@ public struct AgentConfig: Sendable, Equatable {
     public var checkpointsDir: String = "/workspace/checkpoints"
     /// The managed OpenSSH server (see `AgentConfig+SSH.swift`).
     public var ssh = SSH()
+    /// The HTTP API's token, limits and data roots (see `AgentConfig+API.swift`).
+    public var api = API()
+    /// Asynchronous jobs (see `AgentConfig+API.swift`).
+    public var jobs = Jobs()
 
     public init() {}
 

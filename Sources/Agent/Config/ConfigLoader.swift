@@ -25,7 +25,7 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Variables read by later parts of podagent rather than the config layers.
-    static let otherKnownVariables: Set<String> = ["PODAGENT_URL"]
+    static let otherKnownVariables: Set<String> = ["PODAGENT_URL", "PODAGENT_TOKEN"]
 
     /// Applies every layer.
     /// - Throws: ``AgentError`` `.invalidConfig` naming the file (or variable, or flag), the key and the problem.

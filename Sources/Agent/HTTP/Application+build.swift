@@ -6,11 +6,15 @@ extension PodAgent {
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware(metrics: metrics))
+        router.add(middleware: AuthMiddleware(token: apiToken, metricsPublic: config.api.metricsPublic))
         let root = router.group()
         HealthController(agent: self).addRoutes(to: root)
         ServerController().addRoutes(to: root)
         MetricsController(agent: self).addRoutes(to: root)
         ModelsController(agent: self).addRoutes(to: root)
+        InferenceController(agent: self).addRoutes(to: root)
+        RepositoryController(agent: self).addRoutes(to: root)
+        JobsController(agent: self).addRoutes(to: root)
         router.addMethodNotAllowedRoutes()
         return router
     }

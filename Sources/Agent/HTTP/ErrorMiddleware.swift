@@ -11,7 +11,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as AgentError {
-            response = JSONResponse.error(.init(code: error.httpStatus), error.message)
+            response = JSONResponse.error(.init(code: error.httpStatus), error.message, headers: Self.headers(for: error))
         } catch let error as HTTPError {
             response = JSONResponse.error(error.status, error.body ?? Self.defaultMessage(error.status), headers: error.headers)
         } catch {
@@ -21,6 +21,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         let route = context.endpointPath ?? "unmatched"
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: .now - start)
         return response
+    }
+
+    /// `Retry-After` for an overloaded model, `WWW-Authenticate` for a missing or wrong token.
+    static func headers(for error: AgentError) -> HTTPFields {
+        var fields = HTTPFields()
+        if let seconds = error.retryAfterSeconds { fields[.retryAfter] = String(max(1, seconds)) }
+        if error.code == .unauthorized { fields[.wwwAuthenticate] = #"Bearer realm="podagent""# }
+        return fields
     }
 
     static func defaultMessage(_ status: HTTPResponse.Status) -> String {

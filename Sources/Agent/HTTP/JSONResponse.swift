@@ -10,7 +10,7 @@ enum JSONResponse {
     }()
 
     /// A response with `body` as JSON and the given status.
-    static func make(_ status: HTTPResponse.Status, _ body: some Encodable, headers: HTTPFields = [:]) throws -> Response {
+    static func make(_ status: HTTPResponse.Status, _ body: some Encodable, headers: HTTPFields = [:], encoder: JSONEncoder = encoder) throws -> Response {
         let data = try encoder.encode(body)
         var fields = headers
         fields[.contentType] = "application/json"

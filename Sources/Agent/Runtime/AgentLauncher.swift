@@ -37,6 +37,13 @@ public enum AgentLauncher {
         for name in loader.unknownEnvironment {
             logger.warning("ignoring unknown environment variable \(name)")
         }
+        let apiToken: APIToken?
+        do {
+            apiToken = try APIToken.load(environment: loader.environment, tokenFile: config.api.tokenFile, logger: logger)
+        } catch {
+            logger.error("\(error.message)")
+            return error.exitCode
+        }
         pa_ignore_sigpipe()
         _ = pa_raise_nofile_limit()
         let isInit = getpid() == 1
@@ -51,7 +58,7 @@ public enum AgentLauncher {
             targets.deliver(signal, logger: logger) { runtime.value?.shutdown() }
         }
         supervisor.start()
-        let agent = PodAgent(config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models)
+        let agent = PodAgent(config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models, apiToken: apiToken)
         let agentRuntime = AgentRuntime(agent: agent)
         runtime.value = agentRuntime
         logger.info("podagent \(PodAgentVersion.current) starting", metadata: ["pid": "\(getpid())", "state_dir": "\(state.path)", "pid1": "\(isInit)"])
@@ -60,7 +67,7 @@ public enum AgentLauncher {
         targets.set(sshd: sshd, command: commandService)
         do {
             try await agentRuntime.run(services: [ModelChecksService(agent: agent)] + services) { port in
-                announce("podagent listening on http://\(config.http.host):\(port)")
+                announce("podagent listening on http://\(agent.bindHost):\(port)")
             }
         } catch {
             logger.error("podagent stopped with an error: \(error)")

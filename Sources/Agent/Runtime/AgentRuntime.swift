@@ -26,11 +26,13 @@ public final class AgentRuntime: Sendable {
         let app = Application(
             router: router ?? agent.buildRouter(),
             configuration: .init(
-                address: .hostname(agent.config.http.host, port: agent.config.http.port),
+                address: .hostname(agent.bindHost, port: agent.config.http.port),
                 serverName: "podagent/\(PodAgentVersion.current)"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: agent.logger)
-        var configuration = ServiceGroupConfiguration(services: [agent.gpu] + services + [app], logger: agent.logger)
+        agent.logAPIProtection()
+        let jobs: [any Service] = agent.jobs.map { [$0] } ?? []
+        var configuration = ServiceGroupConfiguration(services: [agent.gpu] + services + jobs + [app], logger: agent.logger)
         configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(agent.config.shutdownTimeout * 1000))
         configuration.maximumCancellationDuration = .seconds(2)
         let serviceGroup = ServiceGroup(configuration: configuration)

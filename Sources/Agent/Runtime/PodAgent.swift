@@ -18,12 +18,18 @@ public final class PodAgent: Sendable {
     public let startedAt: ContinuousClock.Instant
     /// The model plugins loaded at start and which of them run.
     public let models: ModelCatalog
+    /// The API's bearer token; nil binds the API to 127.0.0.1 only (see ``bindHost``).
+    public let apiToken: APIToken?
+    /// Inference for the HTTP API; nil when not enabled (its routes answer 503).
+    public let inference: InferenceService?
+    /// Asynchronous jobs, present with ``inference``.
+    public let jobs: JobRunner?
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
     public init(
         config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil,
-        models: ModelCatalog = .empty
+        models: ModelCatalog = .empty, inference backend: (any InferenceBackend)? = nil, apiToken: APIToken? = nil
     ) {
         self.config = config
         self.stateDir = stateDir
@@ -38,6 +44,15 @@ public final class PodAgent: Sendable {
         self.failures = FailureLog(stateDir: stateDir)
         self.startedAt = .now
         self.models = models
+        self.apiToken = apiToken
+        let metrics = self.metrics
+        let service = backend.map {
+            InferenceService(backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics)
+        }
+        self.inference = service
+        self.jobs = service.map {
+            JobRunner(store: JobStore(directory: stateDir + "/jobs", logger: logger), inference: $0, settings: config.jobs, logger: logger)
+        }
         // Enabled models are not ready until ModelChecksService has checked them.
         for name in models.enabled {
             readiness.update(ModelChecksService.partName(name), PartStatus(ready: false, state: "validating", reason: "checks before inference have not run yet"))

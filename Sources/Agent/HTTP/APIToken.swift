@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+
+/// The API's bearer token, read once at start. Its text is never printed: `description` is redacted.
+public struct APIToken: Sendable, CustomStringConvertible {
+    private let bytes: [UInt8]
+
+    /// A token from its text, surrounding whitespace trimmed.
+    /// - Throws: ``AgentError`` `.invalidConfig` when nothing is left after trimming.
+    public init(_ text: String, source: String) throws(AgentError) {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw AgentError(.invalidConfig, "\(source): the API token is empty") }
+        bytes = Array(trimmed.utf8)
+    }
+
+    public var description: String { "<redacted token>" }
+
+    /// Compares in time that depends only on the candidate's length, never on where it first differs.
+    func matches(_ candidate: some StringProtocol) -> Bool {
+        let other = Array(candidate.utf8)
+        var difference = UInt8(other.count == bytes.count ? 0 : 1)
+        for index in 0..<other.count {
+            difference |= other[index] ^ (index < bytes.count ? bytes[index] : 0)
+        }
+        return difference == 0
+    }
+
+    /// The token from `PODAGENT_TOKEN`, else from `api.token_file`; nil when neither is set.
+    ///
+    /// A token file readable by group or others is used with a warning (Kubernetes mounts secrets 0644
+    /// by default); the warning names the file and its mode, never its content.
+    /// - Throws: ``AgentError`` `.invalidConfig` for an unreadable or empty file, or an empty variable.
+    public static func load(environment: [String: String], tokenFile: String?, logger: Logger) throws(AgentError) -> APIToken? {
+        if let text = environment["PODAGENT_TOKEN"] {
+            return try APIToken(text, source: "environment variable PODAGENT_TOKEN")
+        }
+        guard let tokenFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: tokenFile) else {
+            throw AgentError(.invalidConfig, "api.token_file \(tokenFile): cannot be read")
+        }
+        var info = stat()
+        if stat(tokenFile, &info) == 0, info.st_mode & 0o044 != 0 {
+            logger.warning("the API token file is readable by other users: chmod 600 it", metadata: [
+                "file": "\(tokenFile)", "mode": "\(String(info.st_mode & 0o777, radix: 8))"])
+        }
+        return try APIToken(String(decoding: data, as: UTF8.self), source: "api.token_file \(tokenFile)")
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Plugins
+
+/// A request's `options`: what the agent reads itself, and the rest for the worker.
+struct InferenceOptions: Sendable {
+    var scoreThreshold: Double?
+    var format: ExportFormat = .standard
+    var includeRaw = false
+    var timeout: Duration?
+    /// Every other option, as a JSON object, for the worker (e.g. the Demo model's `raw_format`).
+    var worker: JSONValue = .object([])
+
+    /// The agent's own option names.
+    static let agentKeys: Set<String> = ["score_threshold", "format", "include_raw", "timeout_s"]
+
+    /// Reads `options` (nil or an object).
+    /// - Throws: ``AgentError`` `.invalidArgument` naming the option and what it must be.
+    init(_ options: JSONValue?, key: String = "options") throws(AgentError) {
+        guard let options, options != .null else { return }
+        guard case .object(let members) = options else {
+            throw AgentError(.invalidArgument, "\(key): expected a JSON object, got \(InputResolver.kind(options))")
+        }
+        var rest: [(String, JSONValue)] = []
+        for (name, value) in members {
+            switch name {
+            case "score_threshold":
+                guard let number = value.numberValue, number.isFinite else {
+                    throw AgentError(.invalidArgument, "\(key).score_threshold: expected a number, got \(InputResolver.kind(value))")
+                }
+                scoreThreshold = number
+            case "format":
+                guard let text = value.stringValue, let format = ExportFormat(rawValue: text.lowercased()) else {
+                    throw AgentError(.invalidArgument, "\(key).format: expected one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                self.format = format
+            case "include_raw":
+                guard case .bool(let flag) = value else {
+                    throw AgentError(.invalidArgument, "\(key).include_raw: expected true or false, got \(InputResolver.kind(value))")
+                }
+                includeRaw = flag
+            case "timeout_s":
+                guard let seconds = value.numberValue, seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+                    throw AgentError(.invalidArgument, "\(key).timeout_s: expected a number of seconds above 0 (at most 86400)")
+                }
+                timeout = .milliseconds(Int64((seconds * 1000).rounded(.up)))
+            default:
+                rest.append((name, value))
+            }
+        }
+        worker = .object(rest)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Plugins
+
+/// What the inference routes and the job runner share: checks a request's inputs and options,
+/// writes its uploads, runs it on the backend, and renders the result.
+public final class InferenceService: Sendable {
+    public let backend: any InferenceBackend
+    let resolver: InputResolver
+    let uploads: UploadArea
+    let models: ModelCatalog
+    let metrics: AgentMetrics?
+
+    /// - Parameters:
+    ///   - stateDir: uploads go to `<stateDir>/uploads/<request id>/` (leftovers from a crash are removed now).
+    public init(backend: any InferenceBackend, dataRoots: [String], stateDir: String, models: ModelCatalog, metrics: AgentMetrics? = nil) {
+        self.backend = backend
+        self.resolver = InputResolver(dataRoots: dataRoots)
+        self.uploads = UploadArea(stateDir: stateDir)
+        self.models = models
+        self.metrics = metrics
+    }
+
+    /// One request, before its inputs are checked.
+    struct Call: Sendable {
+        var id: String
+        var model: String
+        var inputs: JSONValue
+        var options: InferenceOptions
+        var parts: [String: MultipartForm.Part] = [:]
+    }
+
+    /// A finished call: the backend's outcome and the rendered body.
+    struct Answer: Sendable {
+        var outcome: InferenceOutcome
+        /// The standard result (or the export format's document), as JSON bytes.
+        var body: [UInt8]
+    }
+
+    /// The catalog's spelling of `name` (model names are case-insensitive).
+    func canonical(_ name: String) -> String {
+        models.plugin(named: name)?.manifest.name ?? name
+    }
+
+    /// Checks the inputs without writing uploads (for jobs, checked when they are submitted).
+    func check(_ inputs: JSONValue, parts: [String: MultipartForm.Part] = [:]) throws(AgentError) {
+        var uploads = InputResolver.Uploads(directory: nil, parts: parts, dryRun: true)
+        _ = try resolver.resolve(inputs, uploads: &uploads)
+    }
+
+    /// Runs `call`; its uploads are removed afterwards whatever happened.
+    func run(_ call: Call) async throws(AgentError) -> Answer {
+        // Named afresh, never after the request id: a client chooses that id (OIP `id`, X-Request-Id).
+        let directory = uploads.request(UUID().uuidString.lowercased())
+        defer { directory.remove() }
+        do {
+            var uploads = InputResolver.Uploads(directory: directory, parts: call.parts)
+            let inputs = try resolver.resolve(call.inputs, uploads: &uploads)
+            let sampleID = (inputs["sample_id"] ?? inputs["sample_token"])?.stringValue
+            let request = InferenceRequest(
+                id: call.id, model: call.model, inputs: Data(try Self.write(inputs)), workerOptions: Data(try Self.write(call.options.worker)),
+                timeout: call.options.timeout,
+                parse: ParseOptions(
+                    scoreThreshold: call.options.scoreThreshold, sampleID: sampleID, includeRaw: call.options.includeRaw,
+                    denseTopology: call.options.format == .openlane))
+            let outcome = try await backend.infer(request)
+            let body = try Self.render(outcome, format: call.options.format, inputs: inputs)
+            metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", "ok")])
+            return Answer(outcome: outcome, body: body)
+        } catch {
+            metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", error.code.rawValue)])
+            throw error
+        }
+    }
+
+    static func write(_ value: JSONValue) throws(AgentError) -> [UInt8] {
+        do { return try JSONWriter.write(value) } catch { throw AgentError(.invalidArgument, error.message) }
+    }
+
+    /// The standard result with the timings in `meta.timings_seconds`, or the asked-for export format.
+    static func render(_ outcome: InferenceOutcome, format: ExportFormat, inputs: JSONValue) throws(AgentError) -> [UInt8] {
+        var result = outcome.result
+        let timings = outcome.timings
+        result.meta.timingsSeconds.merge(
+            ["queue_s": timings.queue_s, "inference_s": timings.inference_s, "parse_s": timings.parse_s, "total_s": timings.total_s]) { $1 }
+        do {
+            switch format {
+            case .standard:
+                return Array(try result.jsonData())
+            case .nuscenes:
+                guard let calibration = inputs["calibration"] else {
+                    throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.calibration (lidar2ego_rotation, lidar2ego_translation, ego2global_rotation, ego2global_translation)")
+                }
+                guard let token = result.meta.sampleID else {
+                    throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.sample_id (the nuScenes sample token)")
+                }
+                let set = try SampleCalibration.readSet(.object([(token, calibration)]), source: "inputs.calibration")
+                return try format.render([result], calibration: set)
+            case .nuscmap, .openlane:
+                return try format.render([result])
+            }
+        } catch let error as PluginError {
+            throw AgentError(error)
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError(.internalError, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import Plugins
+
+/// Model lifecycle in the shape of Triton's repository extension: `GET|POST /v2/repository/index`,
+/// `POST /v2/repository/models/{name}/load`, `POST /v2/repository/models/{name}/unload`.
+struct RepositoryController<Context: RequestContext> {
+    let agent: PodAgent
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("/v2/repository/index") { _, _ in
+            try await index(readyOnly: false)
+        }
+        group.post("/v2/repository/index") { request, _ in
+            // Triton's body is optional: {"ready": true} lists only ready models.
+            let data = try await RequestBody.collect(request, limit: agent.config.api.maxBodyBytes)
+            var readyOnly = false
+            if !data.isEmpty {
+                let body = try RequestBody.json(data)
+                guard case .object(let members) = body else { throw AgentError(.invalidArgument, "request body: expected a JSON object") }
+                if let unknown = members.map(\.0).first(where: { $0 != "ready" }) {
+                    throw AgentError(.invalidArgument, "request body: unknown key '\(unknown)' (expected ready)")
+                }
+                if let ready = body["ready"] {
+                    guard case .bool(let flag) = ready else { throw AgentError(.invalidArgument, "ready: expected true or false") }
+                    readyOnly = flag
+                }
+            }
+            return try await index(readyOnly: readyOnly)
+        }
+        group.post("/v2/repository/models/{name}/load") { request, context in
+            let service = try agent.requireInference()
+            let model = service.canonical(context.parameters.get("name") ?? "")
+            let overrides = try await Self.overrides(try await RequestBody.collect(request, limit: agent.config.api.maxBodyBytes))
+            let status = try await service.backend.load(model, overrides: overrides)
+            return try JSONResponse.make(.ok, Entry(status))
+        }
+        group.post("/v2/repository/models/{name}/unload") { request, context in
+            let service = try agent.requireInference()
+            let model = service.canonical(context.parameters.get("name") ?? "")
+            _ = try await RequestBody.collect(request, limit: agent.config.api.maxBodyBytes)
+            let status = try await service.backend.unload(model)
+            return try JSONResponse.make(.ok, Entry(status))
+        }
+    }
+
+    private func index(readyOnly: Bool) async throws -> Response {
+        let service = try agent.requireInference()
+        let entries = await service.backend.index().filter { !readyOnly || $0.isReady }.map(Entry.init)
+        return try JSONResponse.make(.ok, entries)
+    }
+
+    /// `{"parameters": {"config": "...", "checkpoint": "..."}}`, every part optional.
+    static func overrides(_ data: Data) async throws(AgentError) -> ModelOverrides {
+        guard !data.isEmpty else { return ModelOverrides() }
+        let body = try RequestBody.json(data)
+        guard case .object(let members) = body else { throw AgentError(.invalidArgument, "request body: expected a JSON object") }
+        if let unknown = members.map(\.0).first(where: { $0 != "parameters" }) {
+            throw AgentError(.invalidArgument, "request body: unknown key '\(unknown)' (expected parameters)")
+        }
+        guard let parameters = body["parameters"] else { return ModelOverrides() }
+        guard case .object(let entries) = parameters else { throw AgentError(.invalidArgument, "parameters: expected a JSON object") }
+        var overrides = ModelOverrides()
+        for (name, value) in entries {
+            guard let text = value.stringValue, !text.isEmpty else {
+                throw AgentError(.invalidArgument, "parameters.\(name): expected a non-empty string")
+            }
+            switch name {
+            case "config": overrides.config = text
+            case "checkpoint": overrides.checkpoint = text
+            default: throw AgentError(.invalidArgument, "parameters: unknown key '\(name)' (expected config, checkpoint)")
+            }
+        }
+        return overrides
+    }
+
+    /// One model in the index (snake_case, as the rest of the API).
+    struct Entry: Encodable {
+        struct Instance: Encodable {
+            var index: Int
+            var gpu: String?
+            var pid: Int32?
+            var state: String
+            var restarts: Int
+            var last_error: String?
+            var load_s: Double?
+            var gpu_memory_mib: Double?
+        }
+        var name: String
+        var version: String
+        var state: String
+        /// Empty when the model is ready.
+        var reason: String
+        var config: String
+        var checkpoint: String
+        var instances: [Instance]
+        var queued: Int
+        var queue_limit: Int
+
+        init(_ status: ModelStatus) {
+            name = status.name
+            version = status.version
+            state = status.state
+            reason = status.reason ?? ""
+            config = status.config
+            checkpoint = status.checkpoint
+            instances = status.instances.map {
+                Instance(index: $0.index, gpu: $0.gpu, pid: $0.pid, state: $0.state, restarts: $0.restarts, last_error: $0.lastError,
+                         load_s: $0.loadSeconds, gpu_memory_mib: $0.gpuMemoryMiB)
+            }
+            queued = status.queued
+            queue_limit = status.queueLimit
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Plugins
+import Synchronization
+import Testing
+
+@testable import Agent
+
+/// Every log line an agent writes, with its metadata, for tests that check what is (not) logged.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    /// A logger at `level` writing into this capture.
+    func logger(level: Logger.Level = .trace) -> Logger {
+        var logger = Logger(label: "api-test") { label in CaptureHandler(label: label, capture: self) }
+        logger.logLevel = level
+        return logger
+    }
+
+    struct CaptureHandler: LogHandler {
+        let label: String
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            capture.append("\(event.level) \(event.message) \(all.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
+        }
+    }
+}
+
+/// One agent for API tests: its own state directory and data root, an optional token, and an optional
+/// ``DemoWorkerTestBackend`` (the stand-in for the engine).
+struct APIHarness: Sendable {
+    let agent: PodAgent
+    let backend: DemoWorkerTestBackend?
+    let dataRoot: String
+    let stateDir: String
+    let logs: LogCapture
+    let token: String?
+
+    static func make(
+        token: String? = "test-token-\(UUID().uuidString.prefix(8))", models: [String]? = ["PETR"], queueLimit: Int = 4,
+        configure: (inout AgentConfig) -> Void = { _ in }
+    ) async throws -> APIHarness {
+        let stateDir = try TestSupport.temporaryDirectory("api-state")
+        let dataRoot = try TestSupport.temporaryDirectory("api-data")
+        var config = AgentConfig()
+        config.http.host = "127.0.0.1"
+        config.http.port = 0
+        config.pluginsDir = TestSupport.repoRoot.appendingPathComponent("Plugins").path
+        config.api.dataRoots = [dataRoot]
+        configure(&config)
+        let logs = LogCapture()
+        var backend: DemoWorkerTestBackend?
+        if let models {
+            let demo = try DemoWorkerTestBackend(models: models, queueLimit: queueLimit)
+            try await demo.startAll()
+            backend = demo
+        }
+        let agent = PodAgent(
+            config: config, stateDir: stateDir, logger: logs.logger(), supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(),
+            models: try ModelCatalog.load(config: config), inference: backend,
+            apiToken: try token.map { try APIToken($0, source: "test") })
+        return APIHarness(agent: agent, backend: backend, dataRoot: dataRoot, stateDir: stateDir, logs: logs, token: token)
+    }
+
+    /// The agent's app on 127.0.0.1, port 0 (for `.live`: real HTTP on loopback).
+    func app() -> some ApplicationProtocol {
+        Application(router: agent.buildRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: agent.logger)
+    }
+
+    /// Runs `body` against the app through real HTTP (`live`) or straight through the router.
+    func test<T: Sendable>(live: Bool, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        try await app().test(live ? .live : .router, body)
+    }
+
+    var auth: HTTPFields {
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        return fields
+    }
+
+    /// Headers with the token and a JSON content type.
+    var jsonHeaders: HTTPFields {
+        var fields = auth
+        fields[.contentType] = "application/json"
+        return fields
+    }
+
+    /// Stops the workers and removes the directories.
+    func tearDown() async {
+        await backend?.stopAll()
+        try? FileManager.default.removeItem(atPath: stateDir)
+        try? FileManager.default.removeItem(atPath: dataRoot)
+    }
+
+    /// Writes a file in the data root and returns its path.
+    func dataFile(_ name: String, _ contents: String = "image bytes") throws -> String {
+        let path = dataRoot + "/" + name
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// What is left in `<state_dir>/uploads`.
+    var leftoverUploads: [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/uploads")) ?? []
+    }
+}
+
+/// Runs `body` with a harness, torn down afterwards whatever happened.
+func withHarness<T>(
+    token: String? = "test-token-\(UUID().uuidString.prefix(8))", models: [String]? = ["PETR"], queueLimit: Int = 4,
+    configure: (inout AgentConfig) -> Void = { _ in }, _ body: (APIHarness) async throws -> T
+) async throws -> T {
+    let harness = try await APIHarness.make(token: token, models: models, queueLimit: queueLimit, configure: configure)
+    do {
+        let value = try await body(harness)
+        await harness.tearDown()
+        return value
+    } catch {
+        await harness.tearDown()
+        throw error
+    }
+}
+
+extension ByteBuffer {
+    /// The body as a JSON object; records an issue and answers an empty object when it is not one.
+    var object: [String: Any] {
+        guard let value = (try? JSONSerialization.jsonObject(with: Data(readableBytesView))) as? [String: Any] else {
+            Issue.record("not a JSON object: \(String(buffer: self))")
+            return [:]
+        }
+        return value
+    }
+
+    /// The body as a JSON list of objects; records an issue and answers an empty list when it is not one.
+    var list: [[String: Any]] {
+        guard let value = (try? JSONSerialization.jsonObject(with: Data(readableBytesView))) as? [[String: Any]] else {
+            Issue.record("not a JSON list: \(String(buffer: self))")
+            return []
+        }
+        return value
+    }
+
+    var json: [String: Any] {
+        get throws {
+            try #require(try JSONSerialization.jsonObject(with: Data(readableBytesView)) as? [String: Any], "not a JSON object: \(String(buffer: self))")
+        }
+    }
+    var jsonArray: [[String: Any]] {
+        get throws {
+            try #require(try JSONSerialization.jsonObject(with: Data(readableBytesView)) as? [[String: Any]], "not a JSON list: \(String(buffer: self))")
+        }
+    }
+}
+
+/// A JSON body from a dictionary.
+func jsonBody(_ object: Any) throws -> ByteBuffer {
+    ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
+}
+
+extension HTTPFields.Element.Name {
+    static let requestID = HTTPFields.Element.Name("X-Request-Id")!
+    static let attempts = HTTPFields.Element.Name("X-PodAgent-Attempts")!
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes; true when it held.
+func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}

@@ -7,7 +7,7 @@ struct PodAgentCommand: AsyncParsableCommand {
         commandName: "podagent",
         abstract: "Runs a GPU inference pod: sshd, health, inference, model plugins.",
         version: PodAgentVersion.current,
-        subcommands: [Run.self, Health.self, Version.self, PluginsList.self, Parse.self, Validate.self]
+        subcommands: [Run.self, Health.self, Version.self, PluginsList.self, Parse.self, Validate.self, Image.self]
     )
 }
 

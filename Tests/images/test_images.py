@@ -23,7 +23,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PLUGINS = os.path.join(ROOT, "Plugins")
 IMAGES = os.path.join(ROOT, "bootstrap", "images")
 K8S = os.path.join(ROOT, "bootstrap", "k8s")
-BINARY = os.environ.get("PODAGENT_BIN", os.path.join(ROOT, ".build", "debug", "podagent"))
+# Relative paths are from the repository root (the tests run the binary from other folders).
+BINARY = os.path.join(ROOT, os.environ.get("PODAGENT_BIN", os.path.join(ROOT, ".build", "debug", "podagent")))
 SYNTHETIC_PARSERS = {"demo"}
 API_PORT = 8080
 

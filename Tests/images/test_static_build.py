@@ -19,7 +19,8 @@ import unittest
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BINARY = os.environ.get("PODAGENT_STATIC_BIN", os.path.join(ROOT, ".build-static", "release", "podagent"))
+# Relative paths are from the repository root (the tests run the binary from other folders).
+BINARY = os.path.join(ROOT, os.environ.get("PODAGENT_STATIC_BIN", os.path.join(ROOT, ".build-static", "release", "podagent")))
 
 
 class StaticReleaseBuild(unittest.TestCase):
@@ -80,6 +81,7 @@ class StaticReleaseBuild(unittest.TestCase):
                     process.kill()
                     code = process.wait(10)
                 reader.join(5)
+                process.stdout.close()
             self.assertEqual(code, 0, "".join(lines))
 
 

@@ -4,7 +4,7 @@ PORT ?= 8080
 # sshd stays off on a developer's machine; SSH=auto manages it as in a pod.
 SSH ?= off
 
-.PHONY: run test test-python build deps bench clean
+.PHONY: run test test-python build deps bench clean images test-images test-static
 
 deps:
 	@bootstrap/install-deps
@@ -20,15 +20,33 @@ run: build
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
+	python3 -m unittest discover -s Tests/images -p 'test_images.py'
 	$(MAKE) test-python
+	$(MAKE) test-static
 
 ## The real model workers' Python tests (stand-in torch/mmcv/mmdet3d: no GPU or weights needed).
 test-python:
 	python3 -m unittest discover -s Tests/python -v
+
+## Regenerate bootstrap/images/<Model>/Dockerfile from the plugin manifests (docs/images.md).
+images:
+	$(SWIFT) build --product podagent
+	.build/debug/podagent image dockerfile --all --out-dir bootstrap/images --plugins-dir Plugins
+
+## The image recipes follow the rules and match the generator; the k8s manifests parse.
+test-images: deps
+	$(SWIFT) build --product podagent
+	python3 -m unittest discover -s Tests/images -p 'test_images.py' -v
+
+## A --static-swift-stdlib release build (own scratch path, so it never fights the debug build)
+## starts and answers /v2/health/live.
+test-static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product podagent
+	PODAGENT_STATIC_BIN=.build-static/release/podagent python3 -m unittest discover -s Tests/images -p 'test_static_build.py' -v
 
 bench: deps
 	$(SWIFT) build -c release
 	bench/run-all
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static

@@ -7,7 +7,10 @@ struct PodAgentCommand: AsyncParsableCommand {
         commandName: "podagent",
         abstract: "Runs a GPU inference pod: sshd, health, inference, model plugins.",
         version: PodAgentVersion.current,
-        subcommands: [Run.self, Health.self, Version.self, PluginsList.self, Parse.self, Validate.self, GPU.self, Diagnose.self, CompareModels.self]
+        subcommands: [
+            Run.self, Health.self, Version.self, PluginsList.self, Parse.self, Validate.self, GPU.self, Diagnose.self,
+            CompareModels.self, Image.self,
+        ]
     )
 }
 

@@ -39,7 +39,7 @@ public struct LocalHTTPClient: Sendable {
 
     private func connect(host: String, port: Int) throws(AgentError) -> Int32 {
         var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = socketTypeStream
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, String(port), &hints, &list)
         guard rc == 0, let first = list else {
@@ -53,12 +53,12 @@ public struct LocalHTTPClient: Sendable {
         var limit = timeval(tv_sec: Int(seconds), tv_usec: Int(micros))
         while let info = current {
             current = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | socketFlagCloseOnExec, info.pointee.ai_protocol)
             guard fd >= 0 else { continue }
             // SO_SNDTIMEO bounds connect() as well on Linux.
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-            if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
+            if systemConnect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
             lastError = errno
             close(fd)
         }

@@ -15,7 +15,7 @@ enum AtomicFile {
         let bytes = Array(contents.utf8)
         var offset = 0
         while offset < bytes.count, failure == nil {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
                 failure = "write: \(String(cString: strerror(errno)))"

@@ -7,7 +7,7 @@ enum PortProbe {
     /// within `timeout` milliseconds. Never blocks longer: a listener that does not accept (full
     /// backlog) would otherwise hold a thread of the cooperative pool in connect().
     static func connectLoopback(port: Int, timeout: Int32 = 250) -> Int? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_INET, socketTypeStream | socketFlagCloseOnExec, 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         guard pa_set_nonblocking(fd) == 0 else { return nil }

@@ -41,6 +41,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var checkpointsDir: String = "/workspace/checkpoints"
     /// The managed OpenSSH server (see `AgentConfig+SSH.swift`).
     public var ssh = SSH()
+    /// The inference engine (see `AgentConfig+Inference.swift`).
+    public var inference = Inference()
 
     public init() {}
 

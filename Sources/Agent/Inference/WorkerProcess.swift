@@ -80,6 +80,17 @@ public actor WorkerProcess {
     /// The worker's process id while it runs.
     public var pid: Int32? { child?.exitStatus == nil ? child?.pid : nil }
 
+    /// The process group of the last start (== the worker's pid), kept after it ends so the group
+    /// can be checked and reclaimed.
+    public private(set) var processGroup: Int32?
+    private var exitWaiter: Child?
+
+    /// Waits until the process started last ends; nil when it was never started.
+    public func waitForExit() async -> ExitStatus? {
+        guard let exitWaiter else { return nil }
+        return await exitWaiter.wait()
+    }
+
     /// Starts the process and waits for its `ready` line.
     public func start() async throws(Failure) -> Ready {
         guard child == nil else { throw .protocolViolation("\(launch.name): already started") }
@@ -93,6 +104,8 @@ public actor WorkerProcess {
             throw .protocolViolation("\(launch.name): cannot start: \(error.message)")
         }
         child = started
+        exitWaiter = started
+        processGroup = started.processGroup ?? started.pid
         let (stream, continuation) = AsyncStream<Event>.makeStream()
         self.events = stream.makeAsyncIterator()
         self.continuation = continuation

@@ -14,12 +14,16 @@ public final class PodAgent: Sendable {
     public let startedAt: ContinuousClock.Instant
     /// The model plugins loaded at start and which of them run.
     public let models: ModelCatalog
+    /// The inference engine: the models' worker pools (started by ``InferenceService``).
+    public let inference: InferenceEngine
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
+    ///   - onWorkerKilled: called after the inference engine ended a worker's process group (GPU reclaim).
     public init(
         config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil,
-        models: ModelCatalog = .empty
+        models: ModelCatalog = .empty,
+        onWorkerKilled: @escaping @Sendable (_ model: String, _ processGroup: Int32) async -> Void = { _, _ in }
     ) {
         self.config = config
         self.stateDir = stateDir
@@ -32,6 +36,9 @@ public final class PodAgent: Sendable {
         self.gpu = GPUMonitor(probe: probe, interval: .milliseconds(Int64(config.gpu.pollInterval * 1000)))
         self.startedAt = .now
         self.models = models
+        self.inference = InferenceEngine(
+            config: config, catalog: models, supervisor: supervisor, readiness: readiness,
+            logger: logger, gpuProbe: probe, onWorkerKilled: onWorkerKilled)
         // Enabled models are not ready until ModelChecksService has checked them.
         for name in models.enabled {
             readiness.update(ModelChecksService.partName(name), PartStatus(ready: false, state: "validating", reason: "checks before inference have not run yet"))

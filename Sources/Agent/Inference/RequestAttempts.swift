@@ -91,9 +91,9 @@ struct RequestAttempts {
             case .cancelled: return .cancelled
             }
         }
-        let line: Data
+        let message: JSONValue
         do {
-            line = try await worker.infer(id: request.id, inputs: request.inputs, options: request.workerOptions, timeout: timeout)
+            message = try await worker.inferMessage(id: request.id, inputs: request.inputs, options: request.workerOptions, timeout: timeout)
         } catch {
             if Task.isCancelled, error != .timedOut(timeout) {
                 // The answer stream ended with the task; end the worker (outside the cancelled task, so the grace holds).
@@ -102,17 +102,12 @@ struct RequestAttempts {
             }
             return .failed(error)
         }
-        do {
-            let message = try JSONReader.parse(Array(line), source: "\(model) worker answer")
-            guard let raw = message["raw"] else {
-                return .failed(.protocolViolation("\(model): the result has no 'raw'"))
-            }
-            return .answered(
-                raw: raw, inferenceSeconds: message["timings"]?["inference_s"]?.numberValue ?? 0,
-                gpuMemoryMiB: message["gpu_memory_mib"]?.numberValue)
-        } catch {
-            return .failed(.protocolViolation("\(model): the result line is not JSON: \(error.message)"))
+        guard let raw = message["raw"] else {
+            return .failed(.protocolViolation("\(model): the result has no 'raw'"))
         }
+        return .answered(
+            raw: raw, inferenceSeconds: message["timings"]?["inference_s"]?.numberValue ?? 0,
+            gpuMemoryMiB: message["gpu_memory_mib"]?.numberValue)
     }
 
     /// Tells the reclaim hook that the worker's group was ended, after making sure it is.

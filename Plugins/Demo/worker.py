@@ -1,17 +1,19 @@
 """Demo: a SYNTHETIC model for trying and testing podagent without a GPU or weights.
 
 It emits any of the five real raw formats (MapTR, PETR, StreamPETR, TopoMLP, VAD: the shapes of
-shared/specs/model-outputs.md), chosen per request with options.format or per worker with the
-manifest's worker options. Nothing it returns comes from a real model.
+shared/specs/model-outputs.md), chosen per request with options.raw_format or per worker with the
+manifest's worker options. Nothing it returns comes from a real model, and every answer says so:
+raw = {"synthetic": true, "format": <raw_format>, "output": <that model's raw output>}.
 
 Options (per request, falling back to the worker options):
-  format        maptr | petr | streampetr | topomlp | vad   (default petr)
+  raw_format    maptr | petr | streampetr | topomlp | vad   (default petr)
   infer_time_s  seconds one request takes                     (default 0)
   detections    boxes to emit (capped by each model's maximum)
   fail          crash | error | bad_input | hang | oom       (failure injection)
   fail_once_file  with fail: fail only while this file does not exist (it is created first),
                   so a retried request succeeds
-Worker options (PODAGENT_WORKER_OPTIONS): load_time_s (default 0), format.
+Worker options (PODAGENT_WORKER_OPTIONS): load_time_s (default 0), raw_format.
+(`format` is not read: in podagent's API it names the export format.)
 """
 import math
 import os
@@ -109,9 +111,9 @@ class Demo:
     def infer(self, inputs, options):
         merged = dict(self.options)
         merged.update(options)
-        fmt = merged.get("format", "petr")
+        fmt = merged.get("raw_format", "petr")
         if fmt not in FORMATS:
-            raise BadInput(f"options.format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+            raise BadInput(f"options.raw_format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         fail = merged.get("fail")
         once = merged.get("fail_once_file")
         if fail and once:
@@ -134,6 +136,10 @@ class Demo:
         rng = random.Random(str(inputs.get("sample_id", "")) + fmt)
         count = int(merged.get("detections", 50))
         self.frames += 1
+        return {"synthetic": True, "format": fmt, "output": self.output(fmt, rng, count)}
+
+    @staticmethod
+    def output(fmt, rng, count):
         if fmt == "maptr":
             return maptr(rng, count)
         if fmt == "petr":

@@ -42,6 +42,10 @@ extension PodAgentCommand {
             let validator = ModelValidator(runner: CommandRunner(supervisor: supervisor), pluginsDir: config.pluginsDir)
             let problems = await validator.problems(
                 manifest: plugin.manifest, config: modelConfig, checkpoint: checkpoint, checkpointsDir: config.checkpointsDir)
+            if problems.isEmpty, plugin.manifest.isSynthetic {
+                print("\(plugin.manifest.name): synthetic model: no config or checkpoint to check")
+                return
+            }
             if problems.isEmpty {
                 print("\(plugin.manifest.name): config and checkpoint agree with the plugin")
                 return

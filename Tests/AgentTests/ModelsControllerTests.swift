@@ -32,7 +32,7 @@ struct ModelsControllerTests {
             try await client.execute(uri: "/v2/models", method: .get) { response in
                 #expect(response.status == .ok)
                 let models = try #require(try Self.object(response.body)["models"] as? [[String: Any]])
-                #expect(models.compactMap { $0["name"] as? String } == ["MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
+                #expect(models.compactMap { $0["name"] as? String } == ["Demo", "MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
                 let enabled = models.filter { $0["enabled"] as? Bool == true }.compactMap { $0["name"] as? String }
                 #expect(enabled == ["PETR", "VAD"])
                 let petr = try #require(models.first { $0["name"] as? String == "PETR" })
@@ -84,7 +84,7 @@ struct ModelsControllerTests {
             #expect(error.code == .invalidConfig && error.message.hasPrefix("models: unknown model 'yolo'"))
         }
         config.models = ["all"]
-        #expect(try ModelCatalog.load(config: config).enabled.count == 5)
+        #expect(try ModelCatalog.load(config: config).enabled.count == 6)  // the five models and the synthetic Demo
     }
 
     @Test("a malformed manifest stops startup with the file, key and problem")

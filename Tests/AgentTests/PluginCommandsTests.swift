@@ -72,12 +72,12 @@ struct PluginCommandsTests {
         #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5 (5, 5) (5, 3) (11, 3) 1000")
     }
 
-    @Test("plugins lists the five models; validate prints every problem and exits 1")
+    @Test("plugins lists the five models and the synthetic Demo; validate prints every problem and exits 1")
     func pluginsAndValidate() async throws {
         let list = try await Self.podagent(["plugins", "--json"])
         #expect(list.status == .exited(0), "\(list.stderr)")
         let entries = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]
-        #expect(entries?.compactMap { ($0["manifest"] as? [String: Any])?["name"] as? String } == ["MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
+        #expect(entries?.compactMap { ($0["manifest"] as? [String: Any])?["name"] as? String } == ["Demo", "MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
         let text = try await Self.podagent(["plugins"])
         #expect(text.stdout.contains("PETR 1.0.0  disabled  tasks: detection3d  parser: petr"))
 
@@ -91,6 +91,8 @@ struct PluginCommandsTests {
         #expect(lines.contains { $0.contains("'class_names' is [\"car\"]") })
         #expect(lines.contains { $0.contains("'model.pts_bbox_head.num_classes' is not set to a literal number") })
         #expect(lines.contains { $0.hasSuffix("checkpoint \(dir)/missing.pth does not exist") })
+        let demo = try await Self.podagent(["validate", "--model", "demo"])
+        #expect(demo.status == .exited(0) && demo.stdout.contains("synthetic model: no config or checkpoint to check"), "\(demo.stdout)\(demo.stderr)")
         let unknown = try await Self.podagent(["validate", "--model", "yolo"])
         #expect(unknown.status == .exited(2) && unknown.stderr.contains("unknown model 'yolo'"))
     }

@@ -36,7 +36,7 @@ struct WorkerProcessTests {
         #expect(ready.pid > 0)
         for format in ["maptr", "petr", "streampetr", "topomlp", "vad"] {
             let line = try await worker.infer(
-                id: "r-\(format)", inputs: try Self.options(["sample_id": "s1"]), options: try Self.options(["format": format]),
+                id: "r-\(format)", inputs: try Self.options(["sample_id": "s1"]), options: try Self.options(["raw_format": format]),
                 timeout: .seconds(30))
             let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
             #expect(object["type"] as? String == "result")
@@ -55,10 +55,13 @@ struct WorkerProcessTests {
         for (format, model) in [("maptr", "MapTR"), ("petr", "PETR"), ("streampetr", "StreamPETR"), ("topomlp", "TopoMLP"), ("vad", "VAD")] {
             let plugin = try #require(plugins.first { $0.manifest.name == model })
             let line = try await worker.infer(
-                id: format, inputs: Data(#"{"sample_id":"s7"}"#.utf8), options: try Self.options(["format": format, "detections": 40]),
+                id: format, inputs: Data(#"{"sample_id":"s7"}"#.utf8), options: try Self.options(["raw_format": format, "detections": 40]),
                 timeout: .seconds(30))
             let answer = try JSONReader.parse(Array(line))
-            let raw = try #require(answer["raw"])
+            // The Demo wraps the model's raw output and says it is synthetic.
+            let wrapped = try #require(answer["raw"])
+            #expect(wrapped["synthetic"] == .bool(true) && wrapped["format"]?.stringValue == format)
+            let raw = try #require(wrapped["output"])
             let result = try plugin.parse(raw: raw, options: ParseOptions(scoreThreshold: 0, sampleID: "s7"))
             #expect(result.meta.model == model)
             switch format {
@@ -77,7 +80,7 @@ struct WorkerProcessTests {
         let worker = Self.demo()
         _ = try await worker.start()
         let failure = await Self.failure { () throws(WorkerProcess.Failure) in
-            _ = try await worker.infer(id: "b", inputs: Data("{}".utf8), options: Data(#"{"format":"yolo"}"#.utf8), timeout: .seconds(30))
+            _ = try await worker.infer(id: "b", inputs: Data("{}".utf8), options: Data(#"{"raw_format":"yolo"}"#.utf8), timeout: .seconds(30))
         }
         guard case .answered(let kind, let message, _) = failure else {
             Issue.record("expected an answer, got \(String(describing: failure))")

@@ -6,8 +6,12 @@ import Testing
 struct ManifestTests {
     @Test("the five shipped manifests load, with the spec's pinned commits and classes")
     func shippedManifests() throws {
-        let manifests = try ManifestLoader.loadDirectory(Fixture.pluginsDirectory)
-        #expect(manifests.map(\.name) == ["MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
+        let all = try ManifestLoader.loadDirectory(Fixture.pluginsDirectory)
+        #expect(all.map(\.name) == ["Demo", "MapTR", "PETR", "StreamPETR", "TopoMLP", "VAD"])
+        // Demo is the synthetic model: it says so and declares no files.
+        let demo = try #require(all.first { $0.name == "Demo" })
+        #expect(demo.isSynthetic && demo.config.isEmpty && demo.checkpoint.file.isEmpty)
+        let manifests = all.filter { !$0.isSynthetic }
         let commits = Dictionary(uniqueKeysWithValues: manifests.map { ($0.name, $0.upstream.commit) })
         #expect(commits == ["MapTR": "a6872d8", "PETR": "f7525f9", "StreamPETR": "95f6470", "TopoMLP": "8925967", "VAD": "1688c4b"])
         let petr = try #require(manifests.first { $0.name == "PETR" })

@@ -47,6 +47,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var api = API()
     /// Asynchronous jobs (see `AgentConfig+API.swift`).
     public var jobs = Jobs()
+    /// The inference engine (see `AgentConfig+Inference.swift`).
+    public var inference = Inference()
 
     public init() {}
 

@@ -117,7 +117,7 @@ public enum ConfigSchema {
         ConfigSetting(key: "checkpoints_dir", environment: "PODAGENT_CHECKPOINTS_DIR", summary: "where model checkpoints are (validate looks for the manifest's file there)") { config, value throws(ConfigProblem) in
             config.checkpointsDir = try value.nonEmptyString()
         },
-    ] + sshSettings + diagnosticsSettings + apiSettings
+    ] + sshSettings + diagnosticsSettings + apiSettings + inferenceSettings
 
     static let byKey: [String: ConfigSetting] = Dictionary(uniqueKeysWithValues: settings.map { ($0.key, $0) })
 }

@@ -1,6 +1,7 @@
 import CShims
 import Foundation
 import Logging
+import Plugins
 import Synchronization
 
 /// One warm model worker: a process speaking docs/worker-protocol.md (one JSON object per line)
@@ -80,6 +81,17 @@ public actor WorkerProcess {
     /// The worker's process id while it runs.
     public var pid: Int32? { child?.exitStatus == nil ? child?.pid : nil }
 
+    /// The process group of the last start (== the worker's pid), kept after it ends so the group
+    /// can be checked and reclaimed.
+    public private(set) var processGroup: Int32?
+    private var exitWaiter: Child?
+
+    /// Waits until the process started last ends; nil when it was never started.
+    public func waitForExit() async -> ExitStatus? {
+        guard let exitWaiter else { return nil }
+        return await exitWaiter.wait()
+    }
+
     /// Starts the process and waits for its `ready` line.
     public func start() async throws(Failure) -> Ready {
         guard child == nil else { throw .protocolViolation("\(launch.name): already started") }
@@ -93,6 +105,8 @@ public actor WorkerProcess {
             throw .protocolViolation("\(launch.name): cannot start: \(error.message)")
         }
         child = started
+        exitWaiter = started
+        processGroup = started.processGroup ?? started.pid
         let (stream, continuation) = AsyncStream<Event>.makeStream()
         self.events = stream.makeAsyncIterator()
         self.continuation = continuation
@@ -111,18 +125,18 @@ public actor WorkerProcess {
         Task { continuation.yield(.exited(await started.wait())) }
 
         let message = try await nextMessage(deadline: launch.readyTimeout) { _ in true }
-        switch message["type"] as? String {
+        switch message["type"]?.stringValue {
         case "ready":
             return Ready(
-                pid: Int32(message["pid"] as? Int ?? Int(started.pid)),
-                loadSeconds: message["load_s"] as? Double ?? 0,
-                gpuMemoryMiB: message["gpu_memory_mib"] as? Double)
+                pid: message["pid"]?.numberValue.map { Int32($0) } ?? started.pid,
+                loadSeconds: message["load_s"]?.numberValue ?? 0,
+                gpuMemoryMiB: message["gpu_memory_mib"]?.numberValue)
         case "fatal":
             await stop()
-            throw .loadFailed(message: message["message"] as? String ?? "unknown", traceback: message["traceback"] as? String ?? "")
+            throw .loadFailed(message: message["message"]?.stringValue ?? "unknown", traceback: message["traceback"]?.stringValue ?? "")
         default:
             await stop()
-            throw .protocolViolation("\(launch.name): expected 'ready', got \(message["type"] ?? "nothing")")
+            throw .protocolViolation("\(launch.name): expected 'ready', got \(message["type"]?.stringValue ?? "nothing")")
         }
     }
 
@@ -131,6 +145,16 @@ public actor WorkerProcess {
     ///   - inputs: a JSON object (bytes) for the request's `inputs`.
     ///   - options: a JSON object (bytes) for its `options`.
     public func infer(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> Data {
+        Data(try await exchange(id: id, inputs: inputs, options: options, timeout: timeout).line.utf8)
+    }
+
+    /// Like ``infer(id:inputs:options:timeout:)``, returning the `result` message already parsed
+    /// (the engine's path: the answer is read once).
+    public func inferMessage(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> JSONValue {
+        try await exchange(id: id, inputs: inputs, options: options, timeout: timeout).message
+    }
+
+    private func exchange(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> (message: JSONValue, line: String) {
         guard let child, child.exitStatus == nil, let stdin = child.stdin else {
             throw .protocolViolation("\(launch.name): not running")
         }
@@ -147,19 +171,19 @@ public actor WorkerProcess {
             // The worker is gone; its exit event says how.
             _ = try await nextMessage(deadline: launch.killGrace) { _ in false }
         }
-        var resultLine = Data()
+        var resultLine = ""
         let message = try await nextMessage(deadline: timeout) { object in
-            (object["id"] as? String) == id
-        } raw: { resultLine = Data($0.utf8) }
-        switch message["type"] as? String {
+            object["id"]?.stringValue == id
+        } raw: { resultLine = $0 }
+        switch message["type"]?.stringValue {
         case "result":
-            return resultLine
+            return (message, resultLine)
         case "error":
             throw .answered(
-                kind: message["kind"] as? String ?? "model_error", message: message["message"] as? String ?? "",
-                traceback: message["traceback"] as? String ?? "")
+                kind: message["kind"]?.stringValue ?? "model_error", message: message["message"]?.stringValue ?? "",
+                traceback: message["traceback"]?.stringValue ?? "")
         default:
-            throw .protocolViolation("\(launch.name): unexpected answer type \(message["type"] ?? "none")")
+            throw .protocolViolation("\(launch.name): unexpected answer type \(message["type"]?.stringValue ?? "none")")
         }
     }
 
@@ -177,8 +201,8 @@ public actor WorkerProcess {
 
     /// Waits for the next protocol message that `matches`, the worker's exit, or the deadline.
     private func nextMessage(
-        deadline: Duration, matches: ([String: Any]) -> Bool, raw: (String) -> Void = { _ in }
-    ) async throws(Failure) -> [String: Any] {
+        deadline: Duration, matches: (JSONValue) -> Bool, raw: (String) -> Void = { _ in }
+    ) async throws(Failure) -> JSONValue {
         deadlineToken &+= 1
         let token = deadlineToken
         let continuation = self.continuation
@@ -192,7 +216,7 @@ public actor WorkerProcess {
         while let event = await iterator.next(isolation: self) {
             switch event {
             case .line(let line):
-                guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                guard let object = try? JSONReader.parse(line, source: launch.name), case .object = object else {
                     throw .protocolViolation("\(launch.name): not a protocol line: \(line.prefix(200))")
                 }
                 if matches(object) {

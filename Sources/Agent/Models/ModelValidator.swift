@@ -26,6 +26,13 @@ public struct ModelValidator: Sendable {
     ///   - config: the model config to read; nil uses the manifest's path.
     ///   - checkpoint: the checkpoint file; nil uses `checkpointsDir/<manifest's file>`.
     public func problems(manifest: PluginManifest, config: String? = nil, checkpoint: String? = nil, checkpointsDir: String) async -> [String] {
+        if manifest.isSynthetic {
+            // A synthetic model (Demo) declares no config or checkpoint; only files named explicitly are checked.
+            return [config.map { ("config", $0) }, checkpoint.map { ("checkpoint", $0) }].compactMap { entry in
+                guard let (what, path) = entry, !FileManager.default.fileExists(atPath: path) else { return nil }
+                return "\(what) \(path) does not exist"
+            }
+        }
         var problems = await configProblems(manifest: manifest, path: config ?? manifest.config)
         problems += await checkpointProblems(manifest: manifest, path: checkpoint ?? "\(checkpointsDir)/\(manifest.checkpoint.file)")
         return problems

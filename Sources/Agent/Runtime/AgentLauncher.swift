@@ -66,7 +66,7 @@ public enum AgentLauncher {
             agent: agent, loader: loader, command: command, keepRunning: keepRunning, runtime: runtime)
         targets.set(sshd: sshd, command: commandService)
         do {
-            try await agentRuntime.run(services: [ModelChecksService(agent: agent)] + services) { port in
+            try await agentRuntime.run(services: [ModelChecksService(agent: agent), InferenceEngineService(agent: agent)] + services) { port in
                 announce("podagent listening on http://\(agent.bindHost):\(port)")
             }
         } catch {

@@ -18,18 +18,22 @@ public final class PodAgent: Sendable {
     public let startedAt: ContinuousClock.Instant
     /// The model plugins loaded at start and which of them run.
     public let models: ModelCatalog
+    /// The inference engine: the models' worker pools (started by ``InferenceEngineService``).
+    public let engine: InferenceEngine
     /// The API's bearer token; nil binds the API to 127.0.0.1 only (see ``bindHost``).
     public let apiToken: APIToken?
-    /// Inference for the HTTP API; nil when not enabled (its routes answer 503).
+    /// Inference for the HTTP API; nil when no model plugin exists (its routes answer 503).
     public let inference: InferenceService?
     /// Asynchronous jobs, present with ``inference``.
     public let jobs: JobRunner?
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
+    ///   - onWorkerKilled: called after the inference engine ended a worker's process group; nil reclaims its GPU memory.
     public init(
         config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil,
-        models: ModelCatalog = .empty, inference backend: (any InferenceBackend)? = nil, apiToken: APIToken? = nil
+        models: ModelCatalog = .empty, inference backend: (any InferenceBackend)? = nil, apiToken: APIToken? = nil,
+        onWorkerKilled: (@Sendable (_ model: String, _ processGroup: Int32) async -> Void)? = nil
     ) {
         self.config = config
         self.stateDir = stateDir
@@ -46,7 +50,17 @@ public final class PodAgent: Sendable {
         self.models = models
         self.apiToken = apiToken
         let metrics = self.metrics
-        let service = backend.map {
+        let reclaimer = self.gpuReclaimer
+        let reclaimTimeout = Duration.milliseconds(Int64(config.inference.killGrace * 1000) + 10_000)
+        self.engine = InferenceEngine(
+            config: config, catalog: models, supervisor: supervisor, readiness: readiness,
+            logger: logger, gpuProbe: probe, failures: failures,
+            onWorkerKilled: onWorkerKilled ?? { model, group in
+                _ = await reclaimer.reclaim(model: model, processGroup: group, timeout: reclaimTimeout)
+            })
+        // The engine serves the API unless a test hands in another backend; with no plugin at all there is nothing to serve.
+        let chosen: (any InferenceBackend)? = backend ?? (models.plugins.isEmpty ? nil : engine)
+        let service = chosen.map {
             InferenceService(backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics)
         }
         self.inference = service

@@ -55,6 +55,13 @@ struct NodeReader {
         return number
     }
 
+    func flag(_ mapping: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> Bool {
+        let (key, node) = child(mapping, parent, name)
+        guard let node else { return false }
+        guard let value = node.bool else { throw fail(key, node, "expected true or false, got '\(node.string ?? "?")'") }
+        return value
+    }
+
     func strings(_ mapping: Node.Mapping, _ parent: String, _ name: String, required: Bool = true) throws(PluginError) -> [String]? {
         let (key, node) = child(mapping, parent, name)
         guard let node else {
@@ -114,7 +121,9 @@ struct NodeReader {
         let top = try mapping(root, "", allowed: [
             "name", "version", "parser", "tasks", "upstream", "config", "checkpoint", "class_names", "map_class_names",
             "default_score_threshold", "point_cloud_range", "versions", "worker", "timeout_seconds", "retries", "config_checks",
+            "synthetic",
         ])
+        let synthetic = try flag(top, "", "synthetic")
         let taskNames = try strings(top, "", "tasks") ?? []
         var tasks: [PluginManifest.TaskKind] = []
         for (index, name) in taskNames.enumerated() {
@@ -123,25 +132,40 @@ struct NodeReader {
             }
             tasks.append(kind)
         }
-        guard let upstreamNode = top["upstream"] else { throw fail("upstream", nil, "missing") }
+        // A synthetic model (Demo) has no upstream, files or software stack: those keys may be left out.
+        let upstreamNode = top["upstream"] ?? (synthetic ? Node.mapping([:]) : nil)
+        guard let upstreamNode else { throw fail("upstream", nil, "missing") }
         let upstream = try mapping(upstreamNode, "upstream", allowed: ["repository", "commit"])
-        let commit = try string(upstream, "upstream", "commit")
-        guard commit.count >= 7, commit.allSatisfy(\.isHexDigit) else {
+        let commit = synthetic && upstream["commit"] == nil ? "" : try string(upstream, "upstream", "commit")
+        guard synthetic && commit.isEmpty || commit.count >= 7 && commit.allSatisfy(\.isHexDigit) else {
             throw fail("upstream.commit", upstream["commit"], "expected a commit hash of at least 7 hex digits, got '\(commit)'")
         }
-        guard let checkpointNode = top["checkpoint"] else { throw fail("checkpoint", nil, "missing") }
+        let checkpointNode = top["checkpoint"] ?? (synthetic ? Node.mapping([:]) : nil)
+        guard let checkpointNode else { throw fail("checkpoint", nil, "missing") }
         let checkpoint = try mapping(checkpointNode, "checkpoint", allowed: ["file", "sha256"])
         let sha = try optionalString(checkpoint, "checkpoint", "sha256")?.lowercased()
         if let sha, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
             throw fail("checkpoint.sha256", checkpoint["sha256"], "expected 64 hex digits")
         }
-        guard let versionsNode = top["versions"] else { throw fail("versions", nil, "missing") }
+        let versionsNode = top["versions"] ?? (synthetic ? Node.mapping([:]) : nil)
+        guard let versionsNode else { throw fail("versions", nil, "missing") }
         let versions = try mapping(versionsNode, "versions", allowed: ["pytorch", "cuda", "mmcv", "mmdet3d", "mmdet", "base_image"])
+        func required(_ map: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String {
+            if synthetic && map[name] == nil { return "" }
+            return try string(map, parent, name)
+        }
         guard let workerNode = top["worker"] else { throw fail("worker", nil, "missing") }
         let worker = try mapping(workerNode, "worker", allowed: ["command", "mode", "options"])
         let modeName = try string(worker, "worker", "mode")
         guard let mode = PluginManifest.Worker.Mode(rawValue: modeName) else {
             throw fail("worker.mode", worker["mode"], "unknown mode '\(modeName)' (known: warm, oneshot)")
+        }
+        let command = try strings(worker, "worker", "command") ?? []
+        if mode == .oneshot {
+            // The template must say where the request's inputs go and where the raw output comes back.
+            for placeholder in ["{input}", "{output}"] where !command.contains(where: { $0.contains(placeholder) }) {
+                throw fail("worker.command", worker["command"], "a oneshot command template must use \(placeholder)")
+            }
         }
         var checks: PluginManifest.ConfigChecks?
         if let checksNode = top["config_checks"] {
@@ -163,21 +187,22 @@ struct NodeReader {
             version: try string(top, "", "version"),
             parser: try string(top, "", "parser"),
             tasks: tasks,
-            upstream: .init(repository: try string(upstream, "upstream", "repository"), commit: commit),
-            config: try string(top, "", "config"),
-            checkpoint: .init(file: try string(checkpoint, "checkpoint", "file"), sha256: sha),
+            upstream: .init(repository: try required(upstream, "upstream", "repository"), commit: commit),
+            config: try required(top, "", "config"),
+            checkpoint: .init(file: try required(checkpoint, "checkpoint", "file"), sha256: sha),
             classNames: try strings(top, "", "class_names") ?? [],
             mapClassNames: try strings(top, "", "map_class_names", required: false),
             defaultScoreThreshold: try number(top, "", "default_score_threshold", range: 0...1),
             pointCloudRange: range,
             versions: .init(
-                pytorch: try string(versions, "versions", "pytorch"), cuda: try string(versions, "versions", "cuda"),
-                mmcv: try string(versions, "versions", "mmcv"), mmdet3d: try optionalString(versions, "versions", "mmdet3d"),
-                mmdet: try optionalString(versions, "versions", "mmdet"), baseImage: try string(versions, "versions", "base_image")),
-            worker: .init(command: try strings(worker, "worker", "command") ?? [], mode: mode, options: try options(worker["options"])),
+                pytorch: try required(versions, "versions", "pytorch"), cuda: try required(versions, "versions", "cuda"),
+                mmcv: try required(versions, "versions", "mmcv"), mmdet3d: try optionalString(versions, "versions", "mmdet3d"),
+                mmdet: try optionalString(versions, "versions", "mmdet"), baseImage: try required(versions, "versions", "base_image")),
+            worker: .init(command: command, mode: mode, options: try options(worker["options"])),
             timeoutSeconds: try number(top, "", "timeout_seconds", default: 600, range: 1...86400),
             retries: try integer(top, "", "retries", default: 0, range: 0...100),
             configChecks: checks,
+            synthetic: synthetic ? true : nil,
             sourcePath: path)
     }
 }

@@ -39,6 +39,9 @@ public struct PluginManifest: Sendable, Equatable, Codable {
     public struct Worker: Sendable, Equatable, Codable {
         /// `warm`: a long-lived process answering requests; `oneshot`: one process per request.
         public enum Mode: String, Sendable, Codable, CaseIterable { case warm, oneshot }
+        /// `warm`: the worker's command line, `{plugin_dir}` and `{runtime_dir}` substituted.
+        /// `oneshot`: a command template run once per request, with `{config}`, `{checkpoint}`,
+        /// `{input}` (a JSON file holding the request's inputs) and `{output}` (where the script writes the raw JSON).
         public var command: [String]
         public var mode: Mode
         /// Free-form settings handed to the worker (as `PODAGENT_WORKER_OPTIONS`, a JSON object).
@@ -85,6 +88,9 @@ public struct PluginManifest: Sendable, Equatable, Codable {
     public var timeoutSeconds: Double
     public var retries: Int
     public var configChecks: ConfigChecks?
+    /// True for a synthetic model (Demo): it has no upstream, config, checkpoint or software stack,
+    /// so those keys may be left out (they read as empty) and `validate` has no files to check.
+    public var synthetic: Bool?
     /// The file this manifest was read from (not part of the YAML).
     public var sourcePath: String
 
@@ -97,5 +103,9 @@ public struct PluginManifest: Sendable, Equatable, Codable {
         case timeoutSeconds = "timeout_seconds"
         case configChecks = "config_checks"
         case sourcePath = "source_path"
+        case synthetic
     }
+
+    /// Whether the manifest declares a synthetic model (no real config or checkpoint).
+    public var isSynthetic: Bool { synthetic == true }
 }

@@ -19,6 +19,8 @@ public struct PluginRegistry: Sendable {
         "streampetr": { manifest throws(PluginError) in try StreamPETRPlugin(manifest: manifest) },
         "topomlp": { manifest throws(PluginError) in try TopoMLPPlugin(manifest: manifest) },
         "vad": { manifest throws(PluginError) in try VADPlugin(manifest: manifest) },
+        // The synthetic Demo model: unwraps its raw and delegates to the format's parser.
+        "demo": { manifest throws(PluginError) in try DemoPlugin(manifest: manifest) },
         // Generic kinds for manifest-only models.
         "detection3d-mmdet3d-0.17": { manifest throws(PluginError) in try PETRPlugin(manifest: manifest) },
         "detection3d-mmdet3d-1.0": { manifest throws(PluginError) in try StreamPETRPlugin(manifest: manifest) },

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+
+/// One request of a `mode: oneshot` model: its command template run once, in a process group of
+/// its own, with `{input}` (a JSON file holding the request's inputs) and `{output}` (where the script
+/// writes the raw JSON) filled in. The same deadline and kill rules as a warm worker apply.
+struct OneshotRun {
+    let lease: ModelPool.Lease
+    let settings: EngineSettings
+    let model: String
+
+    /// What a run produced, or how it failed (in the warm worker's terms, so retries treat both alike).
+    enum Outcome {
+        case raw(Data, seconds: Double)
+        case failed(WorkerProcess.Failure)
+        case cancelled
+    }
+
+    func run(requestID: String, inputs: Data, timeout: Duration) async -> Outcome {
+        let directory = NSTemporaryDirectory() + "podagent-oneshot-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = "\(directory)/input.json"
+        let output = "\(directory)/output.json"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try inputs.write(to: URL(fileURLWithPath: input), options: .atomic)
+        } catch {
+            return .failed(.protocolViolation("cannot write the request's inputs to \(input): \(error.localizedDescription)"))
+        }
+        let (executable, arguments) = lease.plan.command(input: input, output: output)
+        var environment = lease.plan.environment(base: settings.baseEnvironment, instance: lease.index, gpu: lease.gpu)
+        environment["PODAGENT_REQUEST_ID"] = requestID
+        let child: Child
+        do {
+            child = try settings.supervisor.spawn(ProcessSpec(
+                executable: executable, arguments: arguments, environment: environment, stdin: .null, stdout: .pipe, stderr: .pipe))
+        } catch {
+            return .failed(.protocolViolation("cannot start the oneshot command \(executable): \(error.message)"))
+        }
+        let tail = LineTail(limit: 40)
+        let logger = settings.logger
+        let name = "\(model)/oneshot"
+        for handle in [child.stdout, child.stderr].compactMap({ $0 }) {
+            PipeReader.forEachLine(handle) { line in
+                tail.append(line)
+                logger.info("\(line)", metadata: ["worker": "\(name)", "request_id": "\(requestID)"])
+            }
+        }
+        let started = ContinuousClock.now
+        enum Ending { case exited(ExitStatus), deadline, cancelled }
+        let ending: Ending = await withTaskGroup(of: Ending.self) { group in
+            group.addTask { .exited(await child.wait()) }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: timeout)
+                    return .deadline
+                } catch {
+                    return .cancelled
+                }
+            }
+            let first = await group.next() ?? .cancelled
+            group.cancelAll()
+            if case .exited = first { return first }
+            // Past the deadline or cancelled: end the whole group (outside the cancelled task, so the grace holds).
+            let grace = settings.killGrace
+            _ = await Task { await child.terminate(grace: grace) }.value
+            return first
+        }
+        let seconds = (ContinuousClock.now - started).inSeconds
+        switch ending {
+        case .deadline:
+            await settings.onWorkerKilled(model, child.processGroup ?? child.pid)
+            return .failed(.timedOut(timeout))
+        case .cancelled:
+            await settings.onWorkerKilled(model, child.processGroup ?? child.pid)
+            return .cancelled
+        case .exited(let status):
+            child.signalGroup(SIGKILL)  // whatever the script left behind in its group
+            guard status.succeeded else { return .failed(.exited(status, stderrTail: tail.text)) }
+            guard let data = FileManager.default.contents(atPath: output), !data.isEmpty else {
+                return .failed(.answered(
+                    kind: "model_error", message: "the oneshot command exited 0 but wrote nothing to {output}",
+                    traceback: tail.text))
+            }
+            return .raw(data, seconds: seconds)
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

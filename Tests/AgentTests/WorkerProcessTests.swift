@@ -125,7 +125,7 @@ struct WorkerProcessTests {
             Issue.record("expected a load failure, got \(String(describing: failure))")
             return
         }
-        #expect(message.contains("JSONDecodeError"))
+        #expect(message.contains("PODAGENT_WORKER_OPTIONS is not JSON"))
         #expect(traceback.contains("Traceback"))
     }
 }

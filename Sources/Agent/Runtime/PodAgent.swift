@@ -29,10 +29,13 @@ public final class PodAgent: Sendable {
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
+    ///   - backend: what serves the inference routes; nil takes ``engine``.
+    ///   - serveInference: false leaves the inference, repository and job routes answering 503.
     ///   - onWorkerKilled: called after the inference engine ended a worker's process group; nil reclaims its GPU memory.
     public init(
         config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil,
-        models: ModelCatalog = .empty, inference backend: (any InferenceBackend)? = nil, apiToken: APIToken? = nil,
+        models: ModelCatalog = .empty, inference backend: (any InferenceBackend)? = nil, serveInference: Bool = true,
+        apiToken: APIToken? = nil,
         onWorkerKilled: (@Sendable (_ model: String, _ processGroup: Int32) async -> Void)? = nil
     ) {
         self.config = config
@@ -59,7 +62,7 @@ public final class PodAgent: Sendable {
                 _ = await reclaimer.reclaim(model: model, processGroup: group, timeout: reclaimTimeout)
             })
         // The engine serves the API unless a test hands in another backend; with no plugin at all there is nothing to serve.
-        let chosen: (any InferenceBackend)? = backend ?? (models.plugins.isEmpty ? nil : engine)
+        let chosen: (any InferenceBackend)? = serveInference ? backend ?? (models.plugins.isEmpty ? nil : engine) : nil
         let service = chosen.map {
             InferenceService(backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics)
         }

@@ -72,7 +72,7 @@ struct APIHarness: Sendable {
         }
         let agent = PodAgent(
             config: config, stateDir: stateDir, logger: logs.logger(), supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(),
-            models: try ModelCatalog.load(config: config), inference: backend,
+            models: try ModelCatalog.load(config: config), inference: backend, serveInference: backend != nil,
             apiToken: try token.map { try APIToken($0, source: "test") })
         return APIHarness(agent: agent, backend: backend, dataRoot: dataRoot, stateDir: stateDir, logs: logs, token: token)
     }

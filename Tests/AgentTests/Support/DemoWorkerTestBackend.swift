@@ -4,8 +4,9 @@ import Plugins
 
 @testable import Agent
 
-/// A STAND-IN for the inference engine (another helper builds the real one in Sources/Agent/Inference;
-/// the API is coded against ``InferenceBackend`` only), so the API tests run real requests: each model
+/// A STAND-IN for the inference engine, so the API tests can address each real model by name
+/// (the real ``InferenceEngine`` serves them only with real weights; its own tests, the compare
+/// end-to-end tests and `podctl infer`'s test run the real engine with the Demo model): each model
 /// gets one REAL Demo worker (Plugins/Demo/worker.py, a synthetic model: no GPU or weights here) started
 /// through ``WorkerProcess`` and the test supervisor, emitting that model's raw format, and the model's
 /// REAL plugin (PETR, MapTR, ...) parses it.
@@ -146,7 +147,9 @@ actor DemoWorkerTestBackend: InferenceBackend {
         let parseStart = ContinuousClock.now
         do {
             let answer = try JSONReader.parse(Array(line), source: "worker answer")
-            guard let raw = answer["raw"] else { throw AgentError(.internalError, "the worker's answer has no raw output") }
+            guard let wrapped = answer["raw"] else { throw AgentError(.internalError, "the worker's answer has no raw output") }
+            // The Demo worker wraps the model's raw format ({"synthetic", "format", "output"}); the model's own plugin parses the output.
+            let raw = wrapped["synthetic"] == nil ? wrapped : (wrapped["output"] ?? wrapped)
             let result = try plugin.parse(raw: raw, options: request.parse)
             let inference = answer["timings"]?["inference_s"]?.numberValue ?? 0
             return InferenceOutcome(

@@ -3,6 +3,8 @@ SWIFT ?= swift
 PORT ?= 8080
 # sshd stays off on a developer's machine; SSH=auto manages it as in a pod.
 SSH ?= off
+# The synthetic Demo model (no GPU, no weights) is what `make run` serves unless told otherwise.
+MODELS ?= Demo
 
 .PHONY: run test test-python build deps bench clean images test-images test-static
 
@@ -14,7 +16,7 @@ build: deps
 
 ## Build and start podagent on its embedded defaults (no config file, no GPU needed).
 run: build
-	PODAGENT_SSH=$(SSH) exec .build/debug/podagent run --http-port $(PORT)
+	PODAGENT_SSH=$(SSH) PODAGENT_MODELS=$(MODELS) exec .build/debug/podagent run --http-port $(PORT)
 
 ## Install what is missing and run the whole test suite.
 test: deps

@@ -6,7 +6,7 @@ podagent's own overhead is measured per request as the client's latency minus th
 request, the worker protocol line both ways, the worker runtime's json.dumps, the parse into the standard
 result and the JSON response.
 
-Usage: python3 bench/inference/http.py [--podagent .build/release/podagent] [--requests 200]
+Usage: python3 bench/inference/http_bench.py [--podagent .build/release/podagent] [--requests 200]
            [--baseline-requests 3] [--load-time 5] [--clients 1,4,16] [--seconds 10] [--instances 2]
 Prints a Markdown table and writes bench/inference/http-last-run.json.
 """

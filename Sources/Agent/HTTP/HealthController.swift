@@ -14,7 +14,9 @@ struct HealthController<Context: RequestContext> {
             return try JSONResponse.make(.serviceUnavailable, NotReady(ready: false, reasons: reasons))
         }
         group.get("/health") { _, _ in
-            let report = agent.healthReport()
+            var report = agent.healthReport()
+            let enabled = agent.engine.enabled
+            report.models = await agent.engine.index().filter { enabled.contains($0.name) || !$0.instances.isEmpty }
             return try JSONResponse.make(.ok, report)
         }
     }

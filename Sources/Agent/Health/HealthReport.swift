@@ -19,6 +19,9 @@ public struct HealthReport: Sendable, Codable, Equatable {
     public var gpu_cleanup: GPUCleanupStatus?
     /// Each managed part (sshd, model workers, the image's command) by name.
     public var parts: [String: PartStatus]
+    /// The models that run or were asked for: state, reason, and each instance's GPU placement
+    /// (`CUDA_VISIBLE_DEVICES`), pid, restarts and GPU memory. Filled by the HTTP edge (it asks the engine).
+    public var models: [ModelStatus]?
 }
 
 extension PodAgent {

@@ -95,6 +95,13 @@ public struct InstanceStatus: Sendable, Codable, Equatable {
         self.loadSeconds = loadSeconds
         self.gpuMemoryMiB = gpuMemoryMiB
     }
+
+    enum CodingKeys: String, CodingKey {
+        case index, gpu, pid, state, restarts
+        case lastError = "last_error"
+        case loadSeconds = "load_s"
+        case gpuMemoryMiB = "gpu_memory_mib"
+    }
 }
 
 /// A model's state, in the words of Triton's repository extension.
@@ -126,6 +133,11 @@ public struct ModelStatus: Sendable, Codable, Equatable {
         self.instances = instances
         self.queued = queued
         self.queueLimit = queueLimit
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case state, name, version, reason, config, checkpoint, instances, queued
+        case queueLimit = "queue_limit"
     }
 }
 

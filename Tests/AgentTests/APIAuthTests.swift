@@ -138,7 +138,8 @@ struct APIAuthTests {
         let port = Mutex<Int?>(nil)
         let server = Task { try await runtime.run { bound in port.withLock { $0 = bound } } }
         defer { runtime.shutdown() }
-        #expect(await eventually(timeout: .seconds(20)) { port.withLock { $0 } != nil })
+        // Generous: with the whole suite running at once on 2 cores the server once took over 20 s to bind.
+        #expect(await eventually(timeout: .seconds(90)) { port.withLock { $0 } != nil })
         let bound = try #require(port.withLock { $0 })
         let live = try await httpGet("http://127.0.0.1:\(bound)/v2/health/live")
         #expect(live.status == 200)

@@ -42,7 +42,7 @@ public struct OfflineParse: Sendable {
         guard let bytes = FileManager.default.contents(atPath: input) else {
             throw AgentError(.invalidArgument, "\(input): cannot read the raw output")
         }
-        do {
+        return try AgentError.mapping {
             let raw = try JSONReader.parse(Array(bytes), source: input)
             let options = ParseOptions(
                 scoreThreshold: scoreThreshold, sampleID: sampleID, includeRaw: includeRaw,
@@ -56,12 +56,6 @@ public struct OfflineParse: Sendable {
                 calibrationSet = try SampleCalibration.readSet(JSONReader.parse(Array(data), source: calibration), source: calibration)
             }
             return try format.render(results, calibration: calibrationSet, pretty: pretty)
-        } catch let error as PluginError {
-            throw AgentError(error)
-        } catch let error as AgentError {
-            throw error
-        } catch {
-            throw AgentError(.internalError, "\(error)")
         }
     }
 

@@ -1,3 +1,5 @@
+import Plugins
+
 /// The one error type of the Agent module: a stable code, a message for people, an optional cause.
 ///
 /// Edges map it once: HTTP handlers through ``AgentError/httpStatus``, the CLI through ``AgentError/exitCode``.
@@ -62,6 +64,22 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         switch code {
         case .invalidConfig, .invalidArgument: 2
         default: 1
+        }
+    }
+}
+
+extension AgentError {
+    /// Runs `body`, mapping what it throws once: a ``PluginError`` by its code, an ``AgentError`` as is,
+    /// anything else as an internal error.
+    public static func mapping<T>(_ body: () throws -> T) throws(AgentError) -> T {
+        do {
+            return try body()
+        } catch let error as PluginError {
+            throw AgentError(error)
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError(.internalError, "\(error)")
         }
     }
 }

@@ -145,7 +145,7 @@ actor DemoWorkerTestBackend: InferenceBackend {
             }
         }
         let parseStart = ContinuousClock.now
-        do {
+        return try AgentError.mapping {
             let answer = try JSONReader.parse(Array(line), source: "worker answer")
             guard let wrapped = answer["raw"] else { throw AgentError(.internalError, "the worker's answer has no raw output") }
             // The Demo worker wraps the model's raw format ({"synthetic", "format", "output"}); the model's own plugin parses the output.
@@ -158,12 +158,6 @@ actor DemoWorkerTestBackend: InferenceBackend {
                     queue_s: Self.seconds(queued), inference_s: inference, parse_s: Self.seconds(ContinuousClock.now - parseStart),
                     total_s: Self.seconds(ContinuousClock.now - arrived)),
                 attempts: 1, instance: 0, gpuMemoryMiB: answer["gpu_memory_mib"]?.numberValue)
-        } catch let error as PluginError {
-            throw AgentError(error)
-        } catch let error as AgentError {
-            throw error
-        } catch {
-            throw AgentError(.internalError, "\(error)")
         }
     }
 

@@ -82,7 +82,7 @@ public final class InferenceService: Sendable {
         let timings = outcome.timings
         result.meta.timingsSeconds.merge(
             ["queue_s": timings.queue_s, "inference_s": timings.inference_s, "parse_s": timings.parse_s, "total_s": timings.total_s]) { $1 }
-        do {
+        return try AgentError.mapping {
             switch format {
             case .standard:
                 return Array(try result.jsonData())
@@ -98,12 +98,6 @@ public final class InferenceService: Sendable {
             case .nuscmap, .openlane:
                 return try format.render([result])
             }
-        } catch let error as PluginError {
-            throw AgentError(error)
-        } catch let error as AgentError {
-            throw error
-        } catch {
-            throw AgentError(.internalError, "\(error)")
         }
     }
 }

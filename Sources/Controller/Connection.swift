@@ -8,19 +8,22 @@ public struct ConnectionSettings: Sendable {
     public var connectTimeout: Int
     public var useAgent: Bool
     public var keepaliveInterval: Int
+    /// The ssh-agent socket; nil means `SSH_AUTH_SOCK`.
+    public var agentSocket: String?
 
     public init(knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: Int = 10,
-                useAgent: Bool = true, keepaliveInterval: Int = 30) {
+                useAgent: Bool = true, keepaliveInterval: Int = 30, agentSocket: String? = nil) {
         self.knownHostsFile = knownHostsFile
         self.hostKeyPolicy = hostKeyPolicy
         self.connectTimeout = connectTimeout
         self.useAgent = useAgent
         self.keepaliveInterval = keepaliveInterval
+        self.agentSocket = agentSocket
     }
 
     var sshOptions: SSHConnectOptions {
         SSHConnectOptions(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeyPolicy, connectTimeout: connectTimeout,
-                          keepaliveInterval: keepaliveInterval, useAgent: useAgent)
+                          keepaliveInterval: keepaliveInterval, useAgent: useAgent, agentSocket: agentSocket)
     }
 
     /// Opens an authenticated session to `pod` (on the calling thread, which then owns it).

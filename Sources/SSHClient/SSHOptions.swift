@@ -39,15 +39,18 @@ public struct SSHConnectOptions: Sendable {
     public var connectTimeout: Int
     /// Seconds between keepalives while a command runs quietly; 0 turns them off.
     public var keepaliveInterval: Int
-    /// Whether the ssh-agent (SSH_AUTH_SOCK) is tried after the identity files.
+    /// Whether the ssh-agent is tried after the identity files.
     public var useAgent: Bool
+    /// The agent's socket; nil means `SSH_AUTH_SOCK` from the environment.
+    public var agentSocket: String?
 
     public init(knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: Int = 10,
-                keepaliveInterval: Int = 30, useAgent: Bool = true) {
+                keepaliveInterval: Int = 30, useAgent: Bool = true, agentSocket: String? = nil) {
         self.knownHostsFile = knownHostsFile
         self.hostKeyPolicy = hostKeyPolicy
         self.connectTimeout = connectTimeout
         self.keepaliveInterval = keepaliveInterval
         self.useAgent = useAgent
+        self.agentSocket = agentSocket
     }
 }

@@ -158,9 +158,15 @@ public final class SSHSession {
             }
             tried.append(path)
         }
-        if options.useAgent, ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil {
-            if ssh_userauth_agent(raw, nil) == SSH_AUTH_SUCCESS.rawValue { return }
-            tried.append("ssh-agent")
+        if options.useAgent, let socket = options.agentSocket ?? ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"],
+           !socket.isEmpty {
+            try set(SSH_OPTIONS_IDENTITY_AGENT, string: socket)
+            let rc = ssh_userauth_agent(raw, nil)
+            if rc == SSH_AUTH_SUCCESS.rawValue { return }
+            if rc == SSH_AUTH_ERROR.rawValue {
+                throw SSHError(.auth, "authentication through the ssh-agent at \(socket) to \(target) failed: \(lastError)")
+            }
+            tried.append("ssh-agent at \(socket)")
         }
         let what = tried.isEmpty ? "no identity file or ssh-agent available" : "tried \(tried.joined(separator: ", "))"
         throw SSHError(.auth, "permission denied for \(target) (publickey): \(what)")

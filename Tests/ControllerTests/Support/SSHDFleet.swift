@@ -18,6 +18,10 @@ final class SSHDFleet: Sendable {
 
     let dir: String
     let clientKey: String
+    /// Also authorized: an ECDSA and an RSA identity, and a key that only the auth tests' ssh-agent holds.
+    let ecdsaKey: String
+    let rsaKey: String
+    let agentOnlyKey: String
     /// known_hosts with every pod's real key.
     let knownHosts: String
     let pods: [Pod]
@@ -25,6 +29,9 @@ final class SSHDFleet: Sendable {
     let processes: [pid_t]
 
     var binDir: String { "\(dir)/bin" }
+    /// The last pod's sshd logs at DEBUG1 (it shows the keepalives it receives) into this file.
+    var debugPod: Pod { pods[pods.count - 1] }
+    var debugLog: String { "\(dir)/\(debugPod.name).log" }
 
     init(count: Int) throws {
         guard getuid() == 0 else { throw FixtureError("sshd tests need root (sshd must switch users)") }
@@ -33,8 +40,16 @@ final class SSHDFleet: Sendable {
         dir = try Shell.temporaryDirectory("fleet")
         try FileManager.default.createDirectory(atPath: "\(dir)/bin", withIntermediateDirectories: true)
         clientKey = "\(dir)/client_ed25519"
+        ecdsaKey = "\(dir)/client_ecdsa"
+        rsaKey = "\(dir)/client_rsa"
+        agentOnlyKey = "\(dir)/agent_ed25519"
         try Self.keygen(clientKey)
-        try FileManager.default.copyItem(atPath: clientKey + ".pub", toPath: "\(dir)/authorized_keys")
+        try Self.keygen(ecdsaKey, type: "ecdsa")
+        try Self.keygen(rsaKey, type: "rsa")
+        try Self.keygen(agentOnlyKey)
+        let authorized = try [clientKey, ecdsaKey, rsaKey, agentOnlyKey]
+            .map { try String(contentsOfFile: $0 + ".pub", encoding: .utf8) }.joined()
+        try authorized.write(toFile: "\(dir)/authorized_keys", atomically: true, encoding: .utf8)
         var pods: [Pod] = []
         var lines: [String] = []
         var processes: [pid_t] = []
@@ -59,9 +74,12 @@ final class SSHDFleet: Sendable {
                 MaxStartups 200:30:400
                 Subsystem sftp internal-sftp
                 SetEnv HOME=\(dir) POD_NAME=\(name) PATH=\(dir)/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+                LogLevel \(index == count ? "DEBUG1" : "INFO")
                 """
             try config.write(toFile: "\(dir)/\(name).conf", atomically: true, encoding: .utf8)
-            let pid = try Shell.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", "\(dir)/\(name).conf"],
+            // -E, not -e, for the DEBUG1 pod: with -e a session's own debug lines would reach the client's stderr.
+            let logging = index == count ? ["-E", "\(dir)/\(name).log"] : ["-e"]
+            let pid = try Shell.spawn(["/usr/sbin/sshd", "-D"] + logging + ["-f", "\(dir)/\(name).conf"],
                                       stderr: "\(dir)/\(name).log")
             Children.track(pid)
             processes.append(pid)
@@ -80,14 +98,21 @@ final class SSHDFleet: Sendable {
         self.processes = processes
     }
 
-    static func keygen(_ path: String) throws {
-        let result = try Shell.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "podctl-test", "-f", path])
+    static func keygen(_ path: String, type: String = "ed25519") throws {
+        let size = type == "rsa" ? ["-b", "3072"] : []
+        let result = try Shell.run(["/usr/bin/ssh-keygen", "-q", "-t", type] + size + ["-N", "", "-C", "podctl-test", "-f", path])
         if result.status != 0 { throw FixtureError("ssh-keygen failed: \(result.stderr)") }
     }
 
     /// Strict host-key settings against the fleet's known_hosts.
-    func settings(policy: HostKeyPolicyChoice = .strict, knownHosts: String? = nil) -> ConnectionSettings {
-        ConnectionSettings(knownHostsFile: knownHosts ?? self.knownHosts, hostKeyPolicy: policy.value, connectTimeout: 10, useAgent: false)
+    func settings(policy: HostKeyPolicyChoice = .strict, knownHosts: String? = nil, agentSocket: String? = nil) -> ConnectionSettings {
+        ConnectionSettings(knownHostsFile: knownHosts ?? self.knownHosts, hostKeyPolicy: policy.value, connectTimeout: 10,
+                           useAgent: agentSocket != nil, agentSocket: agentSocket)
+    }
+
+    /// The environment for running the podctl binary: no PODCTL_ settings and no ssh-agent of the caller's.
+    static var cleanEnvironment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODCTL_") && $0.key != "SSH_AUTH_SOCK" }
     }
 
     /// Writes an executable script into the sessions' PATH.

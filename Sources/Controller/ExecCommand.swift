@@ -14,10 +14,10 @@ public enum ExecOutputMode: Sendable {
 public enum ExecCommand {
     public static func run(pods: [Pod], request: ExecRequest, settings: ConnectionSettings, mode: ExecOutputMode,
                            maxRemoteCode: Bool, out: OutputWriter = .stdout, err: OutputWriter = .stderr) -> Int32 {
-        let progress = mode == .stream ? nil : ProgressLine.onTerminal(total: pods.count, writer: err)
+        let progress = ProgressLine.onTerminal(total: pods.count, writer: err)
         let sink: any OutputSink
         switch mode {
-        case .stream: sink = LinePrinter(out: out, err: err)
+        case .stream: sink = LinePrinter(out: out, err: err, progress: progress)
         case .gather: sink = ProgressOnly(progress: progress)
         case .json: sink = JSONPrinter(out: out, progress: progress)
         }

@@ -9,6 +9,7 @@ public enum FanOut {
     /// Runs `job(index)` for every index in `0..<count`, `width` at a time; returns when all are done.
     public static func run(count: Int, width: Int, job: @escaping @Sendable (Int) -> Void) {
         guard count > 0 else { return }
+        _ = descriptorLimitRaised
         let next = Atomic<Int>(0)
         let workers = max(1, min(width, count))
         let group = DispatchGroup()
@@ -28,4 +29,14 @@ public enum FanOut {
         }
         group.wait()
     }
+
+    /// A wide window needs a socket per slot: the soft descriptor limit (often 1024) is raised to the hard
+    /// one once, so `-f 1000` does not fail in a default shell.
+    static let descriptorLimitRaised: Bool = {
+        var limit = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return false }
+        limit.rlim_cur = limit.rlim_max
+        return setrlimit(resource, &limit) == 0
+    }()
 }

@@ -9,6 +9,10 @@ public struct FleetOptions: Sendable {
     public var hostKeys: HostKeyPolicy = .strict
     public var knownHosts: String?
     public var connectTimeout = 10
+    /// Seconds of silence before a keepalive while a command runs; 0 turns them off.
+    public var keepaliveInterval = 30
+    /// Whether the ssh-agent is tried after the identity files.
+    public var useAgent = true
     /// User for inline targets that name none.
     public var defaultUser = "root"
     /// Home directory (HOME unless overridden, e.g. by tests).
@@ -23,7 +27,8 @@ public struct FleetOptions: Sendable {
     public var knownHostsFile: String { expandTilde(knownHosts ?? "~/.ssh/known_hosts", home: home) }
 
     public var settings: ConnectionSettings {
-        ConnectionSettings(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeys, connectTimeout: connectTimeout)
+        ConnectionSettings(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeys, connectTimeout: connectTimeout,
+                           useAgent: useAgent, keepaliveInterval: keepaliveInterval)
     }
 
     /// The inventory: `-i FILE`, else `./fleet.yaml`, else `~/.config/podctl/fleet.yaml`, else empty.

@@ -66,7 +66,8 @@ public final class LinePrinter: OutputSink {
             let rest = partial.withLock { $0.removeValue(forKey: Key(name: result.pod.name, stderr: isStderr)) } ?? []
             if !rest.isEmpty { emit(result.pod.name, rest + [0x0A], stderr: isStderr) }
         }
-        progress?.finished(result)
+        // Under the write lock: a redraw between another pod's clear and its line would glue the two together.
+        lock.withLock { _ in progress?.finished(result) }
     }
 
     private func emit(_ name: String, _ lines: [UInt8], stderr: Bool) {
@@ -88,6 +89,7 @@ public final class LinePrinter: OutputSink {
 public final class JSONPrinter: OutputSink {
     private let out: OutputWriter
     private let progress: ProgressLine?
+    private let lock = Mutex(())
 
     public init(out: OutputWriter = .stdout, progress: ProgressLine? = nil) {
         self.out = out
@@ -97,9 +99,12 @@ public final class JSONPrinter: OutputSink {
     public func output(pod: Pod, stream: SSHClient.OutputStream, bytes: [UInt8]) {}
 
     public func finished(_ result: PodResult) {
-        progress?.clear()
-        out.write(result.jsonRecord + "\n")
-        progress?.finished(result)
+        let record = result.jsonRecord + "\n"
+        lock.withLock { _ in
+            progress?.clear()
+            out.write(record)
+            progress?.finished(result)
+        }
     }
 }
 

@@ -117,7 +117,9 @@ public enum CodeCommand {
         do {
             try process.run()
         } catch {
-            throw ControllerError(.io, "cannot run \(code): \(error.localizedDescription)")
+            // Foundation wraps the errno in a generic Cocoa error; the POSIX one says what went wrong.
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            throw ControllerError(.io, "cannot run \(code): \((underlying ?? error as NSError).localizedDescription)")
         }
         process.waitUntilExit()
         return process.terminationStatus

@@ -22,12 +22,17 @@ struct FleetArguments: ParsableArguments {
     var knownHosts: String?
     @Option(name: .customLong("connect-timeout"), help: "Seconds to connect, exchange keys and authenticate.")
     var connectTimeout = 10
+    @Option(help: "Seconds of silence while a command runs before a keepalive is sent; 0 turns them off.")
+    var keepalive = 30
+    @Flag(name: .customLong("no-agent"), help: "Do not try the ssh-agent (SSH_AUTH_SOCK) after the identity files.")
+    var noAgent = false
     @Option(name: .short, help: "User for inline hosts that name none.")
     var l = "root"
 
     func validate() throws {
         if fanout < 1 { throw ValidationError("-f must be at least 1") }
         if connectTimeout < 1 { throw ValidationError("--connect-timeout must be at least 1 second") }
+        if keepalive < 0 { throw ValidationError("--keepalive must be 0 (off) or a number of seconds") }
     }
 
     var options: FleetOptions {
@@ -38,6 +43,8 @@ struct FleetArguments: ParsableArguments {
         options.hostKeys = hostKeys
         options.knownHosts = knownHosts
         options.connectTimeout = connectTimeout
+        options.keepaliveInterval = keepalive
+        options.useAgent = !noAgent
         options.defaultUser = l
         return options
     }

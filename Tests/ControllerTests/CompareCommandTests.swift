@@ -12,9 +12,9 @@ struct CompareCommandTests {
 
     func parse(_ model: String, fixture: String, sample: String, into dir: String) throws -> String {
         let output = "\(dir)/\(model)-\(sample).json"
-        let result = try Shell.run([InferTests.binary("podagent"), "parse", "--model", model, "--input",
-                                    InferTests.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/\(fixture)").path,
-                                    "--sample-id", sample, "--plugins-dir", InferTests.repoRoot.appendingPathComponent("Plugins").path,
+        let result = try Shell.run([Binaries.path("podagent"), "parse", "--model", model, "--input",
+                                    Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/\(fixture)").path,
+                                    "--sample-id", sample, "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path,
                                     "--output", output])
         if result.status != 0 { throw FixtureError("podagent parse \(model): \(result.stderr)") }
         return output

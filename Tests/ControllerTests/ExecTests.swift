@@ -102,4 +102,20 @@ struct ExecTests {
         #expect(total > 0 && connect > 0 && total >= connect)
         #expect(object["error"] is NSNull)
     }
+
+    @Test func keepalivesGoOutWhileACommandIsQuiet() throws {
+        let pod = fleet.debugPod
+        func keepalives() -> Int {
+            let log = (try? String(contentsOfFile: fleet.debugLog, encoding: .utf8)) ?? ""
+            return log.components(separatedBy: "keepalive@openssh.com").count - 1
+        }
+        let before = keepalives()
+        var settings = fleet.settings()
+        settings.keepaliveInterval = 1
+        let result = try #require(ExecRunner.run(pods: [pod], request: ExecRequest(command: "sleep 3.5; echo awake"), settings: settings).first)
+        #expect(result.status == .ok, "\(result.errorMessage ?? "")")
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "awake\n")
+        // sshd at DEBUG1 logs every global request it receives: one per quiet second, give or take scheduling.
+        #expect(keepalives() - before >= 2, "sshd saw \(keepalives() - before) keepalives; log: \(fleet.debugLog)")
+    }
 }

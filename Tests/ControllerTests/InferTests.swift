@@ -3,24 +3,18 @@ import Controller
 import Foundation
 import Testing
 
-/// `podctl infer` over a real sshd and a real libssh tunnel. The agent behind the tunnel is a STAND-IN of the
-/// inference HTTP API (Tests/CompareTests/Support/standin_agent.py) serving a result made by the REAL PETR parser;
-/// the real agent's API is another helper's branch (see `inferAgainstARealPodagentBehindSSHD`).
+/// `podctl infer` over a real sshd and a real libssh tunnel. Most tests put a STAND-IN of the inference HTTP API
+/// (Tests/CompareTests/Support/standin_agent.py) behind the tunnel, serving a result made by the REAL PETR parser,
+/// so they can script busy and failing agents; `inferAgainstARealPodagentBehindSSHD` runs a real podagent.
 @Suite("podctl infer through a tunnel", .serialized)
 struct InferTests {
     let fleet = SSHDFleet.shared
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func binary(_ name: String) -> String {
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
-        return FileManager.default.isExecutableFile(atPath: runner) ? runner : repoRoot.appendingPathComponent(".build/debug/\(name)").path
-    }
 
     /// Starts the stand-in agent; returns its pid and port.
     func standIn(_ dir: String, config: [String: Any]) throws -> (pid: pid_t, port: Int) {
         let path = "\(dir)/standin.json"
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        let script = Self.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
+        let script = Binaries.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
         let pid = try Shell.spawn(["/usr/bin/python3", script, path], stdout: "\(dir)/standin.log", stderr: "\(dir)/standin.log")
         Children.track(pid)
         for _ in 0..<200 {
@@ -35,15 +29,15 @@ struct InferTests {
 
     @Test func inferThroughTheTunnelWithTokenAndErrorMapping() throws {
         let dir = try Shell.temporaryDirectory("infer")
-        let raw = Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
-        let parsed = try Shell.run([Self.binary("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "s1",
-                                    "--plugins-dir", Self.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
+        let raw = Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
+        let parsed = try Shell.run([Binaries.path("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "s1",
+                                    "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
         try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
         let token = "secret-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
         let agent = try standIn(dir, config: [
             "token": token, "models": ["PETR": ["gpu_memory_mib": 1800], "Exported": [:]],
-            "results": ["PETR": ["s1": "\(dir)/result.json"], "Exported": ["s1": Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json").path]],
+            "results": ["PETR": ["s1": "\(dir)/result.json"], "Exported": ["s1": Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json").path]],
             "fail": ["PETR": ["busy": [429, "queue full"], "slow": [504, "timed out after 5 s"], "cold": [503, "loading"]]],
         ])
         defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
@@ -67,7 +61,7 @@ struct InferTests {
         let exported = try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample,
                                             options: ["format": .string("nuscenes")], token: token, timeout: 30, output: .json, out: exportOut)
         #expect(exported == nil)
-        let golden = try Data(contentsOf: Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json"))
+        let golden = try Data(contentsOf: Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json"))
         #expect(try String(contentsOfFile: exportSink, encoding: .utf8) == String(decoding: golden, as: UTF8.self) + "\n")
         let notStandard = #expect(throws: CompareError.self) {
             try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample, options: [:],
@@ -99,9 +93,9 @@ struct InferTests {
 
     @Test func podctlInferCommandLineReadsTheInventoryTokenFile() throws {
         let dir = try Shell.temporaryDirectory("infer-cli")
-        let raw = Self.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
-        let parsed = try Shell.run([Self.binary("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "cli",
-                                    "--plugins-dir", Self.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
+        let raw = Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
+        let parsed = try Shell.run([Binaries.path("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "cli",
+                                    "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
         try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
         let token = "cli-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
@@ -115,7 +109,7 @@ struct InferTests {
             """.write(toFile: "\(dir)/fleet.yaml", atomically: true, encoding: .utf8)
         try #"{"sample_id": "cli", "images": {}}"#.write(toFile: "\(dir)/sample.json", atomically: true, encoding: .utf8)
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODCTL_") }
-        let ok = try Shell.run([Self.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+        let ok = try Shell.run([Binaries.path("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                 pod.name, "PETR", "\(dir)/sample.json", "--summary"], environment: environment, timeout: 60)
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("sample: cli") && ok.stdout.contains("SECTION"))
@@ -123,21 +117,20 @@ struct InferTests {
         // PODCTL_TOKEN wins over the inventory's file: a wrong one is refused (exit 3), and never echoed.
         var wrongEnvironment = environment
         wrongEnvironment["PODCTL_TOKEN"] = "wrong-token-value"
-        let refused = try Shell.run([Self.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+        let refused = try Shell.run([Binaries.path("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                      pod.name, "PETR", "\(dir)/sample.json"], environment: wrongEnvironment, timeout: 60)
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.stderr.contains("refused the token") && !refused.stderr.contains("wrong-token-value"))
-        let missing = try Shell.run([Self.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+        let missing = try Shell.run([Binaries.path("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                      pod.name, "PETR", "\(dir)/nope.json"], environment: environment, timeout: 60)
         #expect(missing.status == 2 && missing.stderr.contains("nope.json"))
     }
 
-    /// Needs the real inference API in podagent (another helper's branch); disabled until then, saying why.
-    @Test(.enabled(if: RealAgentProbe.available, "needs podagent's inference API and the Demo plugin (other helpers' branches); see the printed reason"))
-    func inferAgainstARealPodagentBehindSSHD() throws {
+    /// A real `podagent run` serving the Demo plugin's real worker, reached through the real sshd.
+    @Test func inferAgainstARealPodagentBehindSSHD() throws {
         let dir = try Shell.temporaryDirectory("infer-real")
         let token = "real-\(UUID().uuidString.prefix(8))"
-        let agent = try RealAgentProbe.start(dir: dir, token: token)
+        let agent = try RealPodagent.start(dir: dir, token: token)
         defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
         var pod = fleet.pods[8]
         pod.agentPort = agent.port
@@ -155,19 +148,19 @@ struct InferTests {
     }
 }
 
-/// A real `podagent run` with the Demo model, and whether it has the inference route.
-enum RealAgentProbe {
+/// A real `podagent run` with the Demo model.
+enum RealPodagent {
     static func start(dir: String, token: String?) throws -> (pid: pid_t, port: Int) {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODAGENT_") }
         environment["PODAGENT_SSH"] = "off"
         environment["PODAGENT_MODELS"] = "Demo"
         if let token { environment["PODAGENT_TOKEN"] = token }
         let log = "\(dir)/agent.log"
-        let pid = try Shell.spawn([InferTests.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir",
-                                   "\(dir)/state", "--plugins-dir", InferTests.repoRoot.appendingPathComponent("Plugins").path],
+        let pid = try Shell.spawn([Binaries.path("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir",
+                                   "\(dir)/state", "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path],
                                   environment: environment, stdout: log, stderr: log)
         Children.track(pid)
-        for _ in 0..<400 {
+        for _ in 0..<1200 {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), let range = text.range(of: "listening on http://127.0.0.1:"),
                let port = Int(text[range.upperBound...].prefix { $0.isNumber }) {
                 return (pid, port)
@@ -177,23 +170,4 @@ enum RealAgentProbe {
         kill(pid, SIGKILL)
         throw FixtureError("podagent did not start: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1000) ?? "")")
     }
-
-    static let available: Bool = {
-        do {
-            let dir = try Shell.temporaryDirectory("probe")
-            let agent = try start(dir: dir, token: nil)
-            defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
-            let reply = try HTTPAgentTransport(baseURL: "http://127.0.0.1:\(agent.port)", token: nil)
-                .send(method: "POST", path: "/models/Demo/infer", body: Data(#"{"inputs": {}}"#.utf8), timeout: 30)
-            let body = String(decoding: reply.body, as: UTF8.self)
-            if reply.status == 404 && !body.contains("Demo") {
-                print("podctl infer against a real podagent: skipped: no inference API yet (POST /models/Demo/infer → 404 \(body.prefix(120)))")
-                return false
-            }
-            return true
-        } catch {
-            print("podctl infer against a real podagent: skipped: \(error)")
-            return false
-        }
-    }()
 }

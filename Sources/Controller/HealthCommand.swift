@@ -41,8 +41,17 @@ public struct HealthRow: Sendable, Equatable {
                 + (stderr.isEmpty ? "" : ": \(stderr.prefix(200))")
             return row
         }
+        // `podagent health --json` answers {"healthy": false, "error": ...} when its agent does not answer.
+        if let error = report["error"] as? String {
+            row.ready = false
+            row.problem = "agent not answering: \(error)"
+            return row
+        }
         row.ready = report["ready"] as? Bool
         if row.ready == nil { row.problem = "report has no 'ready'" }
+        if row.ready == false, let reasons = report["reasons"] as? [String], !reasons.isEmpty {
+            row.problem = reasons.joined(separator: "; ")
+        }
         if let agent = report["agent"] as? [String: Any], let version = agent["version"] as? String { row.version = version }
         let parts = report["parts"] as? [String: [String: Any]] ?? [:]
         if let sshd = parts["sshd"] {

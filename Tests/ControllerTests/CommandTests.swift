@@ -9,7 +9,8 @@ struct CommandTests {
     let fleet = SSHDFleet.shared
 
     @Test func healthWithStandInPodagentScriptOnThePod() throws {
-        // Stand-in: the real agent is another issue's binary; this script prints its JSON shape.
+        // Stand-in script with the real report's shape, so pods can differ by name (a GPU, one not ready);
+        // `healthFromARealPodagentOnThePod` runs the real agent.
         try fleet.installScript("podagent", """
             #!/bin/sh
             [ "$1 $2" = "health --json" ] || { echo "unexpected args: $*" >&2; exit 2; }
@@ -40,6 +41,38 @@ struct CommandTests {
         let allGood = HealthCommand.run(pods: [fleet.pods[0], fleet.pods[1]], settings: fleet.settings(), fanout: 2, json: true, out: sink,
                                         command: command)
         #expect(allGood.status == 0)
+    }
+
+    @Test func healthFromARealPodagentOnThePod() throws {
+        let dir = try Shell.temporaryDirectory("health-real")
+        let agent = try RealPodagent.start(dir: dir, token: nil)
+        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+        let podagent = Binaries.path("podagent")
+        let sink = OutputWriter(fd: open("/dev/null", O_WRONLY))
+        // The pods share this machine: each session runs the real podagent CLI against the real agent's port.
+        func ask() -> (rows: [HealthRow], status: Int32) {
+            HealthCommand.run(pods: [fleet.pods[9]], settings: fleet.settings(), fanout: 2, json: false, out: sink,
+                              command: "PODAGENT_URL=http://127.0.0.1:\(agent.port) \(podagent) health --json")
+        }
+        // The agent listens before its Demo worker is up: first not ready, with the reason in PROBLEM.
+        var answering = ask()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while answering.status != 0, ContinuousClock.now < deadline {
+            let first = try #require(answering.rows.first)
+            #expect(first.ready == false && first.problem?.contains("model:Demo") == true, "\(first)")
+            usleep(200_000)
+            answering = ask()
+        }
+        let row = try #require(answering.rows.first)
+        #expect(answering.status == 0, "\(row)")
+        #expect(row.ready == true && row.problem == nil && row.models == "1/1", "\(row)")
+        #expect(row.version != "-" && row.gpuUtilization == "no GPU", "\(row)")
+
+        let silent = HealthCommand.run(pods: [fleet.pods[10]], settings: fleet.settings(), fanout: 2, json: false, out: sink,
+                                       command: "PODAGENT_URL=http://127.0.0.1:\(Shell.freePort()) \(podagent) health --json --timeout 2")
+        let down = try #require(silent.rows.first)
+        #expect(silent.status == 1)
+        #expect(down.ready == false && down.problem?.hasPrefix("agent not answering: ") == true, "\(down)")
     }
 
     @Test func pushAndPullOverSFTPWithChecksums() throws {

@@ -101,15 +101,21 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
+        // Child processes, loopback ports and temp dirs for the suites that drive real programs.
+        .target(
+            name: "TestProcesses",
+            path: "Tests/TestProcesses",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "SSHClient", "CurlClient", "Compare"],
+            dependencies: ["Controller", "SSHClient", "CurlClient", "Compare", "TestProcesses"],
             path: "Tests/ControllerTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "CompareTests",
-            dependencies: ["Compare", "Plugins"],
+            dependencies: ["Compare", "Plugins", "TestProcesses"],
             path: "Tests/CompareTests",
             exclude: ["Support/standin_agent.py"],
             swiftSettings: strict

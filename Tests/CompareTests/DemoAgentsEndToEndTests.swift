@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestProcesses
 
 @testable import Compare
 
@@ -10,7 +11,7 @@ import Testing
        .enabled(if: InferenceAPIProbe.available, "needs podagent's inference API (POST /models/{name}/infer) and the Demo plugin; see the printed reason"))
 struct DemoAgentsEndToEndTests {
     @Test func podagentCompareAgainstTwoDemoAgents() throws {
-        let dir = try Proc.temporaryDirectory("e2e")
+        let dir = try Shell.temporaryDirectory("e2e")
         let token = "e2e-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
         let first = try RealAgent(dir: dir, name: "a", token: token)
@@ -22,13 +23,13 @@ struct DemoAgentsEndToEndTests {
             try #"{"sample_id": "e2e-\#(index)"}"#.write(toFile: "\(dir)/inputs/\(index).json", atomically: true, encoding: .utf8)
         }
         // Column "flaky" fails its first request only: the Demo worker's own failure injection (fail + fail_once_file).
-        let result = try Proc.run([
-            Proc.binary("podagent"), "compare", "--url", first.baseURL, "--url", second.baseURL,
+        let result = try Shell.run([
+            Shell.binary("podagent"), "compare", "--url", first.baseURL, "--url", second.baseURL,
             "--models", "petr=Demo@\(first.baseURL),vad=Demo@\(second.baseURL),flaky=Demo@\(second.baseURL)",
             "--option", "petr:raw_format=petr", "--option", "vad:raw_format=vad", "--option", "flaky:raw_format=petr",
             "--option", "flaky:fail=error", "--option", "flaky:fail_once_file=\(dir)/failed-once",
             "--inputs", "\(dir)/inputs", "--out", "\(dir)/report", "--token-file", "\(dir)/token", "--timeout", "60",
-        ], environment: Proc.environment(), timeout: 300)
+        ], environment: Shell.environment(), timeout: 300)
         let report = try JSONDecoder().decode(CompareReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/report/report.json")))
         #expect(report.models == ["petr", "vad", "flaky"])
         #expect(result.status == 1, "a failed request makes the exit status 1")
@@ -56,28 +57,28 @@ final class RealAgent {
     init(dir: String, name: String, token: String?) throws {
         let state = "\(dir)/state-\(name)"
         let log = "\(dir)/agent-\(name).log"
-        var environment = Proc.environment(["PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo"])
+        var environment = Shell.environment(["PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo"])
         if let token { environment["PODAGENT_TOKEN"] = token }
-        pid = try Proc.spawn([Proc.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state,
-                              "--plugins-dir", Proc.repoRoot.appendingPathComponent("Plugins").path],
+        pid = try Shell.spawn([Shell.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state,
+                              "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],
                              environment: environment, stdout: log, stderr: log)
-        guard let line = Proc.waitForLine(in: log, containing: "listening on http://"),
+        guard let line = Shell.waitForLine(in: log, containing: "listening on http://"),
               let range = line.range(of: "http://") else {
-            Proc.stop(pid)
-            throw TestFailure("podagent did not start: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
+            Shell.stop(pid)
+            throw FixtureError("podagent did not start: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
         }
         let address = line[range.lowerBound...].prefix { !$0.isWhitespace && $0 != "\"" }
         baseURL = String(address)
     }
 
-    func stop() { Proc.stop(pid) }
+    func stop() { Shell.stop(pid) }
 }
 
 /// Whether this build's podagent serves `POST /models/{name}/infer`: started once, asked once.
 enum InferenceAPIProbe {
     static let available: Bool = {
         do {
-            let dir = try Proc.temporaryDirectory("probe")
+            let dir = try Shell.temporaryDirectory("probe")
             let agent = try RealAgent(dir: dir, name: "probe", token: nil)
             defer { agent.stop() }
             let transport = try HTTPAgentTransport(baseURL: agent.baseURL, token: nil)

@@ -2,6 +2,7 @@ import Foundation
 import Plugins
 import Synchronization
 import Testing
+import TestProcesses
 
 @testable import Compare
 
@@ -17,7 +18,7 @@ struct ReportPipelineTests {
     /// Results for every (format, sample), made once per test run.
     static let results: Result<[String: [String: String]], any Error> = {
         Result {
-            let dir = try Proc.temporaryDirectory("demo-results")
+            let dir = try Shell.temporaryDirectory("demo-results")
             return try DemoResults.make(formats: ["petr", "vad", "maptr"], samples: samples, in: dir)
         }
     }()
@@ -45,7 +46,7 @@ struct ReportPipelineTests {
     }
 
     @Test func reportWithAFailingModelValidatesAndRenders() throws {
-        let dir = try Proc.temporaryDirectory("pipeline")
+        let dir = try Shell.temporaryDirectory("pipeline")
         let agent = try standIn(dir)
         defer { agent.stop() }
         let client = AgentClient(transport: try HTTPAgentTransport(baseURL: agent.baseURL, token: Self.token), timeout: 30)
@@ -99,7 +100,7 @@ struct ReportPipelineTests {
     }
 
     @Test func agentErrorsMapToClearKindsAndTheTokenIsRequired() throws {
-        let dir = try Proc.temporaryDirectory("errors")
+        let dir = try Shell.temporaryDirectory("errors")
         let agent = try standIn(dir)
         defer { agent.stop() }
         let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=s2"], uploads: [])
@@ -122,7 +123,7 @@ struct ReportPipelineTests {
     }
 
     @Test func noReachableAgentStillWritesAReportNamingWhy() throws {
-        let dir = try Proc.temporaryDirectory("no-agents")
+        let dir = try Shell.temporaryDirectory("no-agents")
         let samples = [Sample(id: "x", inputs: Data("{}".utf8), source: "test")]
         let series = try CompareSeries.parse(models: "PETR,pinned=VAD@pod9", options: [])
         let outcome = try CompareRunner.runAndWrite(samples: samples, series: series, targets: [], outDirectory: "\(dir)/r", tool: "podctl")
@@ -134,7 +135,7 @@ struct ReportPipelineTests {
     }
 
     @Test func badInputsAreNamed() throws {
-        let dir = try Proc.temporaryDirectory("bad-inputs")
+        let dir = try Shell.temporaryDirectory("bad-inputs")
         try "{not json".write(toFile: "\(dir)/a.json", atomically: true, encoding: .utf8)
         let broken = #expect(throws: CompareError.self) { try SampleLoader.load(dir) }
         #expect(broken?.message.contains("a.json") == true && broken?.exitCode == 2)
@@ -152,7 +153,7 @@ struct ReportPipelineTests {
 
     /// Checks report.json against docs/compare.schema.json with python3's jsonschema (draft 2020-12).
     func validateAgainstSchema(_ path: String) throws {
-        let schema = Proc.repoRoot.appendingPathComponent("docs/compare.schema.json").path
+        let schema = Shell.repoRoot.appendingPathComponent("docs/compare.schema.json").path
         let script = """
             import json, sys, jsonschema
             schema = json.load(open(sys.argv[1]))
@@ -161,7 +162,7 @@ struct ReportPipelineTests {
             for e in errors[:5]: print(list(e.absolute_path), e.message)
             sys.exit(1 if errors else 0)
             """
-        let result = try Proc.run(["python3", "-c", script, schema, path])
+        let result = try Shell.run(["python3", "-c", script, schema, path])
         #expect(result.status == 0, "report.json does not match its schema: \(result.stdout) \(result.stderr)")
     }
 
@@ -169,19 +170,19 @@ struct ReportPipelineTests {
     func renderInChromium(_ html: String, artifact: String) throws {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let browser = try #require(chromium, "Debian's chromium package is needed (bootstrap/install-deps installs it)")
-        let artifacts = Proc.repoRoot.appendingPathComponent(".build/test-artifacts/compare").path
+        let artifacts = Shell.repoRoot.appendingPathComponent(".build/test-artifacts/compare").path
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         let screenshot = "\(artifacts)/\(artifact).png"
         try? FileManager.default.removeItem(atPath: screenshot)
-        let profile = try Proc.temporaryDirectory("chromium")
+        let profile = try Shell.temporaryDirectory("chromium")
         defer { try? FileManager.default.removeItem(atPath: profile) }
         let common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                       "--user-data-dir=\(profile)"]
-        let shot = try Proc.run(common + ["--screenshot=\(screenshot)", "--window-size=1400,3200", "file://\(html)"], timeout: 120)
+        let shot = try Shell.run(common + ["--screenshot=\(screenshot)", "--window-size=1400,3200", "file://\(html)"], timeout: 120)
         #expect(shot.status == 0, "chromium --screenshot: \(shot.stderr.suffix(600))")
         let png = try #require(FileManager.default.contents(atPath: screenshot), "no screenshot at \(screenshot)")
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "screenshot \(png.count) bytes")
-        let dom = try Proc.run(common + ["--dump-dom", "file://\(html)"], timeout: 120)
+        let dom = try Shell.run(common + ["--dump-dom", "file://\(html)"], timeout: 120)
         #expect(dom.status == 0)
         for marker in ["<table id=\"summary\"", "class=\"chart bar\"", "class=\"chart radar\"", "class=\"chart bev\"",
                        "<table id=\"agreement\"", "<table id=\"failures\"", "class=\"box\""] {

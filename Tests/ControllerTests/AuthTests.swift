@@ -1,6 +1,7 @@
 import Controller
 import Foundation
 import Testing
+import TestProcesses
 
 /// Authentication over real libssh sessions against the real sshd fleet: every identity-file key type,
 /// a real `ssh-agent`, and the errors people see when none of it works.
@@ -29,10 +30,9 @@ struct AuthTests {
         let dir = try Shell.temporaryDirectory("agent")
         let socket = "\(dir)/agent.sock"
         let agent = try Shell.spawn(["/usr/bin/ssh-agent", "-D", "-a", socket], stderr: "\(dir)/agent.log")
-        Children.track(agent)
-        defer { kill(agent, SIGTERM); var status: Int32 = 0; waitpid(agent, &status, 0); Children.untrack(agent) }
+        defer { Shell.stop(agent) }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(50_000) }
-        var environment = SSHDFleet.cleanEnvironment
+        var environment = Shell.environment()
         environment["SSH_AUTH_SOCK"] = socket
         let added = try Shell.run(["/usr/bin/ssh-add", fleet.agentOnlyKey], environment: environment)
         try #require(added.status == 0, "ssh-add: \(added.stderr)")

@@ -1,6 +1,7 @@
 import Controller
 import Foundation
 import Testing
+import TestProcesses
 
 /// The `podctl` binary itself against the real sshd fleet: what only shows from outside the process
 /// (HOME's ssh config, a terminal, a descriptor limit, launching VS Code).
@@ -28,9 +29,9 @@ struct CommandLineTests {
               IdentityFile \(fleet.clientKey)
             """.write(toFile: "\(home)/.ssh/config", atomically: true, encoding: .utf8)
         let fleetFile = try inventory([fleet.pods[0]], in: home)
-        var environment = SSHDFleet.cleanEnvironment
+        var environment = Shell.environment()
         environment["HOME"] = home
-        let result = try Shell.run([Binaries.podctl, "exec", "-i", fleetFile, "--known-hosts", fleet.knownHosts, "-w", "devbox",
+        let result = try Shell.run([Shell.binary("podctl"), "exec", "-i", fleetFile, "--known-hosts", fleet.knownHosts, "-w", "devbox",
                                     "--", "echo on $POD_NAME"], environment: environment, timeout: 60)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "devbox: on \(pod.name)\n")
@@ -40,10 +41,10 @@ struct CommandLineTests {
     @Test func progressLineOnATerminalOnlyAndNeverGluedToOutput() throws {
         let dir = try Shell.temporaryDirectory("progress")
         let fleetFile = try inventory(fleet.pods, in: dir)
-        let command = [Binaries.podctl, "exec", "-i", fleetFile, "--known-hosts", fleet.knownHosts, "--", "echo hi"]
+        let command = [Shell.binary("podctl"), "exec", "-i", fleetFile, "--known-hosts", fleet.knownHosts, "--", "echo hi"]
         // `script` gives podctl a real pseudo-terminal on stdout and stderr.
         let quoted = command.map { "'\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: " ")
-        let onTerminal = try Shell.run(["/usr/bin/script", "-qfec", quoted, "/dev/null"], environment: SSHDFleet.cleanEnvironment, timeout: 90)
+        let onTerminal = try Shell.run(["/usr/bin/script", "-qfec", quoted, "/dev/null"], environment: Shell.environment(), timeout: 90)
         #expect(onTerminal.status == 0, "\(onTerminal.stdout)")
         #expect(onTerminal.stdout.contains("[16/16 done, 0 failed]"), "\(onTerminal.stdout)")
         // What a terminal finally shows on each row: the text after the row's last carriage return.
@@ -55,7 +56,7 @@ struct CommandLineTests {
         }
         #expect(!rows.contains { $0.contains("done,") }, "the progress line was left on screen")
 
-        let piped = try Shell.run(command, environment: SSHDFleet.cleanEnvironment, timeout: 90)
+        let piped = try Shell.run(command, environment: Shell.environment(), timeout: 90)
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(!piped.stderr.contains("\r") && !piped.stderr.contains("done,"), "\(piped.stderr)")
         #expect(piped.stdout.split(separator: "\n").count == 16)
@@ -70,9 +71,9 @@ struct CommandLineTests {
         }
         let fleetFile = try inventory(pods, in: dir)
         func exec(fanout: Int) throws -> Shell.Result {
-            try Shell.run(["/bin/sh", "-c", "ulimit -n 40 && exec \"$0\" \"$@\"", Binaries.podctl, "exec", "-i", fleetFile,
+            try Shell.run(["/bin/sh", "-c", "ulimit -n 40 && exec \"$0\" \"$@\"", Shell.binary("podctl"), "exec", "-i", fleetFile,
                            "--known-hosts", fleet.knownHosts, "-f", "\(fanout)", "-b", "--", "echo same"],
-                          environment: SSHDFleet.cleanEnvironment, timeout: 180)
+                          environment: Shell.environment(), timeout: 180)
         }
         let windowed = try exec(fanout: 8)
         #expect(windowed.status == 0, "\(windowed.stderr.suffix(2000))")
@@ -93,16 +94,16 @@ struct CommandLineTests {
         let made = try Shell.run(["/bin/sh", "-c", "mkdir -p \"$0/bin\" && cat > \"$0/bin/code\" && chmod 755 \"$0/bin/code\"", dir],
                                  input: "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"\(dir)/code-args\"\n")
         try #require(made.status == 0, "\(made.stderr)")
-        var environment = SSHDFleet.cleanEnvironment
+        var environment = Shell.environment()
         environment["PATH"] = "\(dir)/bin:/usr/bin:/bin"
-        let opened = try Shell.run([Binaries.podctl, "code", "pod03", "/workspace/src"], environment: environment)
+        let opened = try Shell.run([Shell.binary("podctl"), "code", "pod03", "/workspace/src"], environment: environment)
         #expect(opened.status == 0, "\(opened.stderr)")
         #expect(opened.stdout == "vscode://vscode-remote/ssh-remote+pod03/workspace/src\n")
         let arguments = try String(contentsOfFile: "\(dir)/code-args", encoding: .utf8)
         #expect(arguments == "--remote\nssh-remote+pod03\n/workspace/src\n")
 
         try FileManager.default.removeItem(atPath: "\(dir)/code-args")
-        let printOnly = try Shell.run([Binaries.podctl, "code", "pod03", "--print-only"], environment: environment)
+        let printOnly = try Shell.run([Shell.binary("podctl"), "code", "pod03", "--print-only"], environment: environment)
         #expect(printOnly.status == 0 && printOnly.stdout == "vscode://vscode-remote/ssh-remote+pod03/workspace\n")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/code-args"))
     }

@@ -3,6 +3,7 @@ import CurlClient
 import Foundation
 import Synchronization
 import Testing
+import TestProcesses
 
 @Suite("health, push/pull, forward, ssh-config over real sshd")
 struct CommandTests {
@@ -46,8 +47,8 @@ struct CommandTests {
     @Test func healthFromARealPodagentOnThePod() throws {
         let dir = try Shell.temporaryDirectory("health-real")
         let agent = try RealPodagent.start(dir: dir, token: nil)
-        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
-        let podagent = Binaries.path("podagent")
+        defer { Shell.stop(agent.pid) }
+        let podagent = Shell.binary("podagent")
         let sink = OutputWriter(fd: open("/dev/null", O_WRONLY))
         // The pods share this machine: each session runs the real podagent CLI against the real agent's port.
         func ask() -> (rows: [HealthRow], status: Int32) {
@@ -117,8 +118,7 @@ struct CommandTests {
         try "hello through the tunnel\n".write(toFile: "\(served)/hello.txt", atomically: true, encoding: .utf8)
         let httpPort = Shell.freePort()
         let server = try Shell.spawn(["/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", served, String(httpPort)])
-        Children.track(server)
-        defer { kill(server, SIGTERM); var status: Int32 = 0; waitpid(server, &status, 0); Children.untrack(server) }
+        defer { Shell.stop(server) }
         #expect(Shell.waitForPort(httpPort))
 
         let stop = Atomic<Bool>(false)

@@ -3,6 +3,7 @@ import Controller
 import Foundation
 import Synchronization
 import Testing
+import TestProcesses
 
 /// `podctl compare` over real sshd pods and real tunnels, each pod with its own token file; the agents behind
 /// the tunnels are STAND-INS of the inference HTTP API serving results made by the REAL PETR and VAD parsers.
@@ -12,9 +13,9 @@ struct CompareCommandTests {
 
     func parse(_ model: String, fixture: String, sample: String, into dir: String) throws -> String {
         let output = "\(dir)/\(model)-\(sample).json"
-        let result = try Shell.run([Binaries.path("podagent"), "parse", "--model", model, "--input",
-                                    Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/\(fixture)").path,
-                                    "--sample-id", sample, "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path,
+        let result = try Shell.run([Shell.binary("podagent"), "parse", "--model", model, "--input",
+                                    Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/\(fixture)").path,
+                                    "--sample-id", sample, "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path,
                                     "--output", output])
         if result.status != 0 { throw FixtureError("podagent parse \(model): \(result.stderr)") }
         return output
@@ -31,7 +32,7 @@ struct CompareCommandTests {
         let infer = InferTests()
         var pods: [Pod] = []
         var agents: [pid_t] = []
-        defer { for pid in agents { kill(pid, SIGTERM); var status: Int32 = 0; waitpid(pid, &status, 0); Children.untrack(pid) } }
+        defer { for pid in agents { Shell.stop(pid) } }
         for (index, (model, results)) in [("PETR", petr), ("VAD", vad)].enumerated() {
             let token = "token-\(index)-\(UUID().uuidString.prefix(6))"
             let folder = "\(dir)/agent\(index)"

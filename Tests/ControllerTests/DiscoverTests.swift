@@ -1,6 +1,7 @@
 import Controller
 import Foundation
 import Testing
+import TestProcesses
 
 /// `podctl discover runpod` against a local HTTP server that serves RunPod-shaped JSON.
 @Suite("Discover RunPod over libcurl")
@@ -33,8 +34,7 @@ struct DiscoverTests {
         try Self.serverScript.write(toFile: "\(dir)/server.py", atomically: true, encoding: .utf8)
         let port = Shell.freePort()
         let server = try Shell.spawn(["/usr/bin/python3", "\(dir)/server.py", String(port)], stderr: "\(dir)/server.log")
-        Children.track(server)
-        defer { kill(server, SIGTERM); var status: Int32 = 0; waitpid(server, &status, 0); Children.untrack(server) }
+        defer { Shell.stop(server) }
         #expect(Shell.waitForPort(port))
         let base = "http://127.0.0.1:\(port)/v1"
 

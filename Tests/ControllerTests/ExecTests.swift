@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import SSHClient
 import Testing
+import TestProcesses
 
 /// podctl exec against 16 real sshd instances over real libssh sessions.
 @Suite("Exec over real sshd")

@@ -2,6 +2,7 @@ import Controller
 import Foundation
 import SSHClient
 import Testing
+import TestProcesses
 
 @Suite("Host key policies against real sshd")
 struct HostKeyTests {

@@ -2,6 +2,7 @@ import Compare
 import Controller
 import Foundation
 import Testing
+import TestProcesses
 
 /// `podctl infer` over a real sshd and a real libssh tunnel. Most tests put a STAND-IN of the inference HTTP API
 /// (Tests/CompareTests/Support/standin_agent.py) behind the tunnel, serving a result made by the REAL PETR parser,
@@ -14,9 +15,8 @@ struct InferTests {
     func standIn(_ dir: String, config: [String: Any]) throws -> (pid: pid_t, port: Int) {
         let path = "\(dir)/standin.json"
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        let script = Binaries.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
+        let script = Shell.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
         let pid = try Shell.spawn(["/usr/bin/python3", script, path], stdout: "\(dir)/standin.log", stderr: "\(dir)/standin.log")
-        Children.track(pid)
         for _ in 0..<200 {
             if let text = try? String(contentsOfFile: "\(dir)/standin.log", encoding: .utf8), let range = text.range(of: "127.0.0.1:"),
                let bound = Int(text[range.upperBound...].prefix { $0.isNumber }) {
@@ -29,18 +29,18 @@ struct InferTests {
 
     @Test func inferThroughTheTunnelWithTokenAndErrorMapping() throws {
         let dir = try Shell.temporaryDirectory("infer")
-        let raw = Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
-        let parsed = try Shell.run([Binaries.path("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "s1",
-                                    "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
+        let raw = Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
+        let parsed = try Shell.run([Shell.binary("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "s1",
+                                    "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
         try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
         let token = "secret-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
         let agent = try standIn(dir, config: [
             "token": token, "models": ["PETR": ["gpu_memory_mib": 1800], "Exported": [:]],
-            "results": ["PETR": ["s1": "\(dir)/result.json"], "Exported": ["s1": Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json").path]],
+            "results": ["PETR": ["s1": "\(dir)/result.json"], "Exported": ["s1": Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json").path]],
             "fail": ["PETR": ["busy": [429, "queue full"], "slow": [504, "timed out after 5 s"], "cold": [503, "loading"]]],
         ])
-        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+        defer { Shell.stop(agent.pid) }
         var pod = fleet.pods[6]
         pod.agentPort = agent.port
         let sink = "\(dir)/out.txt"
@@ -61,7 +61,7 @@ struct InferTests {
         let exported = try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample,
                                             options: ["format": .string("nuscenes")], token: token, timeout: 30, output: .json, out: exportOut)
         #expect(exported == nil)
-        let golden = try Data(contentsOf: Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json"))
+        let golden = try Data(contentsOf: Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json"))
         #expect(try String(contentsOfFile: exportSink, encoding: .utf8) == String(decoding: golden, as: UTF8.self) + "\n")
         let notStandard = #expect(throws: CompareError.self) {
             try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample, options: [:],
@@ -93,14 +93,14 @@ struct InferTests {
 
     @Test func podctlInferCommandLineReadsTheInventoryTokenFile() throws {
         let dir = try Shell.temporaryDirectory("infer-cli")
-        let raw = Binaries.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
-        let parsed = try Shell.run([Binaries.path("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "cli",
-                                    "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
+        let raw = Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
+        let parsed = try Shell.run([Shell.binary("podagent"), "parse", "--model", "PETR", "--input", raw, "--sample-id", "cli",
+                                    "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path, "--output", "\(dir)/result.json"])
         try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
         let token = "cli-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
         let agent = try standIn(dir, config: ["token": token, "models": ["PETR": [:]], "results": ["PETR": ["cli": "\(dir)/result.json"]]])
-        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+        defer { Shell.stop(agent.pid) }
         let pod = fleet.pods[7]
         try """
             defaults: {user: root, identity: \(fleet.clientKey), token_file: \(dir)/token}
@@ -108,8 +108,8 @@ struct InferTests {
               - {name: \(pod.name), host: 127.0.0.1, port: \(pod.port), agent_port: \(agent.port)}
             """.write(toFile: "\(dir)/fleet.yaml", atomically: true, encoding: .utf8)
         try #"{"sample_id": "cli", "images": {}}"#.write(toFile: "\(dir)/sample.json", atomically: true, encoding: .utf8)
-        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODCTL_") }
-        let ok = try Shell.run([Binaries.path("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+        let environment = Shell.environment()
+        let ok = try Shell.run([Shell.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                 pod.name, "PETR", "\(dir)/sample.json", "--summary"], environment: environment, timeout: 60)
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("sample: cli") && ok.stdout.contains("SECTION"))
@@ -117,11 +117,11 @@ struct InferTests {
         // PODCTL_TOKEN wins over the inventory's file: a wrong one is refused (exit 3), and never echoed.
         var wrongEnvironment = environment
         wrongEnvironment["PODCTL_TOKEN"] = "wrong-token-value"
-        let refused = try Shell.run([Binaries.path("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+        let refused = try Shell.run([Shell.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                      pod.name, "PETR", "\(dir)/sample.json"], environment: wrongEnvironment, timeout: 60)
         #expect(refused.status == 3, "\(refused.stderr)")
         #expect(refused.stderr.contains("refused the token") && !refused.stderr.contains("wrong-token-value"))
-        let missing = try Shell.run([Binaries.path("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
+        let missing = try Shell.run([Shell.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                      pod.name, "PETR", "\(dir)/nope.json"], environment: environment, timeout: 60)
         #expect(missing.status == 2 && missing.stderr.contains("nope.json"))
     }
@@ -131,7 +131,7 @@ struct InferTests {
         let dir = try Shell.temporaryDirectory("infer-real")
         let token = "real-\(UUID().uuidString.prefix(8))"
         let agent = try RealPodagent.start(dir: dir, token: token)
-        defer { kill(agent.pid, SIGTERM); var status: Int32 = 0; waitpid(agent.pid, &status, 0); Children.untrack(agent.pid) }
+        defer { Shell.stop(agent.pid) }
         var pod = fleet.pods[8]
         pod.agentPort = agent.port
         let out = OutputWriter(fd: open("/dev/null", O_WRONLY))
@@ -156,10 +156,9 @@ enum RealPodagent {
         environment["PODAGENT_MODELS"] = "Demo"
         if let token { environment["PODAGENT_TOKEN"] = token }
         let log = "\(dir)/agent.log"
-        let pid = try Shell.spawn([Binaries.path("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir",
-                                   "\(dir)/state", "--plugins-dir", Binaries.repoRoot.appendingPathComponent("Plugins").path],
+        let pid = try Shell.spawn([Shell.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir",
+                                   "\(dir)/state", "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],
                                   environment: environment, stdout: log, stderr: log)
-        Children.track(pid)
         for _ in 0..<1200 {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), let range = text.range(of: "listening on http://127.0.0.1:"),
                let port = Int(text[range.upperBound...].prefix { $0.isNumber }) {

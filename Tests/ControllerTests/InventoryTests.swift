@@ -1,6 +1,7 @@
 import Controller
 import Foundation
 import Testing
+import TestProcesses
 
 @Suite("Inventory and targets")
 struct InventoryTests {

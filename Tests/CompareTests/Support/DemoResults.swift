@@ -1,4 +1,5 @@
 import Foundation
+import TestProcesses
 
 /// Standard results made the real way: the REAL Demo worker (Plugins/Demo/worker.py, speaking
 /// docs/worker-protocol.md over stdin/stdout) emits a model's raw output, and the REAL plugin parser
@@ -9,7 +10,7 @@ enum DemoResults {
 
     /// Runs the worker once for every (format, sample) and returns `[format: [sample: path of the standard result]]`.
     static func make(formats: [String], samples: [String], in dir: String) throws -> [String: [String: String]] {
-        let plugins = Proc.repoRoot.appendingPathComponent("Plugins").path
+        let plugins = Shell.repoRoot.appendingPathComponent("Plugins").path
         // `raw_format` per the contract; the worker on main before the engine's rename still calls it `format`.
         let source = (try? String(contentsOfFile: "\(plugins)/Demo/worker.py", encoding: .utf8)) ?? ""
         let formatKey = source.contains("raw_format") ? "raw_format" : "format"
@@ -22,12 +23,12 @@ enum DemoResults {
             }
         }
         requests.append(#"{"type": "shutdown"}"#)
-        let worker = try Proc.run(["/usr/bin/python3", "\(plugins)/Demo/worker.py"],
-                                  environment: Proc.environment([
+        let worker = try Shell.run(["/usr/bin/python3", "\(plugins)/Demo/worker.py"],
+                                  environment: Shell.environment([
                                       "PODAGENT_MODEL": "Demo", "PODAGENT_DEVICE": "cpu", "PODAGENT_WORKER_OPTIONS": "{}",
                                       "PYTHONPATH": "\(plugins)/runtime", "PODAGENT_WORKER": "Demo/0",
                                   ]), input: requests.joined(separator: "\n") + "\n", timeout: 120)
-        guard worker.status == 0 else { throw TestFailure("Demo worker exited \(worker.status): \(worker.stderr.suffix(800))") }
+        guard worker.status == 0 else { throw FixtureError("Demo worker exited \(worker.status): \(worker.stderr.suffix(800))") }
         var made: [String: [String: String]] = [:]
         var answered = 0
         for line in worker.stdout.split(separator: "\n") {
@@ -40,15 +41,15 @@ enum DemoResults {
             let rawPath = "\(dir)/raw-\(format)-\(sample).json"
             try JSONSerialization.data(withJSONObject: modelRaw).write(to: URL(fileURLWithPath: rawPath))
             let resultPath = "\(dir)/result-\(format)-\(sample).json"
-            guard let parser = parsers[format] else { throw TestFailure("no parser for \(format)") }
-            let parsed = try Proc.run([Proc.binary("podagent"), "parse", "--model", parser, "--input", rawPath, "--sample-id", sample,
-                                       "--plugins-dir", plugins, "--output", resultPath], environment: Proc.environment())
-            guard parsed.status == 0 else { throw TestFailure("podagent parse --model \(parser) failed: \(parsed.stderr)") }
+            guard let parser = parsers[format] else { throw FixtureError("no parser for \(format)") }
+            let parsed = try Shell.run([Shell.binary("podagent"), "parse", "--model", parser, "--input", rawPath, "--sample-id", sample,
+                                       "--plugins-dir", plugins, "--output", resultPath], environment: Shell.environment())
+            guard parsed.status == 0 else { throw FixtureError("podagent parse --model \(parser) failed: \(parsed.stderr)") }
             made[format, default: [:]][sample] = resultPath
             answered += 1
         }
         guard answered == formats.count * samples.count else {
-            throw TestFailure("the Demo worker answered \(answered) of \(formats.count * samples.count) requests: \(worker.stdout.suffix(800)) \(worker.stderr.suffix(800))")
+            throw FixtureError("the Demo worker answered \(answered) of \(formats.count * samples.count) requests: \(worker.stdout.suffix(800)) \(worker.stderr.suffix(800))")
         }
         return made
     }
@@ -62,16 +63,16 @@ final class StandInAgent {
     init(config: [String: Any], dir: String) throws {
         let configPath = "\(dir)/standin-\(UUID().uuidString.prefix(6)).json"
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
-        let script = Proc.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
+        let script = Shell.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
         let log = configPath + ".log"
-        pid = try Proc.spawn(["/usr/bin/python3", script, configPath], stdout: log, stderr: log)
-        guard let line = Proc.waitForLine(in: log, containing: "listening on http://"),
+        pid = try Shell.spawn(["/usr/bin/python3", script, configPath], stdout: log, stderr: log)
+        guard let line = Shell.waitForLine(in: log, containing: "listening on http://"),
               let range = line.range(of: "http://") else {
-            Proc.stop(pid)
-            throw TestFailure("the stand-in agent did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            Shell.stop(pid)
+            throw FixtureError("the stand-in agent did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
         baseURL = String(line[range.lowerBound...])
     }
 
-    func stop() { Proc.stop(pid) }
+    func stop() { Shell.stop(pid) }
 }

@@ -1,5 +1,6 @@
 import Controller
 import Foundation
+import TestProcesses
 
 /// Real OpenSSH servers on loopback ports, one per pod, each with its own host key and a shared
 /// client key in authorized_keys (password logins off). Started once and shared by all suites.
@@ -81,7 +82,6 @@ final class SSHDFleet: Sendable {
             let logging = index == count ? ["-E", "\(dir)/\(name).log"] : ["-e"]
             let pid = try Shell.spawn(["/usr/sbin/sshd", "-D"] + logging + ["-f", "\(dir)/\(name).conf"],
                                       stderr: "\(dir)/\(name).log")
-            Children.track(pid)
             processes.append(pid)
             let publicKey = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8)
                 .split(separator: " ").prefix(2).joined(separator: " ")
@@ -110,11 +110,6 @@ final class SSHDFleet: Sendable {
                            useAgent: agentSocket != nil, agentSocket: agentSocket)
     }
 
-    /// The environment for running the podctl binary: no PODCTL_ settings and no ssh-agent of the caller's.
-    static var cleanEnvironment: [String: String] {
-        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODCTL_") && $0.key != "SSH_AUTH_SOCK" }
-    }
-
     /// Writes an executable script into the sessions' PATH.
     func installScript(_ name: String, _ body: String) throws {
         let path = "\(binDir)/\(name)"
@@ -134,9 +129,4 @@ enum HostKeyPolicyChoice {
         case .off: return .off
         }
     }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

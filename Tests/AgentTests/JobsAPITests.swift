@@ -80,6 +80,16 @@ struct JobsAPITests {
                     }
                     let timedOut = try await Self.waitFor("timed_out", client, harness, hanging)
                     #expect((timedOut["error"] as? [String: Any])?["code"] as? String == "timeout")
+                    try await client.execute(uri: "/metrics", method: .get, headers: harness.auth) { response in
+                        let text = String(buffer: response.body)
+                        for line in [#"podagent_jobs_submitted_total{model="PETR"} 3"#,
+                                     #"podagent_jobs_finished_total{model="PETR",state="succeeded"} 1"#,
+                                     #"podagent_jobs_finished_total{model="PETR",state="failed"} 1"#,
+                                     #"podagent_jobs_finished_total{model="PETR",state="timed_out"} 1"#,
+                                     #"podagent_jobs_count{state="queued"} 0"#, #"podagent_jobs_count{state="running"} 0"#] {
+                            #expect(text.contains(line), "no '\(line)' in /metrics:\n\(text.split(separator: "\n").filter { $0.contains("jobs") }.joined(separator: "\n"))")
+                        }
+                    }
                     try await client.execute(uri: "/jobs/not-a-job", method: .get, headers: harness.auth) { #expect($0.status == .notFound) }
                     try await client.execute(uri: "/jobs", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["inputs": [:]])) { response in
                         #expect(response.status == .badRequest)

@@ -58,6 +58,7 @@ public final class JobRunner: Service, Sendable {
             state.records = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
             state.queue = queue
         }
+        updateGauges()
         prune()
     }
 
@@ -77,6 +78,8 @@ public final class JobRunner: Service, Sendable {
             state.queue.append(record.id)
             return state.wakeup
         }
+        inference.metrics?.count("jobs_submitted", help: "Jobs accepted, by model", labels: [("model", model)])
+        updateGauges()
         wakeup?.yield()
         return record
     }
@@ -117,6 +120,7 @@ public final class JobRunner: Service, Sendable {
             throw AgentError(.conflict, "job '\(id)' is already \(finalState.rawValue)")
         case .dequeued(let record):
             persist(record)
+            recordFinished(record)
             return record
         case .running(let task, let record):
             task?.cancel()
@@ -166,6 +170,7 @@ public final class JobRunner: Service, Sendable {
                 state.running[id] = Task { await self.execute(started) }
             }
         }
+        updateGauges()
     }
 
     private func execute(_ started: JobRecord) async {
@@ -214,7 +219,24 @@ public final class JobRunner: Service, Sendable {
             state.cancelling.remove(id)
             return state.wakeup
         }
+        if let record { recordFinished(record) }
         wakeup?.yield()
+    }
+
+    // MARK: Metrics
+
+    private func recordFinished(_ record: JobRecord) {
+        inference.metrics?.count("jobs_finished", help: "Jobs that ended, by model and final state",
+                                 labels: [("model", record.model), ("state", record.state.rawValue)])
+        updateGauges()
+    }
+
+    /// The queued and running counts as gauges, after every change of either.
+    private func updateGauges() {
+        guard let metrics = inference.metrics else { return }
+        let (queued, running) = state.withLock { ($0.queue.count, $0.running.count) }
+        metrics.gauge("jobs", unit: "count", help: "Jobs waiting or running now", labels: [("state", "queued")], value: Double(queued))
+        metrics.gauge("jobs", unit: "count", help: "Jobs waiting or running now", labels: [("state", "running")], value: Double(running))
     }
 
     private func persist(_ record: JobRecord) {

@@ -96,9 +96,9 @@ struct InferenceEngineTests {
         let (engine, _, _) = try S.engine { $0.inference.queueLimit = 1 }
         _ = try await engine.load("Demo", overrides: ModelOverrides())
         let running = Task { try await engine.infer(try S.request("slow", options: ["infer_time_s": 2])) }
-        #expect(await S.eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
+        #expect(await eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
         let queued = Task { try await engine.infer(try S.request("queued")) }
-        #expect(await S.eventually { await engine.status(of: "Demo")?.queued == 1 })
+        #expect(await eventually { await engine.status(of: "Demo")?.queued == 1 })
         let refused = await S.failure { () throws(AgentError) in _ = try await engine.infer(try! S.request("third")) }
         #expect(refused?.code == .overloaded)
         #expect((refused?.retryAfterSeconds ?? 0) >= 1)
@@ -112,11 +112,11 @@ struct InferenceEngineTests {
         let (engine, _, _) = try S.engine()
         _ = try await engine.load("Demo", overrides: ModelOverrides())
         let running = Task { try await engine.infer(try S.request("slow", options: ["infer_time_s": 2])) }
-        #expect(await S.eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
+        #expect(await eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
         let queued = Task { () async -> AgentError? in
             await S.failure { () throws(AgentError) in _ = try await engine.infer(try! S.request("to-cancel")) }
         }
-        #expect(await S.eventually { await engine.status(of: "Demo")?.queued == 1 })
+        #expect(await eventually { await engine.status(of: "Demo")?.queued == 1 })
         queued.cancel()
         #expect(await queued.value?.code == .cancelled)
         #expect(await engine.status(of: "Demo")?.queued == 0)
@@ -130,7 +130,7 @@ struct InferenceEngineTests {
         let running = Task { () async -> AgentError? in
             await S.failure { () throws(AgentError) in _ = try await engine.infer(try! S.request("long", options: ["infer_time_s": 60])) }
         }
-        #expect(await S.eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
+        #expect(await eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
         running.cancel()
         let error = await running.value
         #expect(error?.code == .cancelled)

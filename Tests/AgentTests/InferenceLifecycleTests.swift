@@ -42,7 +42,7 @@ struct InferenceLifecycleTests {
         let (engine, _, killed) = try S.engine()
         let oldPID = try #require(try await engine.load("Demo", overrides: ModelOverrides()).instances.first?.pid)
         kill(oldPID, SIGKILL)
-        #expect(await S.eventually {
+        #expect(await eventually {
             let instance = await engine.status(of: "Demo")?.instances.first
             return instance?.state == "idle" && instance?.pid != nil && instance?.pid != oldPID
         })
@@ -59,7 +59,7 @@ struct InferenceLifecycleTests {
         let config = try TestSupport.temporaryDirectory("reload") + "/demo_config.py"
         try "# a config for the synthetic Demo\n".write(toFile: config, atomically: true, encoding: .utf8)
         let reload = Task { try await engine.load("Demo", overrides: ModelOverrides(config: config)) }
-        #expect(await S.eventually { await engine.status(of: "Demo")?.instances.count == 2 })
+        #expect(await eventually { await engine.status(of: "Demo")?.instances.count == 2 })
         // While the new worker loads, the old one answers.
         let during = try await engine.infer(try S.request("during-reload"))
         #expect(during.result.detections != nil)
@@ -68,7 +68,7 @@ struct InferenceLifecycleTests {
         let newPID = try #require(status.instances.first { $0.state != "stopping" }?.pid)
         #expect(newPID != oldPID)
         #expect(S.environment(ofProcess: newPID)["PODAGENT_MODEL_CONFIG"] == config)
-        #expect(await S.eventually { killed.groups.contains(oldPID) && S.processes(inGroup: oldPID).isEmpty })
+        #expect(await eventually { killed.groups.contains(oldPID) && S.processes(inGroup: oldPID).isEmpty })
         #expect(await engine.status(of: "Demo")?.instances.count == 1)
         let missing = await S.failure { () throws(AgentError) in _ = try await engine.load("Demo", overrides: ModelOverrides(checkpoint: "/nonexistent/x.pth")) }
         #expect(missing?.code == .invalidArgument && missing?.message.contains("/nonexistent/x.pth") == true)
@@ -186,7 +186,7 @@ struct InferenceLifecycleTests {
         let runtime = AgentRuntime(agent: agent)
         let running = Task { try await runtime.run(services: [ModelChecksService(agent: agent), InferenceEngineService(agent: agent)]) }
         // The checks pass first ("validated"), then the engine reports its workers ready.
-        #expect(await S.eventually { agent.readiness.snapshot["model:Demo"]?.state == "ready" })
+        #expect(await eventually { agent.readiness.snapshot["model:Demo"]?.state == "ready" })
         #expect(agent.readiness.snapshot["model:Demo"]?.ready == true)
         let pid = try #require(await agent.engine.status(of: "Demo")?.instances.first?.pid)
         let outcome = try await agent.engine.infer(try S.request("via-service"))

@@ -90,16 +90,6 @@ enum InferenceTestSupport {
         }
     }
 
-    /// Waits (bounded, loosely) until `condition` holds.
-    static func eventually(_ limit: Duration = .seconds(30), _ condition: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return await condition()
-    }
-
     /// A process's environment, from /proc.
     static func environment(ofProcess pid: Int32) -> [String: String] {
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [:] }

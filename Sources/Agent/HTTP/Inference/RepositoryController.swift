@@ -74,42 +74,17 @@ struct RepositoryController<Context: RequestContext> {
         return overrides
     }
 
-    /// One model in the index (snake_case, as the rest of the API).
+    /// One model in the index: ModelStatus's own snake_case encoding, except that `reason` is always
+    /// there ("" when ready), as clients of Triton's repository index expect.
     struct Entry: Encodable {
-        struct Instance: Encodable {
-            var index: Int
-            var gpu: String?
-            var pid: Int32?
-            var state: String
-            var restarts: Int
-            var last_error: String?
-            var load_s: Double?
-            var gpu_memory_mib: Double?
-        }
-        var name: String
-        var version: String
-        var state: String
-        /// Empty when the model is ready.
-        var reason: String
-        var config: String
-        var checkpoint: String
-        var instances: [Instance]
-        var queued: Int
-        var queue_limit: Int
+        let status: ModelStatus
 
-        init(_ status: ModelStatus) {
-            name = status.name
-            version = status.version
-            state = status.state
-            reason = status.reason ?? ""
-            config = status.config
-            checkpoint = status.checkpoint
-            instances = status.instances.map {
-                Instance(index: $0.index, gpu: $0.gpu, pid: $0.pid, state: $0.state, restarts: $0.restarts, last_error: $0.lastError,
-                         load_s: $0.loadSeconds, gpu_memory_mib: $0.gpuMemoryMiB)
-            }
-            queued = status.queued
-            queue_limit = status.queueLimit
+        init(_ status: ModelStatus) { self.status = status }
+
+        func encode(to encoder: any Encoder) throws {
+            var shown = status
+            shown.reason = status.reason ?? ""
+            try shown.encode(to: encoder)
         }
     }
 }

@@ -11,12 +11,17 @@ public enum JSONWriter {
         return out
     }
 
-    private static func append(_ value: JSONValue, to out: inout [UInt8], indent: Int?) throws(PluginError) {
+    /// - Parameter nonFiniteAsNull: write NaN and infinities as null (as `JSONValue`'s `Encodable` does)
+    ///   instead of throwing; for a model's raw output kept as it came.
+    static func append(_ value: JSONValue, to out: inout [UInt8], indent: Int?, nonFiniteAsNull: Bool = false) throws(PluginError) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .number(let number):
-            guard number.isFinite else { throw PluginError(.invalidValue, "cannot write the non-finite number \(number) as JSON") }
+            guard number.isFinite else {
+                if nonFiniteAsNull { out.append(contentsOf: "null".utf8); return }
+                throw PluginError(.invalidValue, "cannot write the non-finite number \(number) as JSON")
+            }
             appendNumber(number, to: &out)
         case .string(let text): appendString(text, to: &out)
         case .array(let items):
@@ -26,7 +31,7 @@ public enum JSONWriter {
             for (index, item) in items.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 if let indent, !flat { newline(&out, indent + 1) }
-                try append(item, to: &out, indent: indent.map { $0 + 1 })
+                try append(item, to: &out, indent: indent.map { $0 + 1 }, nonFiniteAsNull: nonFiniteAsNull)
             }
             if let indent, !flat, !items.isEmpty { newline(&out, indent) }
             out.append(UInt8(ascii: "]"))
@@ -38,7 +43,7 @@ public enum JSONWriter {
                 appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 if indent != nil { out.append(0x20) }
-                try append(item, to: &out, indent: indent.map { $0 + 1 })
+                try append(item, to: &out, indent: indent.map { $0 + 1 }, nonFiniteAsNull: nonFiniteAsNull)
             }
             if let indent, !members.isEmpty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))

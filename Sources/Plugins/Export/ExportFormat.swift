@@ -19,8 +19,16 @@ public enum ExportFormat: String, Sendable, CaseIterable {
         switch self {
         case .standard:
             if results.count == 1 { return Array(try results[0].jsonData(pretty: pretty)) }
+            if !pretty {
+                var out: [UInt8] = [UInt8(ascii: "[")]
+                for (index, result) in results.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    out += try result.jsonBytes()
+                }
+                return out + [UInt8(ascii: "]")]
+            }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             do { return Array(try encoder.encode(results)) } catch {
                 throw PluginError(.invalidValue, "cannot encode the results as JSON: \(error)")
             }

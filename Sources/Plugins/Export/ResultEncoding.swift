@@ -2,9 +2,11 @@ import Foundation
 
 extension StandardResult {
     /// The result as JSON: sorted keys, so it is stable to diff and compare with goldens.
+    /// Compact output comes from ``jsonBytes()``; pretty output from `JSONEncoder`.
     public func jsonData(pretty: Bool = false) throws(PluginError) -> Data {
+        if !pretty { return Data(try jsonBytes()) }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         do {
             return try encoder.encode(self)
         } catch {

@@ -85,7 +85,7 @@ public final class InferenceService: Sendable {
         return try AgentError.mapping {
             switch format {
             case .standard:
-                return Array(try result.jsonData())
+                return try result.jsonBytes()
             case .nuscenes:
                 guard let calibration = inputs["calibration"] else {
                     throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.calibration (lidar2ego_rotation, lidar2ego_translation, ego2global_rotation, ego2global_translation)")

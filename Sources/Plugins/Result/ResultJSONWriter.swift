@@ -1,0 +1,242 @@
+extension StandardResult {
+    /// The result as compact JSON with sorted keys: the document `JSONEncoder` makes from the `Codable`
+    /// conformance, written directly. Every inference response carries one (VAD's is over 200 KB), and
+    /// Foundation's encoder spent several milliseconds on it.
+    /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite (JSON cannot hold it).
+    public func jsonBytes() throws(PluginError) -> [UInt8] {
+        var writer = ResultJSONWriter()
+        try writer.write(self)
+        return writer.out
+    }
+}
+
+/// Keys are written in sorted order, each type's list spelled out; `ResultJSONWriterTests` checks the
+/// output against `JSONEncoder` for every model, so a field added to a type but not here fails there.
+struct ResultJSONWriter {
+    private(set) var out: [UInt8] = []
+    /// Per open object or array: true until its first member is written.
+    private var empty: [Bool] = []
+
+    init() { out.reserveCapacity(1 << 16) }
+
+    mutating func write(_ result: StandardResult) throws(PluginError) {
+        open("{")
+        if let detections = result.detections {
+            key("detections")
+            open("[")
+            for detection in detections { element(); try write(detection) }
+            close("]")
+        }
+        if let plan = result.egoPlan { key("ego_plan"); try write(plan) }
+        if let lanes = result.laneCenterlines {
+            key("lane_centerlines")
+            open("[")
+            for lane in lanes {
+                element()
+                open("{")
+                field("id", lane.id)
+                try field("points_ego", lane.pointsEgo)
+                try field("score", lane.score)
+                close("}")
+            }
+            close("]")
+        }
+        if let elements = result.mapElements {
+            key("map_elements")
+            open("[")
+            for item in elements {
+                element()
+                open("{")
+                try field("bbox_lidar", item.bboxLidar)
+                field("label", item.label)
+                field("label_index", item.labelIndex)
+                try field("polyline_lidar", item.polylineLidar)
+                try field("score", item.score)
+                close("}")
+            }
+            close("]")
+        }
+        key("meta")
+        try write(result.meta)
+        if let raw = result.raw {
+            key("raw")
+            try JSONWriter.append(raw, to: &out, indent: nil, nonFiniteAsNull: true)
+        }
+        field("schema_version", result.schemaVersion)
+        if let topology = result.topology { key("topology"); try write(topology) }
+        if let traffic = result.trafficElements {
+            key("traffic_elements")
+            open("[")
+            for item in traffic {
+                element()
+                open("{")
+                field("attribute", item.attribute)
+                field("attribute_index", item.attributeIndex)
+                try field("bbox_image_front", item.bboxImageFront)
+                field("id", item.id)
+                try field("score", item.score)
+                close("}")
+            }
+            close("]")
+        }
+        close("}")
+    }
+
+    private mutating func write(_ meta: ResultMeta) throws(PluginError) {
+        open("{")
+        if let convention = meta.boxConvention { field("box_convention", convention) }
+        field("checkpoint", meta.checkpoint)
+        field("model", meta.model)
+        field("plugin_version", meta.pluginVersion)
+        if let sample = meta.sampleID { field("sample_id", sample) }
+        try field("score_threshold", meta.scoreThreshold)
+        key("timings_seconds")
+        open("{")
+        for name in meta.timingsSeconds.keys.sorted() {
+            if let seconds = meta.timingsSeconds[name] { try field(name, seconds) }
+        }
+        close("}")
+        key("warnings")
+        open("[")
+        for warning in meta.warnings { element(); JSONWriter.appendString(warning, to: &out) }
+        close("]")
+        close("}")
+    }
+
+    private mutating func write(_ detection: Detection3D) throws(PluginError) {
+        open("{")
+        try field("center_lidar", detection.centerLidar)
+        field("label", detection.label)
+        field("label_index", detection.labelIndex)
+        try field("score", detection.score)
+        try field("size_wlh", detection.sizeWlh)
+        if let trajectories = detection.trajectoriesLidar {
+            key("trajectories_lidar")
+            open("[")
+            for trajectory in trajectories { element(); try numbers(trajectory) }
+            close("]")
+        }
+        if let step = detection.trajectoryStepSeconds { try field("trajectory_step_seconds", step) }
+        try field("velocity_lidar", detection.velocityLidar)
+        try field("yaw_lidar", detection.yawLidar)
+        close("}")
+    }
+
+    private mutating func write(_ plan: EgoPlan) throws(PluginError) {
+        open("{")
+        key("candidates")
+        open("[")
+        for candidate in plan.candidates {
+            element()
+            open("{")
+            field("command", candidate.command)
+            try field("trajectory_lidar", candidate.trajectoryLidar)
+            close("}")
+        }
+        close("]")
+        field("command", plan.command)
+        field("command_index", plan.commandIndex)
+        try field("step_seconds", plan.stepSeconds)
+        try field("trajectory_lidar", plan.trajectoryLidar)
+        close("}")
+    }
+
+    private mutating func write(_ topology: Topology) throws(PluginError) {
+        open("{")
+        try pairs("lane_lane", topology.laneLane)
+        if let dense = topology.laneLaneDense { try field("lane_lane_dense", dense) }
+        try pairs("lane_traffic", topology.laneTraffic)
+        if let dense = topology.laneTrafficDense { try field("lane_traffic_dense", dense) }
+        try field("threshold", topology.threshold)
+        close("}")
+    }
+
+    private mutating func pairs(_ name: String, _ pairs: [Topology.Pair]) throws(PluginError) {
+        key(name)
+        open("[")
+        for pair in pairs {
+            element()
+            open("{")
+            field("from", pair.from)
+            try field("probability", pair.probability)
+            field("to", pair.to)
+            close("}")
+        }
+        close("]")
+    }
+
+    // MARK: Pieces
+
+    private mutating func open(_ bracket: Unicode.Scalar) {
+        out.append(UInt8(ascii: bracket))
+        empty.append(true)
+    }
+
+    private mutating func close(_ bracket: Unicode.Scalar) {
+        out.append(UInt8(ascii: bracket))
+        empty.removeLast()
+    }
+
+    /// The comma before every member but the first.
+    private mutating func element() {
+        if empty[empty.count - 1] {
+            empty[empty.count - 1] = false
+        } else {
+            out.append(UInt8(ascii: ","))
+        }
+    }
+
+    private mutating func key(_ name: String) {
+        element()
+        JSONWriter.appendString(name, to: &out)
+        out.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func field(_ name: String, _ text: String) {
+        key(name)
+        JSONWriter.appendString(text, to: &out)
+    }
+
+    private mutating func field(_ name: String, _ integer: Int) {
+        key(name)
+        out.append(contentsOf: String(integer).utf8)
+    }
+
+    private mutating func field(_ name: String, _ number: Double) throws(PluginError) {
+        key(name)
+        try self.number(number)
+    }
+
+    private mutating func field(_ name: String, _ values: [Double]) throws(PluginError) {
+        key(name)
+        try numbers(values)
+    }
+
+    private mutating func field(_ name: String, _ rows: [[Double]]) throws(PluginError) {
+        key(name)
+        try numbers(rows)
+    }
+
+    private mutating func number(_ value: Double) throws(PluginError) {
+        guard value.isFinite else { throw PluginError(.invalidValue, "cannot encode the result as JSON: the number \(value) is not finite") }
+        JSONWriter.appendNumber(value, to: &out)
+    }
+
+    private mutating func numbers(_ values: [Double]) throws(PluginError) {
+        out.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            try number(value)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    private mutating func numbers(_ rows: [[Double]]) throws(PluginError) {
+        out.append(UInt8(ascii: "["))
+        for (index, row) in rows.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            try numbers(row)
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+}

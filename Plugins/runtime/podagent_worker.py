@@ -201,7 +201,9 @@ def serve(model, environ=None, stdin=None):
     stdin = sys.stdin if stdin is None else stdin
 
     def send(message):
-        out.write(json.dumps(message, separators=(",", ":"), allow_nan=False) + "\n")
+        # No cycle check (~20% of the time for a VAD-sized answer): answers are fresh trees built by
+        # to_jsonable, which would hit RecursionError on a cyclic output before getting here.
+        out.write(json.dumps(message, separators=(",", ":"), allow_nan=False, check_circular=False) + "\n")
         out.flush()
 
     started = time.monotonic()

@@ -130,6 +130,14 @@ class RuntimeConversionTests(unittest.TestCase):
             self.runtime.to_jsonable({"pts_bbox": {"odd": object()}})
         self.assertIn("raw.pts_bbox.odd", str(caught.exception))
 
+    def test_cyclic_output_is_an_error_not_a_hang(self):
+        # send() skips json's cycle check because every answer is a fresh tree from to_jsonable,
+        # which must therefore refuse a cyclic output itself.
+        looped = [1.0]
+        looped.append(looped)
+        with self.assertRaises(RecursionError):
+            self.runtime.to_jsonable({"pts_bbox": {"scores_3d": looped}})
+
     def test_oom_detection(self):
         self.assertTrue(self.runtime.is_oom(RuntimeError("CUDA out of memory. Tried to allocate 20.00 MiB")))
         self.assertTrue(self.runtime.is_oom(MemoryError()))

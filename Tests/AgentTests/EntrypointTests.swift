@@ -22,17 +22,14 @@ struct EntrypointTests {
 
     /// Processes whose parent is `parent` and that are zombies.
     static func zombies(of parent: pid_t) -> [pid_t] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { pid_t($0) }.filter { pid in
-            guard let (ppid, state) = Descendants.stat(of: pid) else { return false }
-            return ppid == parent && state == "Z"
+        let procfs = ProcFS()
+        return procfs.pids().filter { pid in
+            guard let stat = procfs.stat(pid) else { return false }
+            return stat.parent == parent && stat.state == "Z"
         }
     }
 
-    static func alive(_ pid: pid_t) -> Bool {
-        guard let (_, state) = Descendants.stat(of: pid) else { return false }
-        return state != "Z"
-    }
+    static func alive(_ pid: pid_t) -> Bool { ProcFS().isAlive(pid) }
 
     @Test("run -- CMD: the command's exit code becomes podagent's")
     func exitCodePropagates() async throws {

@@ -78,29 +78,10 @@ enum InferenceTestSupport {
     }
 
     /// Pids of live processes in process group `group`, read from /proc.
-    static func processes(inGroup group: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> Int32? in
-            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8) else { return nil }
-            // After the command name in parentheses: state, ppid, pgrp.
-            guard let close = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, let pgrp = Int32(fields[2]), pgrp == group else { return nil }
-            return fields[0] == "Z" ? nil : pid
-        }
-    }
+    static func processes(inGroup group: Int32) -> [Int32] { ProcFS().members(ofGroup: group) }
 
     /// A process's environment, from /proc.
-    static func environment(ofProcess pid: Int32) -> [String: String] {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [:] }
-        var result: [String: String] = [:]
-        for entry in data.split(separator: 0) {
-            let text = String(decoding: entry, as: UTF8.self)
-            guard let equals = text.firstIndex(of: "=") else { continue }
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        return result
-    }
+    static func environment(ofProcess pid: Int32) -> [String: String] { ProcFS().environment(pid) ?? [:] }
 }
 
 /// The process groups the engine reported through its `onWorkerKilled` hook.

@@ -28,6 +28,19 @@ public struct ProcFS: Sendable {
         return Stat(state: state, parent: parent, processGroup: group)
     }
 
+    /// Every process visible here, in no particular order.
+    public func pids() -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap { pid_t($0) }
+    }
+
+    /// The live (not zombie) members of process group `group`.
+    public func members(ofGroup group: pid_t) -> [pid_t] {
+        pids().filter { pid in
+            guard let stat = stat(pid) else { return false }
+            return stat.processGroup == group && stat.state != "Z"
+        }
+    }
+
     /// Whether the process exists and has not exited (a zombie is only waiting to be reaped: not alive).
     public func isAlive(_ pid: pid_t) -> Bool {
         guard let stat = stat(pid) else { return false }

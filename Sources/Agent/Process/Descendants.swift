@@ -5,11 +5,11 @@ import Foundation
 enum Descendants {
     /// The pids whose chain of parents leads to `root`, children first; zombies are left out (they are only waiting to be reaped).
     static func of(_ root: pid_t) -> [pid_t] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let procfs = ProcFS()
         var children: [pid_t: [pid_t]] = [:]
-        for entry in entries {
-            guard let pid = pid_t(entry), let (parent, state) = stat(of: pid), state != "Z" else { continue }
-            children[parent, default: []].append(pid)
+        for pid in procfs.pids() {
+            guard let stat = procfs.stat(pid), stat.state != "Z" else { continue }
+            children[stat.parent, default: []].append(pid)
         }
         var result: [pid_t] = []
         var queue = children[root] ?? []
@@ -19,16 +19,6 @@ enum Descendants {
             queue += children[pid] ?? []
         }
         return result
-    }
-
-    /// The parent pid and state letter from `/proc/<pid>/stat`.
-    static func stat(of pid: pid_t) -> (parent: pid_t, state: Character)? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
-        // After "pid (comm) ": state, then ppid; comm may hold spaces and parentheses.
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count >= 2, let state = fields[0].first, let parent = pid_t(fields[1]) else { return nil }
-        return (parent, state)
     }
 }
 

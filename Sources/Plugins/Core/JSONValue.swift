@@ -30,8 +30,8 @@ public enum JSONValue: Sendable, Equatable {
         return members.first { $0.0 == key }?.1
     }
 
-    /// A short word for error messages.
-    var kind: String {
+    /// A short word for error messages ("a number", "an object").
+    public var kind: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"

@@ -108,7 +108,7 @@ struct OIPRequest {
 
     init(_ body: JSONValue) throws(AgentError) {
         guard case .object(let members) = body else {
-            throw AgentError(.invalidArgument, "request body: expected a JSON object, got \(InputResolver.kind(body))")
+            throw AgentError(.invalidArgument, "request body: expected a JSON object, got \(body.kind)")
         }
         if let unknown = members.map(\.0).first(where: { !["id", "inputs", "parameters", "outputs"].contains($0) }) {
             throw AgentError(.invalidArgument, "request body: unknown key '\(unknown)' (expected id, inputs, parameters, outputs)")
@@ -138,7 +138,7 @@ struct OIPRequest {
                 case .string(let text):
                     let value = try RequestBody.json(Data(text.utf8), source: "\(key) (sample).data[0]")
                     guard case .object(let members) = value else {
-                        throw AgentError(.invalidArgument, "\(key) (sample).data[0]: expected a JSON object, got \(InputResolver.kind(value))")
+                        throw AgentError(.invalidArgument, "\(key) (sample).data[0]: expected a JSON object, got \(value.kind)")
                     }
                     sample = members
                 case .object(let members):

@@ -18,14 +18,14 @@ struct InferenceOptions: Sendable {
     init(_ options: JSONValue?, key: String = "options") throws(AgentError) {
         guard let options, options != .null else { return }
         guard case .object(let members) = options else {
-            throw AgentError(.invalidArgument, "\(key): expected a JSON object, got \(InputResolver.kind(options))")
+            throw AgentError(.invalidArgument, "\(key): expected a JSON object, got \(options.kind)")
         }
         var rest: [(String, JSONValue)] = []
         for (name, value) in members {
             switch name {
             case "score_threshold":
                 guard let number = value.numberValue, number.isFinite else {
-                    throw AgentError(.invalidArgument, "\(key).score_threshold: expected a number, got \(InputResolver.kind(value))")
+                    throw AgentError(.invalidArgument, "\(key).score_threshold: expected a number, got \(value.kind)")
                 }
                 scoreThreshold = number
             case "format":
@@ -35,7 +35,7 @@ struct InferenceOptions: Sendable {
                 self.format = format
             case "include_raw":
                 guard case .bool(let flag) = value else {
-                    throw AgentError(.invalidArgument, "\(key).include_raw: expected true or false, got \(InputResolver.kind(value))")
+                    throw AgentError(.invalidArgument, "\(key).include_raw: expected true or false, got \(value.kind)")
                 }
                 includeRaw = flag
             case "timeout_s":

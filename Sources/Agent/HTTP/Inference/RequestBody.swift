@@ -64,7 +64,7 @@ enum RequestBody {
             document = try json(data)
         }
         guard case .object(let members) = document else {
-            throw AgentError(.invalidArgument, "request body: expected a JSON object, got \(InputResolver.kind(document))")
+            throw AgentError(.invalidArgument, "request body: expected a JSON object, got \(document.kind)")
         }
         if let unknown = members.map(\.0).first(where: { !allowedKeys.contains($0) }) {
             throw AgentError(.invalidArgument, "request body: unknown key '\(unknown)' (expected \(allowedKeys.sorted().joined(separator: ", ")))")

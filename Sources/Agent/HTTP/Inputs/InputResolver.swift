@@ -34,7 +34,7 @@ struct InputResolver: Sendable {
     /// - Throws: ``AgentError`` `.invalidArgument` naming the key (`inputs.cams[0].img_path`) and the path.
     func resolve(_ inputs: JSONValue, uploads: inout Uploads) throws(AgentError) -> JSONValue {
         guard case .object = inputs else {
-            throw AgentError(.invalidArgument, "inputs: expected a JSON object (the sample description), got \(Self.kind(inputs))")
+            throw AgentError(.invalidArgument, "inputs: expected a JSON object (the sample description), got \(inputs.kind)")
         }
         let resolved = try walk(inputs, key: "inputs", uploads: &uploads)
         if let unused = uploads.parts.keys.filter({ !uploads.used.contains($0) }).sorted().first {
@@ -104,7 +104,7 @@ struct InputResolver: Sendable {
             }
             return try write(data, filename: value["filename"]?.stringValue, key: key, uploads: &uploads)
         default:
-            throw AgentError(.invalidArgument, "\(key): expected a file path, an upload or a list of them, got \(Self.kind(value))")
+            throw AgentError(.invalidArgument, "\(key): expected a file path, an upload or a list of them, got \(value.kind)")
         }
     }
 
@@ -139,16 +139,5 @@ struct InputResolver: Sendable {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
-    }
-
-    static func kind(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
     }
 }

@@ -5,18 +5,16 @@ import TestProcesses
 @testable import Compare
 
 /// Two REAL `podagent run` processes serving the Demo model, asked for different raw formats; `podagent compare`
-/// (the real binary) against both. Needs the inference API (`POST /models/{name}/infer`), which is another
-/// helper's branch: until it is merged the agent answers 404 for the route and this suite is disabled, saying why.
-@Suite("compare end to end: two podagent instances running Demo", .serialized,
-       .enabled(if: InferenceAPIProbe.available, "needs podagent's inference API (POST /models/{name}/infer) and the Demo plugin; see the printed reason"))
+/// (the real binary) against both.
+@Suite("compare end to end: two podagent instances running Demo", .serialized)
 struct DemoAgentsEndToEndTests {
     @Test func podagentCompareAgainstTwoDemoAgents() throws {
         let dir = try Shell.temporaryDirectory("e2e")
         let token = "e2e-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
-        let first = try RealAgent(dir: dir, name: "a", token: token)
+        let first = try DemoPodagent(dir: dir, name: "a", token: token)
         defer { first.stop() }
-        let second = try RealAgent(dir: dir, name: "b", token: token)
+        let second = try DemoPodagent(dir: dir, name: "b", token: token)
         defer { second.stop() }
         try FileManager.default.createDirectory(atPath: "\(dir)/inputs", withIntermediateDirectories: true)
         for index in 1...4 {
@@ -47,52 +45,4 @@ struct DemoAgentsEndToEndTests {
         let html = try String(contentsOfFile: "\(dir)/report/report.html", encoding: .utf8)
         #expect(html.contains("class=\"chart bev\""))
     }
-}
-
-/// A real `podagent run` on an ephemeral port with PODAGENT_MODELS=Demo and a token.
-final class RealAgent {
-    let pid: pid_t
-    let baseURL: String
-
-    init(dir: String, name: String, token: String?) throws {
-        let state = "\(dir)/state-\(name)"
-        let log = "\(dir)/agent-\(name).log"
-        var environment = Shell.environment(["PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo"])
-        if let token { environment["PODAGENT_TOKEN"] = token }
-        pid = try Shell.spawn([Shell.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state,
-                              "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],
-                             environment: environment, stdout: log, stderr: log)
-        guard let line = Shell.waitForLine(in: log, containing: "listening on http://"),
-              let range = line.range(of: "http://") else {
-            Shell.stop(pid)
-            throw FixtureError("podagent did not start: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
-        }
-        let address = line[range.lowerBound...].prefix { !$0.isWhitespace && $0 != "\"" }
-        baseURL = String(address)
-    }
-
-    func stop() { Shell.stop(pid) }
-}
-
-/// Whether this build's podagent serves `POST /models/{name}/infer`: started once, asked once.
-enum InferenceAPIProbe {
-    static let available: Bool = {
-        do {
-            let dir = try Shell.temporaryDirectory("probe")
-            let agent = try RealAgent(dir: dir, name: "probe", token: nil)
-            defer { agent.stop() }
-            let transport = try HTTPAgentTransport(baseURL: agent.baseURL, token: nil)
-            let reply = try transport.send(method: "POST", path: "/models/Demo/infer", body: Data(#"{"inputs": {}}"#.utf8), timeout: 30)
-            let body = String(decoding: reply.body, as: UTF8.self)
-            // The route's own 404 names the model; a router without the route does not.
-            if reply.status == 404 && !body.contains("Demo") {
-                print("compare end-to-end: skipped: podagent has no inference API yet (POST /models/Demo/infer → 404 \(body.prefix(120)))")
-                return false
-            }
-            return true
-        } catch {
-            print("compare end-to-end: skipped: could not probe podagent: \(error)")
-            return false
-        }
-    }()
 }

@@ -35,14 +35,14 @@ struct ReportPipelineTests {
 
     func standIn(_ dir: String, token: String? = ReportPipelineTests.token) throws -> StandInAgent {
         let made = try Self.results.get()
-        return try StandInAgent(config: [
+        return try StandInAgent(dir: dir, config: [
             "token": token as Any,
             "models": ["PETR": ["load_s": 1.5, "gpu_memory_mib": 2100], "VAD": ["load_s": 3.25, "gpu_memory_mib": 5300],
                        "MapTR": ["load_s": 2.0]],
             "results": ["PETR": made["petr"] ?? [:], "VAD": made["vad"] ?? [:], "MapTR": made["maptr"] ?? [:]],
             // VAD fails on two samples: not ready, then a model error (the Demo worker's own failure text).
             "fail": ["VAD": ["s2": [503, "model 'VAD' is not ready: loading"], "s4": [500, "injected model failure"]]],
-        ], dir: dir)
+        ])
     }
 
     @Test func reportWithAFailingModelValidatesAndRenders() throws {

@@ -46,8 +46,8 @@ struct CommandTests {
 
     @Test func healthFromARealPodagentOnThePod() throws {
         let dir = try Shell.temporaryDirectory("health-real")
-        let agent = try RealPodagent.start(dir: dir, token: nil)
-        defer { Shell.stop(agent.pid) }
+        let agent = try DemoPodagent(dir: dir, token: nil)
+        defer { agent.stop() }
         let podagent = Shell.binary("podagent")
         let sink = OutputWriter(fd: open("/dev/null", O_WRONLY))
         // The pods share this machine: each session runs the real podagent CLI against the real agent's port.

@@ -29,7 +29,6 @@ struct CompareCommandTests {
             petr[sample] = try parse("PETR", fixture: "petr_typical.json", sample: sample, into: dir)
             vad[sample] = try parse("VAD", fixture: "vad_typical.json", sample: sample, into: dir)
         }
-        let infer = InferTests()
         var pods: [Pod] = []
         var agents: [pid_t] = []
         defer { for pid in agents { Shell.stop(pid) } }
@@ -38,7 +37,7 @@ struct CompareCommandTests {
             let folder = "\(dir)/agent\(index)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try token.write(toFile: "\(folder)/token", atomically: true, encoding: .utf8)
-            let agent = try infer.standIn(folder, config: [
+            let agent = try StandInAgent(dir: folder, config: [
                 "token": token, "models": [model: ["load_s": 2.5]], "results": [model: results],
                 "fail": ["VAD": ["c": [504, "timed out after 1 s"]]],
             ])

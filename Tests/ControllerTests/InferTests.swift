@@ -11,22 +11,6 @@ import TestProcesses
 struct InferTests {
     let fleet = SSHDFleet.shared
 
-    /// Starts the stand-in agent; returns its pid and port.
-    func standIn(_ dir: String, config: [String: Any]) throws -> (pid: pid_t, port: Int) {
-        let path = "\(dir)/standin.json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        let script = Shell.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
-        let pid = try Shell.spawn(["/usr/bin/python3", script, path], stdout: "\(dir)/standin.log", stderr: "\(dir)/standin.log")
-        for _ in 0..<200 {
-            if let text = try? String(contentsOfFile: "\(dir)/standin.log", encoding: .utf8), let range = text.range(of: "127.0.0.1:"),
-               let bound = Int(text[range.upperBound...].prefix { $0.isNumber }) {
-                return (pid, bound)
-            }
-            usleep(50_000)
-        }
-        throw FixtureError("stand-in agent did not start")
-    }
-
     @Test func inferThroughTheTunnelWithTokenAndErrorMapping() throws {
         let dir = try Shell.temporaryDirectory("infer")
         let raw = Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/petr_typical.json").path
@@ -35,12 +19,12 @@ struct InferTests {
         try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
         let token = "secret-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
-        let agent = try standIn(dir, config: [
+        let agent = try StandInAgent(dir: dir, config: [
             "token": token, "models": ["PETR": ["gpu_memory_mib": 1800], "Exported": [:]],
             "results": ["PETR": ["s1": "\(dir)/result.json"], "Exported": ["s1": Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json").path]],
             "fail": ["PETR": ["busy": [429, "queue full"], "slow": [504, "timed out after 5 s"], "cold": [503, "loading"]]],
         ])
-        defer { Shell.stop(agent.pid) }
+        defer { agent.stop() }
         var pod = fleet.pods[6]
         pod.agentPort = agent.port
         let sink = "\(dir)/out.txt"
@@ -99,8 +83,8 @@ struct InferTests {
         try #require(parsed.status == 0, "podagent parse: \(parsed.stderr)")
         let token = "cli-\(UUID().uuidString.prefix(8))"
         try token.write(toFile: "\(dir)/token", atomically: true, encoding: .utf8)
-        let agent = try standIn(dir, config: ["token": token, "models": ["PETR": [:]], "results": ["PETR": ["cli": "\(dir)/result.json"]]])
-        defer { Shell.stop(agent.pid) }
+        let agent = try StandInAgent(dir: dir, config: ["token": token, "models": ["PETR": [:]], "results": ["PETR": ["cli": "\(dir)/result.json"]]])
+        defer { agent.stop() }
         let pod = fleet.pods[7]
         try """
             defaults: {user: root, identity: \(fleet.clientKey), token_file: \(dir)/token}
@@ -130,8 +114,8 @@ struct InferTests {
     @Test func inferAgainstARealPodagentBehindSSHD() throws {
         let dir = try Shell.temporaryDirectory("infer-real")
         let token = "real-\(UUID().uuidString.prefix(8))"
-        let agent = try RealPodagent.start(dir: dir, token: token)
-        defer { Shell.stop(agent.pid) }
+        let agent = try DemoPodagent(dir: dir, token: token)
+        defer { agent.stop() }
         var pod = fleet.pods[8]
         pod.agentPort = agent.port
         let out = OutputWriter(fd: open("/dev/null", O_WRONLY))
@@ -145,28 +129,5 @@ struct InferTests {
                                  token: "wrong", timeout: 60, output: .json, out: out)
         }
         #expect(refused?.code == .unauthorized)
-    }
-}
-
-/// A real `podagent run` with the Demo model.
-enum RealPodagent {
-    static func start(dir: String, token: String?) throws -> (pid: pid_t, port: Int) {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODAGENT_") }
-        environment["PODAGENT_SSH"] = "off"
-        environment["PODAGENT_MODELS"] = "Demo"
-        if let token { environment["PODAGENT_TOKEN"] = token }
-        let log = "\(dir)/agent.log"
-        let pid = try Shell.spawn([Shell.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir",
-                                   "\(dir)/state", "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],
-                                  environment: environment, stdout: log, stderr: log)
-        for _ in 0..<1200 {
-            if let text = try? String(contentsOfFile: log, encoding: .utf8), let range = text.range(of: "listening on http://127.0.0.1:"),
-               let port = Int(text[range.upperBound...].prefix { $0.isNumber }) {
-                return (pid, port)
-            }
-            usleep(50_000)
-        }
-        kill(pid, SIGKILL)
-        throw FixtureError("podagent did not start: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1000) ?? "")")
     }
 }

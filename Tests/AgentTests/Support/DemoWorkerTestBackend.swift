@@ -82,13 +82,18 @@ actor DemoWorkerTestBackend: InferenceBackend {
         await Task { await self.restartNow(name) }.value
     }
 
-    private func restartNow(_ name: String) async {
+    /// Stops the model's worker and starts a fresh one in its place.
+    private func replaceWorker(_ name: String) async throws {
         if let old = models[name]?.worker { await old.stop() }
         let worker = makeWorker(name)
+        let ready = try await worker.start()
+        models[name]?.worker = worker
+        models[name]?.pid = ready.pid
+    }
+
+    private func restartNow(_ name: String) async {
         do {
-            let ready = try await worker.start()
-            models[name]?.worker = worker
-            models[name]?.pid = ready.pid
+            try await replaceWorker(name)
             models[name]?.restarts += 1
         } catch {
             models[name]?.worker = nil
@@ -221,12 +226,8 @@ actor DemoWorkerTestBackend: InferenceBackend {
 
     func load(_ name: String, overrides: ModelOverrides) async throws(AgentError) -> ModelStatus {
         guard models[name] != nil else { throw AgentError(.notFound, "unknown model '\(name)'") }
-        if let old = models[name]?.worker { await old.stop() }
-        let worker = makeWorker(name)
         do {
-            let ready = try await worker.start()
-            models[name]?.worker = worker
-            models[name]?.pid = ready.pid
+            try await replaceWorker(name)
             models[name]?.state = "READY"
             models[name]?.reason = nil
             models[name]?.overrides = overrides

@@ -54,25 +54,3 @@ enum DemoResults {
         return made
     }
 }
-
-/// The stand-in HTTP agent (Support/standin_agent.py) on an ephemeral loopback port.
-final class StandInAgent {
-    let pid: pid_t
-    let baseURL: String
-
-    init(config: [String: Any], dir: String) throws {
-        let configPath = "\(dir)/standin-\(UUID().uuidString.prefix(6)).json"
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
-        let script = Shell.repoRoot.appendingPathComponent("Tests/CompareTests/Support/standin_agent.py").path
-        let log = configPath + ".log"
-        pid = try Shell.spawn(["/usr/bin/python3", script, configPath], stdout: log, stderr: log)
-        guard let line = Shell.waitForLine(in: log, containing: "listening on http://"),
-              let range = line.range(of: "http://") else {
-            Shell.stop(pid)
-            throw FixtureError("the stand-in agent did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        }
-        baseURL = String(line[range.lowerBound...])
-    }
-
-    func stop() { Shell.stop(pid) }
-}

@@ -3,57 +3,125 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
+/* ---- pa_spawn: fork, set the child up, parent-death signal, exec ----
+   posix_spawn cannot give a child a parent-death signal (prctl), so the child is forked and set up by
+   hand. Between fork and exec it calls only async-signal-safe functions and raw system calls: the
+   parent has other threads, whose locks (malloc's included) may be held at the moment of the fork. */
+
+/* Reports errno to the parent through `report` and ends the child. */
+static void pa_spawn_fail(int report, int error) {
+    ssize_t ignored = write(report, &error, sizeof error);
+    (void)ignored;
+    _exit(127);
+}
+
+/* Closes every descriptor from `low` to `high` inclusive (high < 0: to the end). */
+static void pa_spawn_close_between(int low, int high) {
+    if (high >= 0 && high < low) return;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned int)low, high < 0 ? ~0U : (unsigned int)high, 0) == 0) return;
+#endif
+    struct rlimit limit;
+    long last = (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) ? (long)limit.rlim_cur - 1 : 65535;
+    if (high >= 0 && high < last) last = high;
+    for (long fd = low; fd <= last; fd++) close((int)fd);
+}
+
+static void pa_spawn_child(int report, pid_t parent, const char *path, char *const argv[], char *const envp[],
+                           const int fds[3], int new_process_group, const char *cwd) {
+    /* Default dispositions while every signal is still blocked, so no handler of podagent's runs here:
+       rt_sigaction directly, as posix_spawn does, since glibc's sigaction refuses its reserved signals. */
+    struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } dfl = {0, 0, 0, 0};
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+    }
+    if (new_process_group && setpgid(0, 0) != 0) pa_spawn_fail(report, errno);
+    /* The child dies with podagent (even SIGKILLed, when it is not PID 1), so no sshd keeps our port and
+       no worker keeps a GPU. The signal follows the forking thread, so podagent forks from one thread
+       that never ends; a parent already gone before prctl took effect is caught by getppid. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) pa_spawn_fail(report, errno);
+    if (getppid() != parent) pa_spawn_fail(report, ESRCH);
+
+    /* The three streams. A source below 3 that is not its own target is first moved above 2, so no
+       dup2 overwrites a source that a later one still needs. */
+    int sources[3];
+    for (int i = 0; i < 3; i++) {
+        sources[i] = fds[i];
+        if (sources[i] >= 0 && sources[i] < 3 && sources[i] != i) {
+            sources[i] = fcntl(sources[i], F_DUPFD, 3);
+            if (sources[i] < 0) pa_spawn_fail(report, errno);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (sources[i] < 0) {
+            int null = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+            if (null < 0) pa_spawn_fail(report, errno);
+            sources[i] = null;
+        }
+        if (sources[i] == i) {
+            if (fcntl(i, F_SETFD, 0) != 0) pa_spawn_fail(report, errno);  /* inherited: keep it across exec */
+        } else if (dup2(sources[i], i) < 0) {
+            pa_spawn_fail(report, errno);
+        }
+    }
+    if (cwd != NULL && chdir(cwd) != 0) pa_spawn_fail(report, errno);
+    /* Nothing but the three streams (and the report pipe, close-on-exec) reaches the program: a leaked
+       write descriptor would keep a freshly written script "busy" (ETXTBSY) for the child's life. */
+    pa_spawn_close_between(3, report - 1);
+    pa_spawn_close_between(report + 1, -1);
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, NULL);
+    execve(path, argv, envp);
+    pa_spawn_fail(report, errno);
+}
+
 int pa_spawn(const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd,
              int new_process_group, const char *cwd, pid_t *pid) {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    int rc = posix_spawn_file_actions_init(&actions);
-    if (rc != 0) return rc;
-    rc = posix_spawnattr_init(&attr);
-    if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
-
-    int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        if (fds[i] >= 0) {
-            rc = posix_spawn_file_actions_adddup2(&actions, fds[i], i);
-        } else {
-            rc = posix_spawn_file_actions_addopen(&actions, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
-        }
-    }
-    if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    /* A child inherits no descriptor beyond its three streams, whoever opened it without O_CLOEXEC:
-       a leaked write descriptor would keep a freshly written script "busy" (ETXTBSY) for the child's life. */
-    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-#endif
-
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    sigset_t empty, all;
-    sigemptyset(&empty);
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    const int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
+    pid_t parent = getpid();
+    sigset_t all, previous;
     sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &empty);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
-    if (rc == 0 && new_process_group) {
-        flags |= POSIX_SPAWN_SETPGROUP;
-        rc = posix_spawnattr_setpgroup(&attr, 0);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t child = fork();
+    if (child == 0) {
+        close(report[0]);
+        pa_spawn_child(report[1], parent, path, argv, envp, fds, new_process_group, cwd);
     }
-    if (rc == 0) rc = posix_spawnattr_setflags(&attr, flags);
-    if (rc == 0) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
-
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    return rc;
+    int fork_error = child < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    close(report[1]);
+    if (fork_error != 0) {
+        close(report[0]);
+        return fork_error;
+    }
+    /* EOF: the exec happened (the pipe closed on exec). An int: the child failed before exec. */
+    int child_error = 0;
+    ssize_t got;
+    do {
+        got = read(report[0], &child_error, sizeof child_error);
+    } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof child_error) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        return child_error != 0 ? child_error : ECHILD;
+    }
+    *pid = child;
+    return 0;
 }
 
 int pa_set_child_subreaper(void) {
@@ -86,6 +154,12 @@ long pa_raise_nofile_limit(void) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
     }
+    return (long)rl.rlim_cur;
+}
+
+long pa_nofile_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return -1;
     return (long)rl.rlim_cur;
 }
 

@@ -6,7 +6,7 @@ import Synchronization
 /// The one owner of child processes: it spawns them, reaps them, and hands each exit to its ``Child``.
 ///
 /// A child is registered under the same lock the reaper takes before `waitpid`, so an exit that
-/// happens right after `posix_spawn` is never lost. In ``Reaping/allChildren`` mode (podagent as
+/// happens right after the fork is never lost. In ``Reaping/allChildren`` mode (podagent as
 /// PID 1 or child subreaper) it also reaps orphans it never started, so no zombie accumulates.
 public final class Supervisor: Sendable {
     /// Which exits the reaper collects.
@@ -58,9 +58,17 @@ public final class Supervisor: Sendable {
     /// Children alive now.
     public var liveChildren: [Child] { state.withLock { Array($0.children.values) } }
 
-    /// Starts `spec` and registers it before any exit can be reaped.
+    /// Starts `spec` and registers it before any exit can be reaped. The child dies with podagent
+    /// (parent-death signal), so it is forked on the one ``SpawnThread`` that lives as long as podagent.
     public func spawn(_ spec: ProcessSpec) throws(AgentError) -> Child {
         start()
+        let result: Result<Child, AgentError> = SpawnThread.shared.run { [self] in
+            do throws(AgentError) { return .success(try spawnOnThisThread(spec)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    private func spawnOnThisThread(_ spec: ProcessSpec) throws(AgentError) -> Child {
         let path = try spec.resolvedExecutable()
         var pipes: [(parent: Int32, child: Int32)?] = [nil, nil, nil]
         defer {

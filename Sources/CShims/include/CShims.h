@@ -3,10 +3,13 @@
 
 #include <sys/types.h>
 
-/// Spawns `path` with posix_spawn. The child gets its own process group when
+/// Spawns `path` (fork, then exec). The child gets its own process group when
 /// `new_process_group` is non-zero, an empty signal mask and default dispositions,
-/// and the given descriptors as stdin/stdout/stderr (-1 keeps /dev/null).
-/// `cwd` may be NULL. Returns 0 and sets *pid, or an errno value.
+/// the given descriptors as stdin/stdout/stderr (-1 keeps /dev/null) and no other descriptor,
+/// and SIGKILL as its parent-death signal (PR_SET_PDEATHSIG): it ends when podagent ends, even
+/// killed with SIGKILL. That signal follows the calling *thread*, so call this from a thread
+/// that lives as long as the process. An error in the child before exec is returned as its errno
+/// (the child is reaped). `cwd` may be NULL. Returns 0 and sets *pid, or an errno value.
 int pa_spawn(const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd,
              int new_process_group, const char *cwd, pid_t *pid);
@@ -31,6 +34,9 @@ void pa_ignore_sigpipe(void);
 
 /// Raises RLIMIT_NOFILE's soft limit to its hard limit. Returns the new soft limit.
 long pa_raise_nofile_limit(void);
+
+/// RLIMIT_NOFILE's soft limit; -1 when it cannot be read or is unlimited.
+long pa_nofile_limit(void);
 
 /// pipe2(fds, O_CLOEXEC): both ends close on exec so no other child inherits them. Returns 0 or errno.
 int pa_pipe_cloexec(int fds[2]);

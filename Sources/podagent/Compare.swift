@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Compare
 import Foundation
@@ -26,7 +27,7 @@ extension PodAgentCommand {
             var progress: CompareRunner.Progress?
             if terminal {
                 progress = { done, total, failed in
-                    FileHandle.standardError.write(Data("\r\u{1B}[K[\(done)/\(total) requests, \(failed) failed]".utf8))
+                    StandardStream.writeError("\r\u{1B}[K[\(done)/\(total) requests, \(failed) failed]")
                 }
             }
             let outcome: (report: CompareReport, json: String, html: String)
@@ -40,23 +41,23 @@ extension PodAgentCommand {
                     do {
                         targets.append(CompareTarget(name: base, client: client, served: try client.servedModels()))
                     } catch {
-                        FileHandle.standardError.write(Data("podagent: \(base): skipped: \(error.message)\n".utf8))
+                        StandardStream.writeError("podagent: \(base): skipped: \(error.message)\n")
                     }
                 }
                 outcome = try CompareRunner.runAndWrite(samples: samples, series: series, targets: targets, outDirectory: out,
                                                         tool: "podagent", progress: progress)
             } catch {
-                if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                if terminal { StandardStream.writeError("\r\u{1B}[K") }
+                StandardStream.writeError("podagent: error: \(error.message)\n")
                 throw ExitCode(error.exitCode)
             }
-            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if terminal { StandardStream.writeError("\r\u{1B}[K") }
             for row in outcome.report.perModel {
                 let p50 = row.latencyS.map { String(format: "p50 %.1f ms", $0.p50 * 1000) } ?? "no successful request"
                 print("\(row.model): \(row.succeeded)/\(row.requests) ok, \(p50)")
             }
             for failure in outcome.report.failures.prefix(20) {
-                FileHandle.standardError.write(Data("podagent: failed: \(failure.model) on \(failure.sample) (\(failure.pod)): \(failure.kind): \(failure.message)\n".utf8))
+                StandardStream.writeError("podagent: failed: \(failure.model) on \(failure.sample) (\(failure.pod)): \(failure.kind): \(failure.message)\n")
             }
             print("wrote \(outcome.json) and \(outcome.html)")
             if !outcome.report.failures.isEmpty { throw ExitCode(1) }

@@ -21,7 +21,7 @@ extension PodAgentCommand {
                 let files = try await bundle.write(to: output)
                 print("wrote \(output) (\(files.count) files: \(files.joined(separator: ", ")))")
             } catch {
-                FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                StandardStream.writeError("podagent: error: \(error.message)\n")
                 throw ExitCode(error.exitCode)
             }
         }

@@ -29,7 +29,7 @@ extension PodAgentCommand {
                 do {
                     base = "http://127.0.0.1:\(try options.loader.load().http.port)"
                 } catch {
-                    FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                    StandardStream.writeError("podagent: error: \(error.message)\n")
                     throw ExitCode(error.exitCode)
                 }
             }

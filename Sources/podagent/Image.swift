@@ -54,10 +54,10 @@ extension PodAgentCommand {
                     if let out {
                         try ImageRecipes.write(text, to: out)
                     } else {
-                        FileHandle.standardOutput.write(Data(text.utf8))
+                        StandardStream.writeOutput(text)
                     }
                 } catch {
-                    FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                    StandardStream.writeError("podagent: error: \(error.message)\n")
                     throw ExitCode(error.exitCode)
                 }
             }

@@ -38,12 +38,12 @@ extension PodAgentCommand {
                     topologyThreshold: topologyThreshold, calibration: calibration, sampleID: sampleId, includeRaw: includeRaw,
                     denseTopology: denseTopology)
                 if repeatCount > 0 {
-                    FileHandle.standardError.write(Data((try job.benchmark(plugins: catalog.plugins, iterations: repeatCount) + "\n").utf8))
+                    StandardStream.writeError(try job.benchmark(plugins: catalog.plugins, iterations: repeatCount) + "\n")
                     return
                 }
                 let bytes = try job.render(plugins: catalog.plugins)
                 guard let output else {
-                    FileHandle.standardOutput.write(Data(bytes))
+                    StandardStream.write(Data(bytes), to: STDOUT_FILENO)
                     return
                 }
                 do { try AtomicFile.write(bytes, to: output) } catch { throw AgentError(error) }
@@ -54,7 +54,7 @@ extension PodAgentCommand {
                         json: output, pickle: pickle, pluginsDir: config.pluginsDir, runner: CommandRunner(supervisor: supervisor))
                 }
             } catch let error as AgentError {
-                FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                StandardStream.writeError("podagent: error: \(error.message)\n")
                 throw ExitCode(error.exitCode)
             }
         }

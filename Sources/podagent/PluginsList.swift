@@ -16,7 +16,7 @@ extension PodAgentCommand {
             do {
                 catalog = try ModelCatalog.load(config: options.loader.load())
             } catch {
-                FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                StandardStream.writeError("podagent: error: \(error.message)\n")
                 throw ExitCode(error.exitCode)
             }
             if json {

@@ -34,7 +34,7 @@ extension PodAgentCommand {
                 }
                 plugin = found
             } catch {
-                FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+                StandardStream.writeError("podagent: error: \(error.message)\n")
                 throw ExitCode(error.exitCode)
             }
             let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.validate"))

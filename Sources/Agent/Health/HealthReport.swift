@@ -22,6 +22,8 @@ public struct HealthReport: Sendable, Codable, Equatable {
     /// The models that run or were asked for: state, reason, and each instance's GPU placement
     /// (`CUDA_VISIBLE_DEVICES`), pid, restarts and GPU memory. Filled by the HTTP edge (it asks the engine).
     public var models: [ModelStatus]?
+    /// podagent's own log file: `writing`, or `stopped` with why (a full disk); absent when there is none.
+    public var log_file: LogFile.Status?
 }
 
 extension PodAgent {
@@ -34,6 +36,7 @@ extension PodAgent {
             host: HostInfo.read(diskPaths: ["/", stateDir]),
             gpu: gpu.latest,
             gpu_cleanup: gpuReclaimer.status,
-            parts: readiness.snapshot)
+            parts: readiness.snapshot,
+            log_file: logFile?.status)
     }
 }

@@ -7,19 +7,32 @@ import Synchronization
 /// Runs asynchronous jobs, at most `jobs.concurrency` at a time, and keeps them in a ``JobStore``.
 ///
 /// Creating a runner recovers the store: jobs a previous run left `running` are marked `interrupted`
-/// and queued to run once more (a job interrupted twice stays interrupted); queued jobs queue again.
+/// and queued to run once more (a job interrupted twice stays interrupted); queued jobs queue again;
+/// damaged, misnamed or duplicate records are skipped and logged. A queued job starts only once its
+/// model is ready (it waits up to the model's load timeout, without taking a concurrency slot), so
+/// jobs queued across a restart do not fail while the model loads.
 /// On shutdown, running jobs finish within the shutdown timeout; a job cut off then stays `running`
 /// on disk, so the next start treats it as interrupted.
+///
+/// A job that ran is never run again because its record could not be written: when the disk is full
+/// its outcome is kept as `failed` ("result not stored: disk full"), and if even that cannot be
+/// written its file is removed.
 public final class JobRunner: Service, Sendable {
     let store: JobStore
     let inference: InferenceService
     let settings: AgentConfig.Jobs
+    /// How long a queued job waits for its model to become ready before it fails.
+    let modelReadyTimeout: Duration
     let logger: Logger
 
     private struct State {
         var records: [String: JobRecord] = [:]
         var queue: [String] = []
         var running: [String: Task<Void, Never>] = [:]
+        /// When each queued job first found its model not ready.
+        var waitingSince: [String: ContinuousClock.Instant] = [:]
+        /// A wakeup is already scheduled to look at waiting jobs again.
+        var recheckScheduled = false
         /// Jobs the user cancelled while they ran (a shutdown cancels too, but leaves them to rerun).
         var cancelling: Set<String> = []
         var wakeup: AsyncStream<Void>.Continuation?
@@ -27,10 +40,14 @@ public final class JobRunner: Service, Sendable {
     }
     private let state = Mutex(State())
 
-    public init(store: JobStore, inference: InferenceService, settings: AgentConfig.Jobs, logger: Logger) {
+    /// How often jobs waiting for their model look again.
+    static let readinessRecheck: Duration = .milliseconds(200)
+
+    public init(store: JobStore, inference: InferenceService, settings: AgentConfig.Jobs, modelReadyTimeout: Duration = .seconds(900), logger: Logger) {
         self.store = store
         self.inference = inference
         self.settings = settings
+        self.modelReadyTimeout = modelReadyTimeout
         self.logger = logger
         recover()
     }
@@ -55,7 +72,8 @@ public final class JobRunner: Service, Sendable {
         }
         let queue = records.filter { $0.state == .queued || $0.mayRunAgain }.sorted { $0.created_at < $1.created_at }.map(\.id)
         state.withLock { state in
-            state.records = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+            // The store skips duplicates already; keeping the first here too means no record can ever trap.
+            state.records = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             state.queue = queue
         }
         updateGauges()
@@ -105,6 +123,7 @@ public final class JobRunner: Service, Sendable {
             }
             if let position = state.queue.firstIndex(of: id) {
                 state.queue.remove(at: position)
+                state.waitingSince[id] = nil
                 record.state = .cancelled
                 record.finished_at = Date()
                 record.error = .init(code: AgentError.Code.cancelled.rawValue, message: "cancelled before it started")
@@ -119,9 +138,10 @@ public final class JobRunner: Service, Sendable {
         case .finished(let finalState):
             throw AgentError(.conflict, "job '\(id)' is already \(finalState.rawValue)")
         case .dequeued(let record):
-            persist(record)
-            recordFinished(record)
-            return record
+            let stored = persistFinished(record)
+            state.withLock { $0.records[id] = stored }
+            recordFinished(stored)
+            return stored
         case .running(let task, let record):
             task?.cancel()
             return record
@@ -136,7 +156,7 @@ public final class JobRunner: Service, Sendable {
         continuation.yield()
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                for await _ in stream { startWhatFits() }
+                for await _ in stream { await dispatch() }
             } onCancel: {
                 continuation.finish()
             }
@@ -156,25 +176,97 @@ public final class JobRunner: Service, Sendable {
         }
     }
 
-    private func startWhatFits() {
-        state.withLock { state in
-            while !state.stopping, state.running.count < settings.concurrency, !state.queue.isEmpty {
-                let id = state.queue.removeFirst()
-                guard var record = state.records[id] else { continue }
-                record.state = .running
-                record.started_at = Date()
-                record.finished_at = nil
-                record.runs += 1
-                state.records[id] = record
-                let started = record
-                state.running[id] = Task { await self.execute(started) }
+    /// Starts queued jobs whose model is ready, in order, while slots are free; jobs whose model is
+    /// not ready stay queued (looked at again shortly) until it is, or fail after ``modelReadyTimeout``.
+    private func dispatch() async {
+        let models = state.withLock { state in state.stopping ? [] : Set(state.queue.compactMap { state.records[$0]?.model }) }
+        guard !models.isEmpty else { return }
+        var statuses: [String: ModelStatus?] = [:]
+        for model in models { statuses[model] = await inference.backend.status(of: model) }
+        let now = ContinuousClock.now
+        let timeout = modelReadyTimeout
+        let (expired, recheck) = state.withLock { state -> ([JobRecord], Bool) in
+            var expired: [JobRecord] = []
+            var waiting = false
+            var index = 0
+            while index < state.queue.count, !state.stopping {
+                let id = state.queue[index]
+                guard var record = state.records[id] else {
+                    state.queue.remove(at: index)
+                    continue
+                }
+                guard let known = statuses[record.model] else {
+                    waiting = true  // queued while this pass looked at the models: the next pass takes it
+                    index += 1
+                    continue
+                }
+                // An unknown model starts too: the run fails it with the engine's reason.
+                if known?.isReady ?? true {
+                    guard state.running.count < settings.concurrency else { break }
+                    state.queue.remove(at: index)
+                    state.waitingSince[id] = nil
+                    record.state = .running
+                    record.started_at = Date()
+                    record.finished_at = nil
+                    record.runs += 1
+                    state.records[id] = record
+                    let started = record
+                    state.running[id] = Task { await self.execute(started) }
+                    continue
+                }
+                let since = state.waitingSince[id] ?? now
+                state.waitingSince[id] = since
+                if now - since >= timeout {
+                    state.queue.remove(at: index)
+                    state.waitingSince[id] = nil
+                    record.state = .failed
+                    record.finished_at = Date()
+                    record.error = .init(
+                        code: AgentError.Code.notReady.rawValue,
+                        message: "model \(record.model) was not ready within \(timeout) (its load timeout): \(known?.reason ?? known?.state.lowercased() ?? "not ready")")
+                    state.records[id] = record
+                    expired.append(record)
+                    continue
+                }
+                waiting = true
+                index += 1
             }
+            let recheck = waiting && !state.recheckScheduled && !state.stopping
+            if recheck { state.recheckScheduled = true }
+            return (expired, recheck)
+        }
+        for record in expired {
+            logger.warning("job failed: its model did not become ready", metadata: ["job": "\(record.id)", "model": "\(record.model)"])
+            let stored = persistFinished(record)
+            state.withLock { $0.records[record.id] = stored }
+            recordFinished(stored)
         }
         updateGauges()
+        if recheck {
+            Task {
+                try? await Task.sleep(for: Self.readinessRecheck)
+                let wakeup = self.state.withLock { state in
+                    state.recheckScheduled = false
+                    return state.wakeup
+                }
+                wakeup?.yield()
+            }
+        }
     }
 
     private func execute(_ started: JobRecord) async {
-        persist(started)
+        do {
+            try store.save(started)
+        } catch {
+            // Not running it keeps the promise that a job runs once: its file would still say queued.
+            var record = started
+            record.state = .failed
+            record.finished_at = Date()
+            record.error = .init(code: error.code.rawValue, message: "not started: cannot store the job's state: \(error.message)")
+            logger.error("job not started: cannot store its state", metadata: ["job": "\(record.id)", "error": "\(error.message)"])
+            finish(record.id, record: persistFinished(record))
+            return
+        }
         var record = started
         do throws(AgentError) {
             let options = try InferenceOptions(record.request.options)
@@ -207,8 +299,7 @@ public final class JobRunner: Service, Sendable {
             logger.info("job \(record.state.rawValue)", metadata: ["job": "\(record.id)", "model": "\(record.model)", "error": "\(error.message)"])
         }
         record.finished_at = Date()
-        persist(record)
-        finish(record.id, record: record)
+        finish(record.id, record: persistFinished(record))
         prune()
     }
 
@@ -245,6 +336,42 @@ public final class JobRunner: Service, Sendable {
         } catch {
             logger.error("cannot store a job", metadata: ["job": "\(record.id)", "error": "\(error.message)"])
         }
+    }
+
+    /// Stores a job that will not run again and returns it as it now stands. When the store refuses
+    /// (a full disk), a succeeded job becomes failed ("result not stored: disk full"), and that smaller
+    /// record (without the request's inputs) is stored instead, after removing the job's earlier file
+    /// if that is what it takes; if nothing can be stored, the file stays removed, so a restart never
+    /// runs a finished job again. The runner keeps the returned record to answer with.
+    private func persistFinished(_ record: JobRecord) -> JobRecord {
+        let problem: AgentError
+        do {
+            try store.save(record)
+            return record
+        } catch {
+            problem = error
+        }
+        var kept = record
+        if kept.state == .succeeded {
+            kept.state = .failed
+            kept.result = nil
+            kept.error = .init(
+                code: problem.code.rawValue,
+                message: "result not stored: \(problem.isDiskFull ? "disk full" : "the state directory cannot be written") (\(problem.message))")
+        }
+        kept.request.inputs = .null  // only a rerun needs them, and this job does not run again
+        logger.error("cannot store a finished job; keeping it as \(kept.state.rawValue)", metadata: [
+            "job": "\(record.id)", "model": "\(record.model)", "error": "\(problem.message)",
+        ])
+        if (try? store.save(kept)) != nil { return kept }
+        store.delete(record.id)
+        do {
+            try store.save(kept)
+        } catch {
+            logger.error("a finished job's record was removed: it cannot be stored, and must not run again after a restart",
+                         metadata: ["job": "\(record.id)", "error": "\(error.message)"])
+        }
+        return kept
     }
 
     /// Deletes finished jobs past `jobs.retention_hours`, then the oldest beyond `jobs.max_kept`.

@@ -22,7 +22,7 @@ public enum AgentLauncher {
             state = try StateDirectory.resolve(configured: config.stateDir)
             models = try ModelCatalog.load(config: config)
         } catch {
-            FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
+            StandardStream.writeError("podagent: error: \(error.message)\n")
             return error.exitCode
         }
         // The log file feeds `podagent diagnose`; podagent runs without it when it cannot be opened.
@@ -58,7 +58,8 @@ public enum AgentLauncher {
             targets.deliver(signal, logger: logger) { runtime.value?.shutdown() }
         }
         supervisor.start()
-        let agent = PodAgent(config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models, apiToken: apiToken)
+        let agent = PodAgent(
+            config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models, apiToken: apiToken, logFile: logFile)
         let agentRuntime = AgentRuntime(agent: agent)
         runtime.value = agentRuntime
         logger.info("podagent \(PodAgentVersion.current) starting", metadata: ["pid": "\(getpid())", "state_dir": "\(state.path)", "pid1": "\(isInit)"])
@@ -85,7 +86,7 @@ public enum AgentLauncher {
 
 /// Writes the line unbuffered: scripts wait for it on a pipe.
 @Sendable public func announceOnStdout(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    StandardStream.writeOutput(line + "\n")
 }
 
 /// Lets the signal callback reach the runtime created after it.

@@ -24,6 +24,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code(rawValue: "unavailable")
         public static let internalError = Code(rawValue: "internal")
         public static let cancelled = Code(rawValue: "cancelled")
+        /// The state directory's disk is full (ENOSPC, EDQUOT).
+        public static let insufficientStorage = Code(rawValue: "insufficient_storage")
     }
 
     public let code: Code
@@ -55,6 +57,7 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         case .overloaded: 429
         case .notReady, .unavailable: 503
         case .timeout: 504
+        case .insufficientStorage: 507
         default: 500
         }
     }
@@ -82,6 +85,18 @@ extension AgentError {
             throw AgentError(.internalError, "\(error)")
         }
     }
+}
+
+extension AgentError {
+    /// A failed file operation: `.insufficientStorage` when `code` says the disk (or quota) is full,
+    /// else `.system`; the message ends with errno's text.
+    static func file(_ what: String, errno code: Int32) -> AgentError {
+        let full = code == ENOSPC || code == EDQUOT
+        return AgentError(full ? .insufficientStorage : .system, "\(what): \(String(cString: strerror(code)))")
+    }
+
+    /// Whether the disk being full caused this error.
+    public var isDiskFull: Bool { code == .insufficientStorage }
 }
 
 /// Throws an ``AgentError`` with code `.system` naming `what` and the errno text when `rc` is non-zero.

@@ -15,7 +15,7 @@ public enum LogSetup {
                 case .text:
                     var handler = StreamLogHandler.standardError(label: label)
                     handler.logLevel = level
-                    console = handler
+                    console = OneLineLogHandler(handler)
                 case .json:
                     console = JSONLogHandler(label: label, logLevel: level)
                 }
@@ -80,6 +80,66 @@ public struct JSONLogHandler: LogHandler {
         guard var data = try? encoder.encode(object) else { return }
         if let sink { return sink(data) }
         data.append(UInt8(ascii: "\n"))
-        FileHandle.standardError.write(data)
+        StandardStream.write(data, to: STDERR_FILENO)
+    }
+}
+
+/// Keeps every text log entry on one line: control characters in the message and metadata (a client's
+/// request id, a worker's error text) are written escaped (`\n`, `\u{1B}`), so no input can forge a
+/// log line or send escapes to the terminal that shows the log.
+struct OneLineLogHandler: LogHandler {
+    private var inner: any LogHandler
+
+    init(_ inner: any LogHandler) { self.inner = inner }
+
+    var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue.mapValues(Self.escape) }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue.map(Self.escape) }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        event.message = Logger.Message(stringLiteral: Self.escape(event.message.description))
+        event.metadata = event.metadata?.mapValues(Self.escape)
+        inner.log(event: event)
+    }
+
+    static func escape(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
+        switch value {
+        case .string(let text): .string(escape(text))
+        case .stringConvertible(let convertible): .string(escape(convertible.description))
+        case .array(let items): .array(items.map(escape))
+        case .dictionary(let entries): .dictionary(entries.mapValues(escape))
+        }
+    }
+
+    /// `text` with C0 control characters (tab included) and DEL escaped; the rest unchanged.
+    static func escape(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(scalar): out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
     }
 }

@@ -27,17 +27,21 @@ struct UploadArea: Sendable {
         /// Writes `data` as a new file named after `filename` and returns its path.
         func write(_ data: Data, filename: String?) throws(AgentError) -> String {
             if !created {
-                do {
-                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                } catch {
-                    throw AgentError(.system, "cannot create the upload directory \(path): \(error.localizedDescription)")
+                // The request's directory and its parent, `<state_dir>/uploads`, which may not exist yet.
+                for directory in [(path as NSString).deletingLastPathComponent, path] {
+                    if mkdir(directory, 0o700) != 0, errno != EEXIST {
+                        throw AgentError.file("cannot create the upload directory \(directory)", errno: errno)
+                    }
                 }
                 created = true
             }
             count += 1
             let file = "\(path)/\(count)-\(Self.safeName(filename))"
-            guard FileManager.default.createFile(atPath: file, contents: data, attributes: [.posixPermissions: 0o600]) else {
-                throw AgentError(.system, "cannot write the upload \(file)")
+            // Whole or not at all: a full disk answers 507 and leaves no partial file for the worker.
+            do {
+                try AtomicFile.write([UInt8](data), to: file, mode: 0o600, durable: false)
+            } catch {
+                throw AgentError(error.code, "cannot store the upload \(Self.safeName(filename)): \(error.message)")
             }
             return file
         }

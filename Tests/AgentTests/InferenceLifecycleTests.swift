@@ -54,9 +54,11 @@ struct InferenceLifecycleTests {
 
     @Test func reloadKeepsServingOnTheOldWorkersUntilTheNewOnesAreReady() async throws {
         let plugins = try S.demoPlugins(options: "{load_time_s: 2}")
-        let (engine, _, killed) = try S.engine(pluginsDir: plugins)
+        // An overriding config must lie in the plugin dir, the checkpoints dir or a data root.
+        let dataRoot = try TestSupport.temporaryDirectory("reload")
+        let (engine, _, killed) = try S.engine(pluginsDir: plugins) { $0.api.dataRoots = [dataRoot] }
         let oldPID = try #require(try await engine.load("Demo", overrides: ModelOverrides()).instances.first?.pid)
-        let config = try TestSupport.temporaryDirectory("reload") + "/demo_config.py"
+        let config = dataRoot + "/demo_config.py"
         try "# a config for the synthetic Demo\n".write(toFile: config, atomically: true, encoding: .utf8)
         let reload = Task { try await engine.load("Demo", overrides: ModelOverrides(config: config)) }
         #expect(await eventually { await engine.status(of: "Demo")?.instances.count == 2 })
@@ -71,7 +73,7 @@ struct InferenceLifecycleTests {
         #expect(await eventually { killed.groups.contains(oldPID) && S.processes(inGroup: oldPID).isEmpty })
         #expect(await engine.status(of: "Demo")?.instances.count == 1)
         let missing = await S.failure { () throws(AgentError) in _ = try await engine.load("Demo", overrides: ModelOverrides(checkpoint: "/nonexistent/x.pth")) }
-        #expect(missing?.code == .invalidArgument && missing?.message.contains("/nonexistent/x.pth") == true)
+        #expect(missing?.code == .invalidArgument && missing?.message.contains("parameters.checkpoint: '/nonexistent/x.pth'") == true)
         _ = try await engine.unload("Demo")
     }
 

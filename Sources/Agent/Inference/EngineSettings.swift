@@ -24,6 +24,8 @@ struct EngineSettings: Sendable {
     let killGrace: Duration
     let loadTimeout: Duration
     let placement: AgentConfig.Inference.Placement
+    /// Where a repository load may take a config or checkpoint from.
+    let loadPaths: LoadPaths
     let instances: @Sendable (String) -> Int
 
     init(
@@ -50,6 +52,7 @@ struct EngineSettings: Sendable {
         self.killGrace = .seconds(inference.killGrace)
         self.loadTimeout = .seconds(inference.loadTimeout)
         self.placement = inference.placement
+        self.loadPaths = LoadPaths(checkpointsDir: config.checkpointsDir, dataRoots: config.api.dataRoots)
         self.instances = { inference.instanceCount(of: $0) }
     }
 }

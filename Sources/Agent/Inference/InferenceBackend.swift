@@ -171,6 +171,15 @@ public protocol InferenceBackend: Sendable {
     /// Starts (or restarts with `overrides`) the model's workers. A loaded model keeps serving on its
     /// old workers until the new ones are ready. Returns once ready, or throws why not.
     func load(_ model: String, overrides: ModelOverrides) async throws(AgentError) -> ModelStatus
-    /// Drains the model's queue, stops its workers and frees their GPU memory.
-    func unload(_ model: String) async throws(AgentError) -> ModelStatus
+    /// Refuses the model's queued requests, lets the running ones finish (or, with `cancelRunning`,
+    /// ends their workers so they answer `.unavailable` at once), stops its workers and frees their GPU
+    /// memory; returns once they are stopped.
+    func unload(_ model: String, cancelRunning: Bool) async throws(AgentError) -> ModelStatus
+}
+
+extension InferenceBackend {
+    /// Unloads `model`, letting its running requests finish.
+    public func unload(_ model: String) async throws(AgentError) -> ModelStatus {
+        try await unload(model, cancelRunning: false)
+    }
 }

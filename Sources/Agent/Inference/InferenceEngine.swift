@@ -102,19 +102,15 @@ public final class InferenceEngine: InferenceBackend {
 
     public func load(_ model: String, overrides: ModelOverrides) async throws(AgentError) -> ModelStatus {
         guard let entry = entry(model) else { throw unknown(model) }
-        for (what, path) in [("config", overrides.config), ("checkpoint", overrides.checkpoint)] {
-            guard let path else { continue }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-                throw AgentError(.invalidArgument, "\(what) \(path) does not exist or is not a file")
-            }
-            guard FileManager.default.isReadableFile(atPath: path) else { throw AgentError(.invalidArgument, "\(what) \(path) is not readable") }
+        let manifest = entry.plugin.manifest
+        let config = try overrides.config.map { (path) throws(AgentError) in try settings.loadPaths.confine(path, key: "parameters.config", manifest: manifest) }
+        let checkpoint = try overrides.checkpoint.map { (path) throws(AgentError) in
+            try settings.loadPaths.confine(path, key: "parameters.checkpoint", manifest: manifest)
         }
         let current = await entry.pool.status(queueLimit: settings.queueLimit)
-        let manifest = entry.plugin.manifest
         let plan = WorkerLaunchPlan(
             manifest: manifest, pluginsDir: settings.pluginsDir, python: settings.python,
-            config: overrides.config ?? current.config, checkpoint: overrides.checkpoint ?? current.checkpoint)
+            config: config ?? current.config, checkpoint: checkpoint ?? current.checkpoint)
         let gpus: [String?]
         switch GPUPlacement.assign(settings.placement, configured: settings.instances(manifest.name), report: await gpuProbe.read()) {
         case .success(let assigned): gpus = assigned
@@ -126,9 +122,9 @@ public final class InferenceEngine: InferenceBackend {
         return await entry.pool.status(queueLimit: settings.queueLimit)
     }
 
-    public func unload(_ model: String) async throws(AgentError) -> ModelStatus {
+    public func unload(_ model: String, cancelRunning: Bool) async throws(AgentError) -> ModelStatus {
         guard let entry = entry(model) else { throw unknown(model) }
-        await entry.pool.unload(reason: "unloaded through the repository")
+        await entry.pool.unload(reason: "unloaded through the repository", cancelRunning: cancelRunning)
         return await entry.pool.status(queueLimit: settings.queueLimit)
     }
 

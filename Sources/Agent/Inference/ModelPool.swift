@@ -101,6 +101,8 @@ actor ModelPool {
         guard var slot = slots[lease.slotID] else { return }
         if let gpuMemoryMiB { slot.gpuMemoryMiB = gpuMemoryMiB }
         if slot.retiring {
+            // Its request is done: no longer busy, so retire stops it now (a busy slot would wait forever).
+            slot.state = "idle"
             slots[lease.slotID] = slot
             retire(slotID: lease.slotID)
             return
@@ -108,6 +110,12 @@ actor ModelPool {
         slot.state = "idle"
         slots[lease.slotID] = slot
         dispatch()
+    }
+
+    /// Why the lease's worker ended, when an unload ended it (`cancelRunning`); nil otherwise.
+    func endedByUnload(_ lease: Lease) -> String? {
+        guard state == .unloading, slots[lease.slotID]?.retiring == true else { return nil }
+        return "model \(name) was unloaded while the request ran; its worker was ended (\(reason ?? "unloading"))"
     }
 
     /// The leased instance's worker ended (crash, kill, timeout, cancel): restart it, holding the lease.
@@ -219,21 +227,50 @@ actor ModelPool {
         dispatch()
     }
 
-    /// Refuses the queued requests, lets running ones finish, and stops every instance.
-    func unload(reason why: String) async {
+    /// Refuses the queued requests, lets running ones finish (or, with `cancelRunning`, ends their
+    /// workers so they answer 503 at once), and stops every instance.
+    ///
+    /// An explicit unload is the operator's choice: the model stops counting for the pod's readiness
+    /// from the start, so readiness never drops because of it. If the calling task is cancelled (a
+    /// shutdown past its deadline), the remaining workers are killed and the drain ends there.
+    func unload(reason why: String, cancelRunning: Bool = false) async {
         epoch += 1
         state = .unloading
-        reason = "unloading"
+        reason = cancelRunning ? "unloading: requests in flight were cancelled" : "unloading"
+        settings.readiness.remove(ModelChecksService.partName(name))
         failWaiters(message: "model \(name) is being unloaded")
-        publish()
         for id in slots.keys { retire(slotID: id) }
+        if cancelRunning { killRetiringWorkers() }
         if !slots.isEmpty || stopping > 0 {
-            await withCheckedContinuation { drainWaiters.append($0) }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    if Task.isCancelled { continuation.resume() } else { drainWaiters.append(continuation) }
+                }
+            } onCancel: {
+                Task { await self.abandonDrain() }
+            }
         }
         state = .unavailable
         reason = why
-        // An explicit unload is the operator's choice: the model no longer counts for the pod's readiness.
         settings.readiness.remove(ModelChecksService.partName(name))
+    }
+
+    /// Ends the process groups of the slots still busy while retiring: their requests see the worker
+    /// end, find the slot retiring, and answer 503 instead of retrying.
+    private func killRetiringWorkers() {
+        for slot in slots.values where slot.retiring {
+            guard let worker = slot.worker else { continue }
+            Task { if let group = await worker.processGroup { kill(-group, SIGKILL) } }
+        }
+    }
+
+    /// The drain was cut short: kill what still runs and let the unload return.
+    private func abandonDrain() {
+        log.warning("unload cut short: killing the workers still busy", metadata: ["model": "\(name)", "instances": "\(slots.count)"])
+        killRetiringWorkers()
+        let pending = drainWaiters
+        drainWaiters = []
+        for waiter in pending { waiter.resume() }
     }
 
     /// Marks the model unavailable without starting it (checks failed, placement impossible).

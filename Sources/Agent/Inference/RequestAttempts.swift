@@ -61,6 +61,11 @@ struct RequestAttempts {
                 let reason = ModelPool.describe(failure)
                 logFailure(attempt: attempt, kind: "worker_failed", detail: reason)
                 await reclaim(lease)
+                if let unloaded = await pool.endedByUnload(lease) {
+                    // An unload that cancels running requests ended this worker: no retry, a clear 503.
+                    await pool.restartInBackground(lease, reason: reason, countsAsCrash: false)
+                    throw AgentError(.unavailable, "request \(request.id): \(unloaded)")
+                }
                 guard attempt <= retries else {
                     await pool.restartInBackground(lease, reason: reason, countsAsCrash: true)
                     throw AgentError(.unavailable, "model \(model): the worker failed on each of \(attempt) attempts; last: \(reason)")

@@ -240,7 +240,7 @@ actor DemoWorkerTestBackend: InferenceBackend {
         return status
     }
 
-    func unload(_ name: String) async throws(AgentError) -> ModelStatus {
+    func unload(_ name: String, cancelRunning: Bool) async throws(AgentError) -> ModelStatus {
         guard models[name] != nil else { throw AgentError(.notFound, "unknown model '\(name)'") }
         if let worker = models[name]?.worker { await worker.stop() }
         models[name]?.worker = nil

@@ -13,7 +13,9 @@ struct RepositoryController<Context: RequestContext> {
         }
         group.post("/v2/repository/index") { request, _ in
             // Triton's body is optional: {"ready": true} lists only ready models.
-            let data = try await RequestBody.collect(request, limit: agent.config.api.maxBodyBytes)
+            let received = try await agent.bodyIntake.receive(request)
+            defer { received.finish() }
+            let data = Data(received.buffer.readableBytesView)
             var readyOnly = false
             if !data.isEmpty {
                 let body = try RequestBody.json(data)
@@ -31,15 +33,19 @@ struct RepositoryController<Context: RequestContext> {
         group.post("/v2/repository/models/{name}/load") { request, context in
             let service = try agent.requireInference()
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let overrides = try await Self.overrides(try await RequestBody.collect(request, limit: agent.config.api.maxBodyBytes))
+            let received = try await agent.bodyIntake.receive(request)
+            defer { received.finish() }
+            let overrides = try await received.decode { data throws(AgentError) in try Self.overrides(data) }
             let status = try await service.backend.load(model, overrides: overrides)
             return try JSONResponse.make(.ok, Entry(status))
         }
         group.post("/v2/repository/models/{name}/unload") { request, context in
             let service = try agent.requireInference()
             let model = service.canonical(context.parameters.get("name") ?? "")
-            _ = try await RequestBody.collect(request, limit: agent.config.api.maxBodyBytes)
-            let status = try await service.backend.unload(model)
+            let received = try await agent.bodyIntake.receive(request)
+            defer { received.finish() }
+            let cancelRunning = try await received.decode { data throws(AgentError) in try Self.unloadOptions(data) }
+            let status = try await service.backend.unload(model, cancelRunning: cancelRunning)
             return try JSONResponse.make(.ok, Entry(status))
         }
     }
@@ -51,7 +57,7 @@ struct RepositoryController<Context: RequestContext> {
     }
 
     /// `{"parameters": {"config": "...", "checkpoint": "..."}}`, every part optional.
-    static func overrides(_ data: Data) async throws(AgentError) -> ModelOverrides {
+    static func overrides(_ data: Data) throws(AgentError) -> ModelOverrides {
         guard !data.isEmpty else { return ModelOverrides() }
         let body = try RequestBody.json(data)
         guard case .object(let members) = body else { throw AgentError(.invalidArgument, "request body: expected a JSON object") }
@@ -72,6 +78,29 @@ struct RepositoryController<Context: RequestContext> {
             }
         }
         return overrides
+    }
+
+    /// `{"parameters": {"cancel_running": true}}` (optional): end the requests still running instead of
+    /// letting them finish. Triton's `unload_dependents` is accepted and ignored (models have no dependents here).
+    static func unloadOptions(_ data: Data) throws(AgentError) -> Bool {
+        guard !data.isEmpty else { return false }
+        let body = try RequestBody.json(data)
+        guard case .object(let members) = body else { throw AgentError(.invalidArgument, "request body: expected a JSON object") }
+        if let unknown = members.map(\.0).first(where: { $0 != "parameters" }) {
+            throw AgentError(.invalidArgument, "request body: unknown key '\(unknown)' (expected parameters)")
+        }
+        guard let parameters = body["parameters"] else { return false }
+        guard case .object(let entries) = parameters else { throw AgentError(.invalidArgument, "parameters: expected a JSON object") }
+        var cancelRunning = false
+        for (name, value) in entries {
+            guard case .bool(let flag) = value else { throw AgentError(.invalidArgument, "parameters.\(name): expected true or false") }
+            switch name {
+            case "cancel_running": cancelRunning = flag
+            case "unload_dependents": continue
+            default: throw AgentError(.invalidArgument, "parameters: unknown key '\(name)' (expected cancel_running)")
+            }
+        }
+        return cancelRunning
     }
 
     /// One model in the index: ModelStatus's own snake_case encoding, except that `reason` is always

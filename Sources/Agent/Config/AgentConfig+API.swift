@@ -9,6 +9,8 @@ extension AgentConfig {
         public var metricsPublic = false
         /// The largest request body accepted, in MiB; larger bodies get 413.
         public var maxBodyMiB = 64
+        /// Request bodies of 1 MiB or more handled at once; more get 429 (each holds its body in memory).
+        public var maxLargeBodies = 2
         /// Input file paths must resolve (symlinks included) inside one of these directories.
         public var dataRoots = ["/workspace", "/data"]
 
@@ -44,6 +46,9 @@ extension ConfigSchema {
         },
         ConfigSetting(key: "api.max_body_mib", environment: "PODAGENT_MAX_BODY_MIB", summary: "largest request body in MiB (413 above)") { config, value throws(ConfigProblem) in
             config.api.maxBodyMiB = try value.int(in: 1...4096)
+        },
+        ConfigSetting(key: "api.max_large_bodies", environment: "PODAGENT_MAX_LARGE_BODIES", summary: "request bodies of 1 MiB or more handled at once (429 above)") { config, value throws(ConfigProblem) in
+            config.api.maxLargeBodies = try value.int(in: 1...256)
         },
         ConfigSetting(key: "api.data_roots", environment: "PODAGENT_DATA_ROOTS", summary: "directories input paths must resolve inside, comma-separated") { config, value throws(ConfigProblem) in
             let roots = value.strings()

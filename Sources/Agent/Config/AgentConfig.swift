@@ -5,10 +5,17 @@ import Logging
 ///
 /// Every key is declared once in ``ConfigSchema``; the README's table lists them all.
 public struct AgentConfig: Sendable, Equatable {
-    /// The HTTP API's bind address.
+    /// The HTTP API's bind address and connection limits.
     public struct HTTP: Sendable, Equatable {
         public var host = "0.0.0.0"
         public var port = 8080
+        /// Seconds a client may take to send a request's head once it started (408 and close after).
+        public var headerTimeout: Double = 10
+        /// Seconds an open connection may sit without a request (or with a stalled body) before it is closed.
+        public var idleTimeout: Double = 60
+        /// Open connections at most (also kept below the open-file limit); past it the connection that
+        /// waited longest without a request is closed to make room.
+        public var maxConnections = 1024
     }
 
     /// How podagent logs.

@@ -87,6 +87,15 @@ public enum ConfigSchema {
         ConfigSetting(key: "http.port", environment: "PODAGENT_HTTP_PORT", summary: "HTTP port (0 picks a free one)") { config, value throws(ConfigProblem) in
             config.http.port = try value.int(in: 0...65535)
         },
+        ConfigSetting(key: "http.header_timeout", environment: "PODAGENT_HTTP_HEADER_TIMEOUT", summary: "seconds a client may take to send a request head") { config, value throws(ConfigProblem) in
+            config.http.headerTimeout = try value.seconds(in: 0.1...3600)
+        },
+        ConfigSetting(key: "http.idle_timeout", environment: "PODAGENT_HTTP_IDLE_TIMEOUT", summary: "seconds an idle (keep-alive) connection stays open") { config, value throws(ConfigProblem) in
+            config.http.idleTimeout = try value.seconds(in: 0.1...86_400)
+        },
+        ConfigSetting(key: "http.max_connections", environment: "PODAGENT_HTTP_MAX_CONNECTIONS", summary: "open HTTP connections at most") { config, value throws(ConfigProblem) in
+            config.http.maxConnections = try value.int(in: 8...1_000_000)
+        },
         ConfigSetting(key: "state_dir", environment: "PODAGENT_STATE_DIR", summary: "state directory") { config, value throws(ConfigProblem) in
             config.stateDir = try value.nonEmptyString()
         },

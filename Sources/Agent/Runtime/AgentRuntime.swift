@@ -23,8 +23,17 @@ public final class AgentRuntime: Sendable {
         services: [any Service] = [], router: Router<BasicRequestContext>? = nil,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        let http = agent.config.http
+        let connections = ConnectionGuard(limit: ConnectionGuard.effectiveLimit(configured: http.maxConnections))
+        if connections.limit < http.maxConnections {
+            agent.logger.notice("http.max_connections lowered to \(connections.limit) to stay below the open-file limit")
+        }
+        let limits = GuardedHTTP1Channel.Limits(
+            headerTimeout: .milliseconds(Int64(http.headerTimeout * 1000)), idleTimeout: .milliseconds(Int64(http.idleTimeout * 1000)),
+            maxConnections: connections.limit)
         let app = Application(
             router: router ?? agent.buildRouter(),
+            server: .guardedHTTP1(limits: limits, connections: connections),
             configuration: .init(
                 address: .hostname(agent.bindHost, port: agent.config.http.port),
                 serverName: "podagent/\(PodAgentVersion.current)"),

@@ -26,6 +26,10 @@ public final class PodAgent: Sendable {
     public let inference: InferenceService?
     /// Asynchronous jobs, present with ``inference``.
     public let jobs: JobRunner?
+    /// podagent's own log file, when it writes one (its state shows in /health).
+    public let logFile: LogFile?
+    /// How the API receives request bodies: size limit, large-body cap, decoding off the cooperative pool.
+    public let bodyIntake: BodyIntake
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
@@ -35,7 +39,7 @@ public final class PodAgent: Sendable {
     public init(
         config: AgentConfig, stateDir: String, logger: Logger, supervisor: Supervisor, gpuProbe: (any GPUProbe)? = nil,
         models: ModelCatalog = .empty, inference backend: (any InferenceBackend)? = nil, serveInference: Bool = true,
-        apiToken: APIToken? = nil,
+        apiToken: APIToken? = nil, logFile: LogFile? = nil,
         onWorkerKilled: (@Sendable (_ model: String, _ processGroup: Int32) async -> Void)? = nil
     ) {
         self.config = config
@@ -52,6 +56,7 @@ public final class PodAgent: Sendable {
         self.startedAt = .now
         self.models = models
         self.apiToken = apiToken
+        self.logFile = logFile
         let metrics = self.metrics
         let reclaimer = self.gpuReclaimer
         let reclaimTimeout = Duration.milliseconds(Int64(config.inference.killGrace * 1000) + 10_000)
@@ -62,13 +67,17 @@ public final class PodAgent: Sendable {
                 _ = await reclaimer.reclaim(model: model, processGroup: group, timeout: reclaimTimeout)
             })
         // The engine serves the API unless a test hands in another backend; with no plugin at all there is nothing to serve.
+        let decoding = BlockingPool(threads: 2, name: "podagent-bodies")
+        self.bodyIntake = BodyIntake(limit: config.api.maxBodyBytes, maxLarge: config.api.maxLargeBodies, pool: decoding)
         let chosen: (any InferenceBackend)? = serveInference ? backend ?? (models.plugins.isEmpty ? nil : engine) : nil
         let service = chosen.map {
-            InferenceService(backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics)
+            InferenceService(backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics, pool: decoding)
         }
         self.inference = service
         self.jobs = service.map {
-            JobRunner(store: JobStore(directory: stateDir + "/jobs", logger: logger), inference: $0, settings: config.jobs, logger: logger)
+            JobRunner(
+                store: JobStore(directory: stateDir + "/jobs", logger: logger), inference: $0, settings: config.jobs,
+                modelReadyTimeout: .milliseconds(Int64(config.inference.loadTimeout * 1000)), logger: logger)
         }
         // Enabled models are not ready until ModelChecksService has checked them.
         for name in models.enabled {

@@ -9,13 +9,14 @@ import Darwin
 /// A strict JSON reader (RFC 8259 plus Python's `NaN`/`Infinity`) whose errors give the byte offset.
 public enum JSONReader {
     /// Parses a whole document.
+    /// - Parameter maxDepth: the deepest nesting of arrays and objects accepted (at most 512).
     /// - Throws: ``PluginError`` `.malformedJSON` naming `source` and the offset of the problem.
-    public static func parse(_ bytes: [UInt8], source: String = "input") throws(PluginError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], source: String = "input", maxDepth: Int = 512) throws(PluginError) -> JSONValue {
         // strtod needs a terminator after the last digit.
         var buffer = bytes
         buffer.append(0)
         return try buffer.withUnsafeBufferPointer { (pointer) throws(PluginError) -> JSONValue in
-            var cursor = Cursor(bytes: pointer, end: bytes.count, source: source)
+            var cursor = Cursor(bytes: pointer, end: bytes.count, source: source, maxDepth: min(maxDepth, 512))
             cursor.skipSpace()
             let value = try cursor.value(depth: 0)
             cursor.skipSpace()
@@ -33,12 +34,14 @@ public enum JSONReader {
         let bytes: UnsafeBufferPointer<UInt8>
         let end: Int
         let source: String
+        let maxDepth: Int
         var position = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>, end: Int, source: String) {
+        init(bytes: UnsafeBufferPointer<UInt8>, end: Int, source: String, maxDepth: Int) {
             self.bytes = bytes
             self.end = end
             self.source = source
+            self.maxDepth = maxDepth
         }
 
         func fail(_ problem: String) -> PluginError {
@@ -67,7 +70,7 @@ public enum JSONReader {
         }
 
         mutating func value(depth: Int) throws(PluginError) -> JSONValue {
-            guard depth < 512 else { throw fail("nesting deeper than 512 levels") }
+            guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth) levels") }
             guard position < end else { throw fail("expected a value") }
             switch bytes[position] {
             case UInt8(ascii: "{"): return try object(depth: depth)

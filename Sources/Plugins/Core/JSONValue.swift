@@ -35,6 +35,8 @@ public enum JSONValue: Sendable, Equatable {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
+        case .number(let value) where value.isNaN: "NaN (not a number)"
+        case .number(let value) where value.isInfinite: "\(value < 0 ? "-" : "")Infinity (not a finite number)"
         case .number: "a number"
         case .string: "a string"
         case .array: "an array"

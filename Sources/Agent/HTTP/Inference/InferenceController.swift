@@ -11,10 +11,16 @@ struct InferenceController<Context: RequestContext> {
         group.post("/models/{name}/infer") { request, context in
             let service = try agent.requireInference()
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let (body, parts) = try await RequestBody.object(request, limit: agent.config.api.maxBodyBytes, allowedKeys: ["inputs", "options"])
+            let received = try await agent.bodyIntake.receive(request)
+            defer { received.finish() }
+            let contentType = received.contentType
+            let (body, parts) = try await received.decode { data throws(AgentError) in
+                try RequestBody.object(data, contentType: contentType, allowedKeys: ["inputs", "options"])
+            }
             let id = InferenceHeaders.requestID(request)
             let options = try InferenceOptions(body["options"])
-            let answer = try await service.run(.init(id: id, model: model, inputs: body["inputs"] ?? .null, options: options, parts: parts))
+            let answer = try await service.run(
+                .init(id: id, model: model, inputs: body["inputs"] ?? .null, options: options, parts: parts, offload: received.isLarge))
             return Response(
                 status: .ok, headers: InferenceHeaders.fields(id: id, outcome: answer.outcome, contentType: "application/json"),
                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
@@ -31,11 +37,12 @@ struct InferenceController<Context: RequestContext> {
         group.post("/v2/models/{name}/infer") { request, context in
             let service = try agent.requireInference()
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let data = try await RequestBody.collect(request, limit: agent.config.api.maxBodyBytes)
-            let oip = try OIPRequest(try RequestBody.json(data))
+            let received = try await agent.bodyIntake.receive(request)
+            defer { received.finish() }
+            let oip = try await received.decode { data throws(AgentError) in try OIPRequest(try RequestBody.json(data)) }
             let id = oip.id ?? InferenceHeaders.requestID(request)
             let options = try InferenceOptions(oip.parameters, key: "parameters")
-            let answer = try await service.run(.init(id: id, model: model, inputs: oip.sample, options: options))
+            let answer = try await service.run(.init(id: id, model: model, inputs: oip.sample, options: options, offload: received.isLarge))
             let version = await service.backend.status(of: model)?.version ?? ""
             let response = OIPResponse(
                 model_name: model, model_version: version, id: id,
@@ -101,7 +108,7 @@ enum InferenceHeaders {
 
 /// An OIP infer body: the sample description as the BYTES input `sample` (a JSON text), and any
 /// other BYTES inputs as more keys of it (e.g. `img_paths`: a list of file paths).
-struct OIPRequest {
+struct OIPRequest: Sendable {
     var id: String?
     var sample: JSONValue
     var parameters: JSONValue?
@@ -115,6 +122,10 @@ struct OIPRequest {
         }
         if let id = body["id"] {
             guard let text = id.stringValue else { throw AgentError(.invalidArgument, "id: expected a string") }
+            // The id is echoed and logged: a newline in it would forge a line of the text log.
+            guard (1...256).contains(text.count), !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw AgentError(.invalidArgument, "id: expected 1 to 256 characters without control characters (newlines, tabs, escapes)")
+            }
             self.id = text
         }
         parameters = body["parameters"]

@@ -25,7 +25,7 @@ struct InferenceOptions: Sendable {
             switch name {
             case "score_threshold":
                 guard let number = value.numberValue, number.isFinite else {
-                    throw AgentError(.invalidArgument, "\(key).score_threshold: expected a number, got \(value.kind)")
+                    throw AgentError(.invalidArgument, "\(key).score_threshold: expected a finite number, got \(value.kind)")
                 }
                 scoreThreshold = number
             case "format":

@@ -9,11 +9,18 @@ public final class InferenceService: Sendable {
     let uploads: UploadArea
     let models: ModelCatalog
     let metrics: AgentMetrics?
+    /// Where inputs with uploads are resolved, off the cooperative pool.
+    let pool: BlockingPool
 
     /// - Parameters:
     ///   - stateDir: uploads go to `<stateDir>/uploads/<request id>/` (leftovers from a crash are removed now).
-    public init(backend: any InferenceBackend, dataRoots: [String], stateDir: String, models: ModelCatalog, metrics: AgentMetrics? = nil) {
+    ///   - pool: the threads that decode and write uploads.
+    public init(
+        backend: any InferenceBackend, dataRoots: [String], stateDir: String, models: ModelCatalog, metrics: AgentMetrics? = nil,
+        pool: BlockingPool = BlockingPool(threads: 2, name: "podagent-inputs")
+    ) {
         self.backend = backend
+        self.pool = pool
         self.resolver = InputResolver(dataRoots: dataRoots)
         self.uploads = UploadArea(stateDir: stateDir)
         self.models = models
@@ -27,6 +34,9 @@ public final class InferenceService: Sendable {
         var inputs: JSONValue
         var options: InferenceOptions
         var parts: [String: MultipartForm.Part] = [:]
+        /// Resolve the inputs (decode and write uploads) on the blocking pool: a large body, or a job
+        /// (its stored inputs may hold uploads as base64).
+        var offload = true
     }
 
     /// A finished call: the backend's outcome and the rendered body.
@@ -53,8 +63,12 @@ public final class InferenceService: Sendable {
         let directory = uploads.request(UUID().uuidString.lowercased())
         defer { directory.remove() }
         do {
-            var uploads = InputResolver.Uploads(directory: directory, parts: call.parts)
-            let inputs = try resolver.resolve(call.inputs, uploads: &uploads)
+            let resolver = self.resolver
+            let resolve = { @Sendable () throws(AgentError) -> JSONValue in
+                var uploads = InputResolver.Uploads(directory: directory, parts: call.parts)
+                return try resolver.resolve(call.inputs, uploads: &uploads)
+            }
+            let inputs = call.offload ? try await pool.run(resolve) : try resolve()
             let sampleID = (inputs["sample_id"] ?? inputs["sample_token"])?.stringValue
             let request = InferenceRequest(
                 id: call.id, model: call.model, inputs: Data(try Self.write(inputs)), workerOptions: Data(try Self.write(call.options.worker)),

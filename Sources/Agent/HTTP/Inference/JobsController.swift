@@ -10,7 +10,12 @@ struct JobsController<Context: RequestContext> {
         group.post("/jobs") { request, _ in
             let jobs = try agent.requireJobs()
             let service = jobs.inference
-            let (body, parts) = try await RequestBody.object(request, limit: agent.config.api.maxBodyBytes, allowedKeys: ["model", "inputs", "options"])
+            let received = try await agent.bodyIntake.receive(request)
+            defer { received.finish() }
+            let contentType = received.contentType
+            let (body, parts) = try await received.decode { data throws(AgentError) in
+                try RequestBody.object(data, contentType: contentType, allowedKeys: ["model", "inputs", "options"])
+            }
             guard let name = body["model"]?.stringValue, !name.isEmpty else {
                 throw AgentError(.invalidArgument, "model: expected the model's name")
             }
@@ -19,10 +24,13 @@ struct JobsController<Context: RequestContext> {
                 throw AgentError(.notFound, ModelCatalog.unknownModelMessage(model, known: agent.models.plugins))
             }
             // Checked now so a bad job fails here, not later; multipart uploads are kept in the job as base64.
-            let inputs = InputResolver.embed(parts, in: body["inputs"] ?? .null)
-            _ = try InferenceOptions(body["options"])
-            try service.check(inputs)
-            let record = try jobs.submit(model: model, inputs: inputs, options: body["options"] ?? .object([]))
+            // Off the cooperative pool for a large body: encoding, checking and storing it is CPU and disk work.
+            let record = try await received.offload { () throws(AgentError) -> JobRecord in
+                let inputs = InputResolver.embed(parts, in: body["inputs"] ?? .null)
+                _ = try InferenceOptions(body["options"])
+                try service.check(inputs)
+                return try jobs.submit(model: model, inputs: inputs, options: body["options"] ?? .object([]))
+            }
             var headers = HTTPFields()
             headers[.location] = "/jobs/\(record.id)"
             return try JSONResponse.make(.accepted, ["id": record.id], headers: headers)

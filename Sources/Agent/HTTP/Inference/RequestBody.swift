@@ -2,27 +2,18 @@ import Foundation
 import Hummingbird
 import Plugins
 
-/// Reading request bodies within `api.max_body_mib` and parsing them as JSON or multipart.
+/// Parsing request bodies (received by ``BodyIntake``) as JSON or multipart.
 enum RequestBody {
-    /// The whole body, or 413 when it is larger than `limit` bytes.
-    static func collect(_ request: Request, limit: Int) async throws(AgentError) -> Data {
-        let tooLarge = AgentError(.payloadTooLarge, "the request body is larger than \(limit / (1024 * 1024)) MiB (api.max_body_mib)")
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
-        do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return Data(buffer.readableBytesView)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw tooLarge
-        } catch {
-            throw AgentError(.invalidArgument, "cannot read the request body: \(error)")
-        }
-    }
+    /// The deepest nesting a request body may have. Real inputs are a few levels deep; a limit far
+    /// below the reader's own keeps a hostile body from reaching the deeper layers (job records,
+    /// Foundation's coders) that give up on it with a kilobytes-long internal error.
+    static let maxDepth = 64
 
     /// Parses `data` as one JSON document; the error names the line and column of the problem.
     static func json(_ data: Data, source: String = "request body") throws(AgentError) -> JSONValue {
         guard !data.isEmpty else { throw AgentError(.invalidArgument, "\(source): empty; expected a JSON object") }
         do {
-            return try JSONReader.parse(Array(data), source: source)
+            return try JSONReader.parse(Array(data), source: source, maxDepth: maxDepth)
         } catch {
             throw AgentError(.invalidArgument, withLineAndColumn(error.message, data: data))
         }
@@ -49,11 +40,10 @@ enum RequestBody {
 
     /// A JSON object body, or a multipart body whose part `request` holds the JSON object and whose
     /// other parts are uploads referenced as `"upload:<part name>"`.
-    static func object(_ request: Request, limit: Int, allowedKeys: Set<String>) async throws(AgentError) -> (JSONValue, [String: MultipartForm.Part]) {
-        let data = try await collect(request, limit: limit)
+    static func object(_ data: Data, contentType: String?, allowedKeys: Set<String>) throws(AgentError) -> (JSONValue, [String: MultipartForm.Part]) {
         var parts: [String: MultipartForm.Part] = [:]
         var document: JSONValue
-        if let contentType = request.headers[.contentType], let boundary = try MultipartForm.boundary(contentType: contentType) {
+        if let contentType, let boundary = try MultipartForm.boundary(contentType: contentType) {
             let form = try MultipartForm.parse(data, boundary: boundary)
             guard let main = form["request"] else {
                 throw AgentError(.invalidArgument, "multipart/form-data: the part named 'request' (the JSON request) is missing")

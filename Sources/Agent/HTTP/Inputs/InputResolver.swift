@@ -99,7 +99,7 @@ struct InputResolver: Sendable {
             guard names.isSubset(of: ["base64", "filename"]), let encoded = value["base64"]?.stringValue else {
                 throw AgentError(.invalidArgument, "\(key): an upload is {\"base64\": \"...\", \"filename\": \"x.jpg\"}, got keys \(members.map(\.0).sorted().joined(separator: ", "))")
             }
-            guard let data = Data(base64Encoded: encoded.filter { !$0.isWhitespace }) else {
+            guard let data = Self.decodeBase64(encoded) else {
                 throw AgentError(.invalidArgument, "\(key).base64: not valid base64")
             }
             return try write(data, filename: value["filename"]?.stringValue, key: key, uploads: &uploads)
@@ -133,6 +133,15 @@ struct InputResolver: Sendable {
             throw AgentError(.invalidArgument, "\(key): '\(path)'\(via) is outside the data roots (\(rootsText); set api.data_roots)")
         }
         return real
+    }
+
+    /// Standard base64, line breaks and spaces allowed. Works on bytes: filtering a 60 MiB string by
+    /// Character (grapheme clusters) took seconds.
+    static func decodeBase64(_ text: String) -> Data? {
+        var bytes = Array(text.utf8)
+        if let data = Data(base64Encoded: Data(bytes)) { return data }
+        bytes.removeAll { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        return Data(base64Encoded: Data(bytes))
     }
 
     static func resolvedPath(_ path: String) -> String? {

@@ -53,6 +53,12 @@ public struct ProcFS: Sendable {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The command line (`/proc/<pid>/cmdline`): the program and its arguments, or nil when unreadable.
+    public func arguments(_ pid: pid_t) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: "\(root)/\(pid)/cmdline") else { return nil }
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// The environment the process started with (`/proc/<pid>/environ`), or nil when unreadable.
     public func environment(_ pid: pid_t) -> [String: String]? {
         guard let data = FileManager.default.contents(atPath: "\(root)/\(pid)/environ") else { return nil }

@@ -73,23 +73,50 @@ public struct AuthorizedKeys: Sendable, Equatable {
     struct Reason: Error { var message: String }
 
     /// Checks one line: `[options] type base64 [comment]`, the blob decodes and names the same type.
+    ///
+    /// Read the way sshd reads it (auth2-pubkeyfile.c): first as a key; failing that, the first field
+    /// is the options, which end at the first space outside double quotes (a quoted value such as
+    /// `command="echo a key"` may hold spaces, and even text that looks like a key), then the key.
+    /// So the key checked here is the key sshd will use.
     static func parse(_ line: String) -> Result<Key, Reason> {
-        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        guard let typeIndex = fields.firstIndex(where: { keyTypes.contains($0) }) else {
-            let shown = line.count > 24 ? String(line.prefix(24)) + "..." : line
-            if line.contains("PRIVATE KEY") {
-                return .failure(Reason(message: "this is a private key; paste the .pub file instead"))
+        let first = line.prefix { $0 != " " && $0 != "\t" }
+        if keyTypes.contains(String(first)) { return parseKey(Substring(line), whole: line) }
+        let characters = Array(line)
+        var index = 0
+        var quoted = false
+        while index < characters.count {
+            let character = characters[index]
+            if !quoted, character == " " || character == "\t" { break }
+            if quoted, character == "\\", index + 1 < characters.count, characters[index + 1] == "\"" {
+                index += 2
+                continue
             }
-            return .failure(Reason(message: "'\(shown)' has no known key type (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ...)"))
+            if character == "\"" { quoted.toggle() }
+            index += 1
         }
-        if typeIndex > 0, !fields[0].contains("="), !fields[0].contains(","), !flagOptions.contains(fields[0].lowercased()) {
-            return .failure(Reason(message: "unexpected text '\(fields[0])' before the key type \(fields[typeIndex])"))
+        if quoted { return .failure(Reason(message: "the options before the key have an unterminated quote")) }
+        let options = String(characters[..<index])
+        let rest = String(characters[index...]).trimmingCharacters(in: .whitespaces)
+        guard let type = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) else {
+            return failure(noType: line)
         }
-        let type = fields[typeIndex]
-        guard typeIndex + 1 < fields.count else {
+        guard keyTypes.contains(type) else {
+            return failure(noType: line)
+        }
+        if !options.contains("="), !options.contains(","), !flagOptions.contains(options.lowercased()) {
+            return .failure(Reason(message: "unexpected text '\(options.prefix(40))' before the key type \(type)"))
+        }
+        return parseKey(Substring(rest), whole: line)
+    }
+
+    /// `type base64 [comment]` at the start of `text`.
+    private static func parseKey(_ text: Substring, whole line: String) -> Result<Key, Reason> {
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard let type = fields.first, keyTypes.contains(type) else { return failure(noType: line) }
+        guard fields.count > 1 else {
             return .failure(Reason(message: "\(type) key without its base64 data"))
         }
-        let blob = fields[typeIndex + 1]
+        let blob = fields[1]
         guard let data = Data(base64Encoded: blob), data.count >= 4 else {
             return .failure(Reason(message: "\(type) key data is not valid base64 (truncated or mangled when pasted?)"))
         }
@@ -99,5 +126,13 @@ public struct AuthorizedKeys: Sendable, Equatable {
             return .failure(Reason(message: "the key data does not hold a \(type) key (mixed-up type or corrupted key)"))
         }
         return .success(Key(line: line, type: type, blob: blob))
+    }
+
+    private static func failure(noType line: String) -> Result<Key, Reason> {
+        if line.contains("PRIVATE KEY") {
+            return .failure(Reason(message: "this is a private key; paste the .pub file instead"))
+        }
+        let shown = line.count > 24 ? String(line.prefix(24)) + "..." : line
+        return .failure(Reason(message: "'\(shown)' has no known key type (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ...)"))
     }
 }

@@ -128,7 +128,11 @@ public final class SSHDService: Service, Sendable {
                 scheduleRestart(after: backoff.next(afterRunning: .zero), generation: generation)
             }
         }
-        if prepared { start() }
+        if prepared {
+            let paths = setup(settings)
+            await StaleSSHD(pidFile: paths.pidFile, configPath: paths.configPath, port: settings.port, logger: agent.logger).clear()
+            start()
+        }
 
         loop: for await event in events {
             switch event {

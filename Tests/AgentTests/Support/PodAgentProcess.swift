@@ -111,8 +111,7 @@ final class PodAgentProcess: Sendable {
 
     static var binary: String {
         get throws {
-            let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/podagent").path
+            let path = TestSupport.podagentBinary
             try #require(FileManager.default.isExecutableFile(atPath: path), "\(path) is missing: run swift build first")
             return path
         }

@@ -55,11 +55,18 @@ final class AgentProcess: Sendable {
     let output: LineLog
 
     /// Starts `podagent run` and waits for its "listening" line.
-    static func start(arguments: [String] = [], environment: [String: String] = [:], stateDir: String? = nil) async throws -> AgentProcess {
+    /// - Parameters:
+    ///   - stderrFile: send podagent's stderr to this file instead of the test's pipe (through /bin/sh).
+    ///   - wrapper: a command podagent runs under (`prlimit --nofile=...`).
+    static func start(
+        arguments: [String] = [], environment: [String: String] = [:], stateDir: String? = nil, stderrFile: String? = nil,
+        wrapper: [String] = []
+    ) async throws -> AgentProcess {
         let state = try stateDir ?? TestSupport.temporaryDirectory("state")
+        var argv = wrapper + [TestSupport.podagentBinary, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state] + arguments
+        if let stderrFile { argv = ["/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'\(stderrFile)'"] + argv }
         let spec = ProcessSpec(
-            executable: TestSupport.podagentBinary,
-            arguments: ["run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state] + arguments,
+            executable: argv[0], arguments: Array(argv.dropFirst()),
             // sshd has suites of its own; here it would compete for port 22.
             environment: TestSupport.environment(["PODAGENT_SSH": "off"].merging(environment) { $1 }))
         let child = try TestSupport.supervisor.spawn(spec)

@@ -109,3 +109,20 @@ struct FaultSSHTests {
         }
     }
 }
+
+/// The parent-death signal follows the thread that forked a child, and the cooperative pool's threads
+/// come and go: children are forked on one thread that never ends, so they outlive whoever asked.
+@Suite("Faults: children outlive the thread that asked for them")
+struct SpawnThreadTests {
+    @Test func aChildOutlivesTheThreadThatSpawnedIt() async throws {
+        let child = try await onThread {
+            try TestSupport.supervisor.spawn(ProcessSpec(executable: "/bin/sleep", arguments: ["30"], stdout: .null, stderr: .null))
+        }
+        // That thread has ended; with the signal tied to it, the child would be dead by now.
+        try await Task.sleep(for: .seconds(1))
+        #expect(child.exitStatus == nil && isAlive(child.pid))
+        child.signal(SIGKILL)
+        #expect(await child.wait() == .signaled(SIGKILL))
+    }
+}
+

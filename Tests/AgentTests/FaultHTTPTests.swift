@@ -126,6 +126,38 @@ struct FaultHTTPTests {
         #expect(await agent.stop() == .exited(0))
     }
 
+    @Test("at http.max_connections with every connection serving a request, a new one gets 503; it is served once they go")
+    func connectionCeiling() async throws {
+        let agent = try await Agent.start(stateDir: try TestSupport.temporaryDirectory("ceiling"), environment: ["PODAGENT_HTTP_MAX_CONNECTIONS": "8"])
+        try await Agent.waitFor(agent, "/v2/health/ready")
+        let port = agent.port
+        let body = try jsonData(["inputs": ["sample_id": "busy"], "options": ["infer_time_s": 60]])
+        // Eight connections, each in the middle of a request (one runs, seven wait in the model's queue).
+        // A probe that comes before a head was read may close that connection to make room (it is
+        // waiting, not serving): then a new one takes its place, until the ninth is turned away.
+        @Sendable func busyConnection() throws -> RawConnection {
+            let connection = try RawConnection(port: port)
+            try connection.request("POST", "/models/Demo/infer", body: body, headers: ["Content-Type": "application/json"])
+            return connection
+        }
+        let (busy, turnedAway) = try await onThread { () -> ([RawConnection], RawConnection.Response?) in
+            var busy = try (0..<8).map { _ in try busyConnection() }
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let probe = try? RawConnection.exchange(port: port, "GET", "/v2/health/live", timeout: 2)
+                if probe?.status == 503 { return (busy, probe) }
+                busy = try busy.map { $0.waitClosed(timeout: 0.05) ? try busyConnection() : $0 }
+                usleep(100_000)
+            }
+            return (busy, nil)
+        }
+        #expect(turnedAway?.status == 503 && turnedAway?.headers["retry-after"] == "1", "the ninth connection was not turned away: \(agent.log.suffix(1500))")
+        // The clients go (their requests are cancelled): connections are served again.
+        for connection in busy { shutdown(connection.fd, Int32(SHUT_RDWR)) }
+        try await Agent.waitFor(agent, "/v2/health/live")
+        #expect(await agent.stop() == .exited(0))
+    }
+
     @Test("hostile input: an OIP id with a newline, jobs nested 510 deep, NaN options get short, clear 400s")
     func hostileInput() async throws {
         let agent = try await Agent.start(stateDir: try TestSupport.temporaryDirectory("hostile"), environment: ["PODAGENT_LOG_FORMAT": "text"])

@@ -62,7 +62,7 @@ public final class Supervisor: Sendable {
     /// (parent-death signal), so it is forked on the one ``SpawnThread`` that lives as long as podagent.
     public func spawn(_ spec: ProcessSpec) throws(AgentError) -> Child {
         start()
-        let result: Result<Child, AgentError> = SpawnThread.shared.run { [self] in
+        let result: Result<Child, AgentError> = SpawnThread.shared.runBlocking { [self] in
             do throws(AgentError) { return .success(try spawnOnThisThread(spec)) } catch { return .failure(error) }
         }
         return try result.get()

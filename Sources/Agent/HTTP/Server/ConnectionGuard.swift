@@ -25,8 +25,8 @@ final class ConnectionGuard: Sendable {
 
     private struct State {
         var entries: [ObjectIdentifier: Entry] = [:]
-        var evicted = 0
-        var refused = 0
+        /// Entries closing to make room (still open, no longer counted).
+        var closing = 0
     }
     private let state = Mutex(State())
 
@@ -48,16 +48,13 @@ final class ConnectionGuard: Sendable {
         let now = ContinuousClock.now
         let (connection, victim) = state.withLock { state -> (ClientConnection?, (any Channel)?) in
             var victim: (any Channel)?
-            if state.entries.count - countEvicted(state) >= limit {
+            if state.entries.count - state.closing >= limit {
                 let candidate = state.entries
                     .filter { !$0.value.evicted && $0.value.waitingSince != nil }
                     .min { ($0.value.waitingSince ?? now) < ($1.value.waitingSince ?? now) }
-                guard let candidate else {
-                    state.refused += 1
-                    return (nil, nil)
-                }
+                guard let candidate else { return (nil, nil) }
                 state.entries[candidate.key]?.evicted = true
-                state.evicted += 1
+                state.closing += 1
                 victim = candidate.value.channel
             }
             let connection = ClientConnection()
@@ -66,10 +63,6 @@ final class ConnectionGuard: Sendable {
         }
         victim?.close(promise: nil)
         return connection
-    }
-
-    private func countEvicted(_ state: State) -> Int {
-        state.entries.values.reduce(0) { $0 + ($1.evicted ? 1 : 0) }
     }
 
     /// The connection serves a request now (its head arrived).
@@ -83,17 +76,14 @@ final class ConnectionGuard: Sendable {
     }
 
     func closed(_ channel: any Channel) {
-        _ = state.withLock { $0.entries.removeValue(forKey: ObjectIdentifier(channel)) }
+        state.withLock { state in
+            if let entry = state.entries.removeValue(forKey: ObjectIdentifier(channel)), entry.evicted { state.closing -= 1 }
+        }
     }
 
     /// The connection a request arrived on.
     func connection(_ channel: any Channel) -> ClientConnection? {
         state.withLock { $0.entries[ObjectIdentifier(channel)]?.connection }
-    }
-
-    /// Counts for logs and tests: open connections, closed to make room, turned away.
-    var counts: (open: Int, evicted: Int, refused: Int) {
-        state.withLock { ($0.entries.count, $0.evicted, $0.refused) }
     }
 }
 

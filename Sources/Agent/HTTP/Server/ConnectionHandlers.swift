@@ -15,6 +15,8 @@ final class HeaderTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
     private let refuse: Bool
     private var awaitingHead = true
     private var timer: Scheduled<Void>?
+    /// A 408 or 503 was written; the connection only drains until it closes.
+    private var answered = false
 
     init(timeout: TimeAmount, refuse: Bool) {
         self.timeout = timeout
@@ -31,6 +33,8 @@ final class HeaderTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Answered already: what the client still sends is read and dropped until it closes.
+        if answered { return }
         if awaitingHead, timer == nil, !refuse {
             timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
                 guard awaitingHead else { return }
@@ -67,12 +71,27 @@ final class HeaderTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
         answer(context, status: "503 Service Unavailable", retryAfter: true)
     }
 
-    /// Writes a bodyless answer straight to the socket (this handler sits before the HTTP encoder) and closes.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if answered, let event = event as? ChannelEvent, event == .inputClosed {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Writes a bodyless answer straight to the socket (this handler sits before the HTTP encoder),
+    /// then closes our side and drops what the client still sends until it closes too (at most a
+    /// second): closing with unread input would reset the connection, and the client could lose the answer.
     private func answer(_ context: ChannelHandlerContext, status: String, retryAfter: Bool = false) {
+        guard !answered else { return }
+        answered = true
         let text = "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Length: 0\r\n" + (retryAfter ? "Retry-After: 1\r\n" : "") + "\r\n"
         let buffer = context.channel.allocator.buffer(string: text)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        }
     }
 }
 

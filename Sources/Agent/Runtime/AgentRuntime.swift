@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -36,7 +37,13 @@ public final class AgentRuntime: Sendable {
             server: .guardedHTTP1(limits: limits, connections: connections),
             configuration: .init(
                 address: .hostname(agent.bindHost, port: agent.config.http.port),
-                serverName: "podagent/\(PodAgentVersion.current)"),
+                serverName: "podagent/\(PodAgentVersion.current)",
+                // A burst of connections (slow clients, say) waits in the kernel's queue rather than
+                // overflowing it: an overflow drops a probe's SYN, and its retry comes a second later.
+                backlog: 1024,
+                // Accepting pauses only while more than a few evicted connections are still closing,
+                // so a burst never runs podagent out of descriptors (and into accept's backoff).
+                availableConnectionsDelegate: MaximumAvailableConnections(connections.limit + ConnectionGuard.closingMargin, logger: agent.logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: agent.logger)
         agent.logAPIProtection()

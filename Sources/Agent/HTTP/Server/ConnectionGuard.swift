@@ -34,8 +34,12 @@ final class ConnectionGuard: Sendable {
         self.limit = max(1, limit)
     }
 
+    /// Connections past ``limit`` that may be open at once while evicted ones finish closing.
+    static let closingMargin = 16
+
     /// The most connections podagent can hold open: `configured`, but at most the open-file limit less
-    /// `reserve` descriptors for everything else (worker pipes, uploads, the log, sshd's probes).
+    /// `reserve` descriptors for everything else (worker pipes, uploads, the log, sshd's probes) and
+    /// for connections still closing (``closingMargin``).
     static func effectiveLimit(configured: Int, reserve: Int = 64) -> Int {
         let soft = pa_nofile_limit()
         guard soft > 0 else { return configured }

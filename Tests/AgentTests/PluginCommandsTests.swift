@@ -27,7 +27,7 @@ struct PluginCommandsTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/out.json"))
         let shape = try await Self.podagent(["parse", "--model", "VAD", "--input", Self.fixture("vad_wrong_shape.json")])
         #expect(shape.status == .exited(2))
-        #expect(shape.stderr.contains("key 'pts_bbox.trajs_3d': expected shape (N,6,12), got shape (7,6,6,2)"))
+        #expect(shape.stderr.contains("key 'pts_bbox.trajs_3d': expected shape (N,6,12), got shape (8,6,6,2)"))
         let format = try await Self.podagent(["parse", "--model", "PETR", "--input", Self.fixture("petr_typical.json"), "--format", "kitti"])
         #expect(format.status == .exited(2) && format.stderr.contains("--format: 'kitti'"))
         let calibration = try await Self.podagent(["parse", "--model", "PETR", "--input", Self.fixture("petr_typical.json"), "--format", "nuscenes"])

@@ -63,7 +63,8 @@ public final class InferenceService: Sendable {
                     scoreThreshold: call.options.scoreThreshold, sampleID: sampleID, includeRaw: call.options.includeRaw,
                     denseTopology: call.options.format == .openlane))
             let outcome = try await backend.infer(request)
-            let body = try Self.render(outcome, format: call.options.format, inputs: inputs)
+            let conventions = models.plugin(named: call.model)?.exportConventions ?? ExportConventions()
+            let body = try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs)
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", "ok")])
             return Answer(outcome: outcome, body: body)
         } catch {
@@ -76,8 +77,12 @@ public final class InferenceService: Sendable {
         do { return try JSONWriter.write(value) } catch { throw AgentError(.invalidArgument, error.message) }
     }
 
-    /// The standard result with the timings in `meta.timings_seconds`, or the asked-for export format.
-    static func render(_ outcome: InferenceOutcome, format: ExportFormat, inputs: JSONValue) throws(AgentError) -> [UInt8] {
+    /// The standard result with the timings in `meta.timings_seconds`, or the asked-for export format
+    /// as the model's own code writes it (`conventions`).
+    static func render(
+        _ outcome: InferenceOutcome, options: InferenceOptions, conventions: ExportConventions, inputs: JSONValue
+    ) throws(AgentError) -> [UInt8] {
+        let format = options.format
         var result = outcome.result
         let timings = outcome.timings
         result.meta.timingsSeconds.merge(
@@ -94,9 +99,11 @@ public final class InferenceService: Sendable {
                     throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.sample_id (the nuScenes sample token)")
                 }
                 let set = try SampleCalibration.readSet(.object([(token, calibration)]), source: "inputs.calibration")
-                return try format.render([result], calibration: set)
-            case .nuscmap, .openlane:
-                return try format.render([result])
+                return try format.render([result], conventions: conventions, calibration: set)
+            case .nuscmap:
+                return try format.render([result], conventions: conventions)
+            case .openlane:
+                return try format.render([result], submissionInfo: options.submissionInfo)
             }
         }
     }

@@ -72,6 +72,48 @@ struct PluginCommandsTests {
         #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5 (5, 5) (5, 3) (11, 3) 1000")
     }
 
+    @Test("parse --submission-info: the OpenLane-V2 header in the JSON and the pickle; a bad one exits 2 naming the key")
+    func submissionInfo() async throws {
+        let dir = try ModelsTestSupport.temporaryDirectory("cli-submission")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try await Self.podagent([
+            "parse", "--model", "TopoMLP", "--input", Self.fixture("topomlp_typical.json"), "--format", "openlane",
+            "--submission-info", Self.fixture("submission_info.json"), "--output", "\(dir)/sub.json", "--pickle", "\(dir)/sub.pkl",
+        ])
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/sub.json"))) as? [String: Any]
+        #expect(written?["country / region"] as? String == "Germany")
+        #expect(written?["authors"] as? [String] == ["A. Author", "B. Author"])
+        let check = try await ModelsTestSupport.python(["-c", """
+            import pickle, sys
+            data = pickle.load(open(sys.argv[1], 'rb'))
+            print(sorted(k for k in data if k != 'results'), data['country / region'], data['authors'])
+            """, "\(dir)/sub.pkl"])
+        #expect(check.status == .exited(0), "\(check.stderr)")
+        #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            == "['authors', 'country / region', 'e-mail', 'institution / company', 'method'] Germany ['A. Author', 'B. Author']")
+
+        try #"{"method": "M", "authors": [], "e-mail": "a@b.org", "institution / company": "I", "country / region": "Narnia"}"#
+            .write(toFile: "\(dir)/bad.json", atomically: true, encoding: .utf8)
+        let bad = try await Self.podagent([
+            "parse", "--model", "TopoMLP", "--input", Self.fixture("topomlp_typical.json"), "--format", "openlane",
+            "--submission-info", "\(dir)/bad.json", "--output", "\(dir)/bad-out.json",
+        ])
+        #expect(bad.status == .exited(2))
+        #expect(bad.stderr.contains("\(dir)/bad.json: key 'country / region': 'Narnia' is not an ISO 3166 country"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/bad-out.json"))
+        let missing = try await Self.podagent([
+            "parse", "--model", "TopoMLP", "--input", Self.fixture("topomlp_typical.json"), "--format", "openlane",
+            "--submission-info", "\(dir)/none.json",
+        ])
+        #expect(missing.status == .exited(2) && missing.stderr.contains("\(dir)/none.json: cannot read the submission info file"))
+        let wrongFormat = try await Self.podagent([
+            "parse", "--model", "PETR", "--input", Self.fixture("petr_typical.json"), "--format", "standard",
+            "--submission-info", Self.fixture("submission_info.json"),
+        ])
+        #expect(wrongFormat.status == .exited(2) && wrongFormat.stderr.contains("--submission-info needs --format openlane"))
+    }
+
     @Test("plugins lists the five models and the synthetic Demo; validate prints every problem and exits 1")
     func pluginsAndValidate() async throws {
         let list = try await Self.podagent(["plugins", "--json"])
@@ -83,11 +125,17 @@ struct PluginCommandsTests {
 
         let dir = try ModelsTestSupport.temporaryDirectory("cli-validate")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]\nclass_names = ['car']\n".write(toFile: "\(dir)/petr.py", atomically: true, encoding: .utf8)
+        try """
+            point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
+            class_names = ['car']
+            input_modality = dict(use_lidar=False, use_camera=True, use_radar=False, use_map=False, use_external=True)
+
+            """.write(toFile: "\(dir)/petr.py", atomically: true, encoding: .utf8)
         let validate = try await Self.podagent(["validate", "--model", "petr", "--config", "\(dir)/petr.py", "--checkpoint", "\(dir)/missing.pth"])
         #expect(validate.status == .exited(1))
         let lines = validate.stdout.split(separator: "\n")
-        #expect(lines.count == 3, "\(validate.stdout)")
+        #expect(lines.count == 4, "\(validate.stdout)")
+        #expect(lines.contains { $0.contains("'input_modality.use_external' is true but the plugin's use_external is false") })
         #expect(lines.contains { $0.contains("'class_names' is [\"car\"]") })
         #expect(lines.contains { $0.contains("'model.pts_bbox_head.num_classes' is not set to a literal number") })
         #expect(lines.contains { $0.hasSuffix("checkpoint \(dir)/missing.pth does not exist") })

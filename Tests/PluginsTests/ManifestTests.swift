@@ -69,6 +69,7 @@ struct ManifestTests {
         (valid.replacingOccurrences(of: "[-51.2, -51.2, -5, 51.2, 51.2, 3]", with: "[1, 2, 3]"), "key 'point_cloud_range'"),
         (valid.replacingOccurrences(of: "tasks: [detection3d]", with: "tasks: [segmentation]"), "unknown task kind 'segmentation'"),
         (valid + "\nretries: 1.5", "key 'retries' (line 13): expected an integer, got '1.5'"),
+        (valid + "\nuse_external: sometimes", "key 'use_external' (line 13): expected true or false, got 'sometimes'"),
     ])
     func badManifest(text: String, expected: String) {
         #expect {
@@ -77,6 +78,24 @@ struct ManifestTests {
             guard let error = error as? PluginError else { return false }
             return error.message.hasPrefix("/plugins/Custom/plugin.yaml: ") && error.message.contains(expected)
         }
+    }
+
+    /// The exports write it as nuScenes meta.use_external; the config's `input_modality` is where models say it
+    /// (StreamPETR stream_petr_r50_flash_704_bs2_seq_24e.py l.29-34, PETR petr_r50dcn_gridmask_p4.py l.20-25).
+    @Test("use_external: false unless declared; validate compares it with the config's input_modality.use_external")
+    func useExternal() throws {
+        var manifest = try ManifestLoader.parse(Self.valid, path: "custom/plugin.yaml")
+        #expect(manifest.useExternal == false)
+        #expect(try ManifestLoader.parse(Self.valid + "\nuse_external: true", path: "custom/plugin.yaml").useExternal)
+        manifest.configChecks = PluginManifest.ConfigChecks()
+        let literals = try JSONReader.parse(#"{"assignments": {}, "keywords": {"input_modality.use_external": true}}"#)
+        #expect(try ConfigCheck.problems(manifest: manifest, literals: literals, configPath: "c.py")
+            == ["c.py: 'input_modality.use_external' is true but the plugin's use_external is false"])
+        manifest.useExternal = true
+        #expect(try ConfigCheck.problems(manifest: manifest, literals: literals, configPath: "c.py").isEmpty)
+        // A config that does not set it literally has nothing to compare.
+        manifest.useExternal = false
+        #expect(try ConfigCheck.problems(manifest: manifest, literals: JSONReader.parse(#"{"assignments": {}, "keywords": {}}"#), configPath: "c.py").isEmpty)
     }
 
     @Test("a line number is given for a wrong value")

@@ -10,6 +10,9 @@ first, naming the frame and item: lane points not (N, 3), traffic-element points
 unique within a frame, matrices not (#lanes, #lanes) and (#lanes, #traffic elements), a header value
 of the wrong type, more than 10 authors. The output is written to a temp file, fsynced and renamed, so
 it is whole or absent. Exit 2 with the reason on stderr for a bad submission.
+
+Arrays are pickled as `numpy.ndarray(shape, dtype, buffer)`, which numpy 1.x and 2.x both load: numpy 2's
+own reduction names the module `numpy._core`, which the devkit's numpy (>=1.22, <1.24) cannot import.
 """
 import json
 import os
@@ -93,6 +96,16 @@ def convert(submission):
     return output
 
 
+class PortablePickler(pickle.Pickler):
+    """Writes numpy arrays as numpy.ndarray(shape, dtype string, bytearray): portable across numpy 1 and 2."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, np.ndarray):
+            array = np.ascontiguousarray(obj)
+            return np.ndarray, (array.shape, array.dtype.str, bytearray(array.tobytes()))
+        return NotImplemented
+
+
 def main(argv):
     if len(argv) != 3:
         print("usage: openlane_pickle.py SUBMISSION.json OUTPUT.pkl", file=sys.stderr)
@@ -106,7 +119,7 @@ def main(argv):
     temp = f"{argv[2]}.tmp-{os.getpid()}"
     try:
         with open(temp, "wb") as handle:
-            pickle.dump(data, handle)
+            PortablePickler(handle, protocol=4).dump(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, argv[2])

@@ -299,7 +299,7 @@ def forget_temporal_state(model):
         info["prev_angle"] = 0
 
 
-# ------------------------------------------------------------- temporal models (MapTR, StreamPETR, VAD)
+# ------------------------------------------------ models with per-scene state (StreamPETR; MapTR, VAD by config)
 
 
 def nuscenes_bev_input(sample, scene, timestamp, frame_index, cameras_count=6):
@@ -350,16 +350,32 @@ def nuscenes_bev_input(sample, scene, timestamp, frame_index, cameras_count=6):
     return result
 
 
+def video_test_mode(cfg):
+    """BEVFormer-style models (MapTR, VAD) use the previous frame's BEV at test time only when the config's
+    `model.video_test_mode` is true; otherwise their forward_test drops prev_bev every frame (MapTR
+    maptr/detectors/maptr.py l.300-302, VAD VAD/VAD.py l.282-283; both default to False, l.35)."""
+    model = cfg.get("model", None) if hasattr(cfg, "get") else None
+    return bool(model.get("video_test_mode", False)) if hasattr(model, "get") else False
+
+
 class TemporalModel:
-    """MapTR, StreamPETR and VAD: models that carry state from frame to frame within a scene, fed
-    one frame at a time in scene order (SceneOrder). A new scene, options.new_scene, a `reset`
-    request or a failed frame make the next frame start from empty memory."""
+    """MapTR, StreamPETR and VAD: models that may carry state from frame to frame within a scene.
+
+    Whether one does is its config's word (`uses_temporal_state`): StreamPETR always (its memory queue),
+    MapTR and VAD when `model.video_test_mode` is true (VAD_base_stage_2.py l.50: true; MapTR's configs:
+    false, maptr_tiny_r50_24e.py l.55). A model that does is fed one frame at a time in scene order
+    (SceneOrder); a new scene, options.new_scene, a `reset` request or a failed frame make the next frame
+    start from empty memory. A model that does not takes frames in any order, each from empty memory."""
 
     name = ""
+
+    def uses_temporal_state(self, cfg):
+        return True
 
     def load(self, context):
         self.net = MMDetModel(self.name)
         self.net.load(context)
+        self.temporal = bool(self.uses_temporal_state(self.net.cfg))
         self.order = SceneOrder(self.name)
         self.frame_index = 0
 
@@ -370,6 +386,11 @@ class TemporalModel:
         sample = Sample(inputs, self.name)
         scene = sample.string("scene_token")
         timestamp = sample.number("timestamp")
+        if not self.temporal:
+            # No state between frames: no order to keep; each frame starts as the first of its scene.
+            input_dict = self.input_dict(sample, scene, timestamp, 0)
+            forget_temporal_state(self.net.model)
+            return self.net.run(input_dict)
         new_scene = self.order.check(scene, timestamp, restart=bool(options.get("new_scene", False)))
         frame_index = 0 if new_scene else self.frame_index
         input_dict = self.input_dict(sample, scene, timestamp, frame_index)

@@ -98,7 +98,9 @@ struct TrustTests {
             #expect(exec.stdout == "gpu-1: via-podctl\n")
         }
         // The control: the same server as an inline target (no alias) is unknown to that file.
-        let inline = try podctl(["exec", "--known-hosts", aliasOnly, "-i", "/dev/null", "-w", "root@127.0.0.2:\(agent.sshPort)", "--", "true"], home: home)
+        try "pods: []\n".write(toFile: "\(dir)/empty.yaml", atomically: true, encoding: .utf8)
+        let inline = try podctl(["exec", "--known-hosts", aliasOnly, "-i", "\(dir)/empty.yaml", "-w", "root@127.0.0.2:\(agent.sshPort)",
+                                 "--", "true"], home: home)
         #expect(inline.status != 0)
         #expect(inline.stderr.contains("host key"), "\(inline.stderr)")
     }

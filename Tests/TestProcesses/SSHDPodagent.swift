@@ -27,29 +27,40 @@ public final class SSHDPodagent: Sendable {
         tokenFile = "\(dir)/token"
         try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
         chmod(tokenFile, 0o600)
-        sshPort = Shell.freePort()
-        let config = """
-            state_dir: \(dir)/state
-            http: {host: 127.0.0.1, port: 0}
-            shutdown_timeout: 3
-            ssh:
-              enabled: "on"
-              port: \(sshPort)
-              authorized_keys_dir: \(dir)/keys
-              env_file: \(dir)/env/podagent-env.sh
-              bashrc_files: ["\(dir)/bash.bashrc"]
-              sudoers_dir: \(dir)/sudoers
-            """
-        try config.write(toFile: "\(dir)/podagent.yaml", atomically: true, encoding: .utf8)
-        let log = "\(dir)/podagent.log"
-        let environment = Shell.environment(["PUBLIC_KEY": authorizedKey, "PODAGENT_TOKEN": token])
-        pid = try Shell.spawn([Shell.binary("podagent"), "run", "--config", "\(dir)/podagent.yaml",
-                               "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],
-                              environment: environment, stdout: log, stderr: log)
-        httpPort = try Shell.announcedPort(of: pid, in: log, what: "podagent with sshd")
-        guard Shell.waitForPort(sshPort, timeout: 30) else {
-            Shell.stop(pid)
-            throw FixtureError("podagent's sshd did not listen on \(sshPort): \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
+        // A port picked free can be taken by another process before sshd binds it: then podagent logs
+        // "Address already in use", and the agent is started again on another port.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = Shell.freePort()
+            let config = """
+                state_dir: \(dir)/state
+                http: {host: 127.0.0.1, port: 0}
+                shutdown_timeout: 3
+                ssh:
+                  enabled: "on"
+                  port: \(port)
+                  authorized_keys_dir: \(dir)/keys
+                  env_file: \(dir)/env/podagent-env.sh
+                  bashrc_files: ["\(dir)/bash.bashrc"]
+                  sudoers_dir: \(dir)/sudoers
+                """
+            try config.write(toFile: "\(dir)/podagent.yaml", atomically: true, encoding: .utf8)
+            let log = "\(dir)/podagent-\(attempt).log"
+            let environment = Shell.environment(["PUBLIC_KEY": authorizedKey, "PODAGENT_TOKEN": token])
+            let child = try Shell.spawn([Shell.binary("podagent"), "run", "--config", "\(dir)/podagent.yaml",
+                                         "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],
+                                        environment: environment, stdout: log, stderr: log)
+            let http = try Shell.announcedPort(of: child, in: log, what: "podagent with sshd")
+            if Shell.waitForLine(from: child, in: log, containing: "Server listening on 0.0.0.0 port \(port).") {
+                (pid, sshPort, httpPort) = (child, port, http)
+                return
+            }
+            Shell.stop(child)
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard attempt < 4, text.contains("Address already in use") else {
+                throw FixtureError("podagent's sshd did not listen on \(port): \(text.suffix(1500))")
+            }
         }
     }
 

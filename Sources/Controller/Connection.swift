@@ -28,9 +28,13 @@ public struct ConnectionSettings: Sendable {
 
     /// Opens an authenticated session to `pod` (on the calling thread, which then owns it).
     public func connect(_ pod: Pod) throws(SSHError) -> SSHSession {
-        let endpoint = SSHEndpoint(host: pod.host, port: pod.port, user: pod.user,
-                                   identityFiles: pod.identity.map { [$0] } ?? [])
-        return try SSHSession(endpoint: endpoint, options: sshOptions)
+        try SSHSession(endpoint: Self.endpoint(pod), options: sshOptions)
+    }
+
+    /// Where and as whom to reach `pod`, and the names its host key is pinned under.
+    public static func endpoint(_ pod: Pod) -> SSHEndpoint {
+        SSHEndpoint(host: pod.host, port: pod.port, user: pod.user, identityFiles: pod.identity.map { [$0] } ?? [],
+                    hostKeyAlias: pod.hostKeyAlias)
     }
 }
 

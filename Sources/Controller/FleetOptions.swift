@@ -26,6 +26,9 @@ public struct FleetOptions: Sendable {
 
     public var knownHostsFile: String { expandTilde(knownHosts ?? "~/.ssh/known_hosts", home: home) }
 
+    /// `path` with a leading `~` replaced by ``home``.
+    public func expandingTilde(_ path: String) -> String { expandTilde(path, home: home) }
+
     public var settings: ConnectionSettings {
         ConnectionSettings(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeys, connectTimeout: connectTimeout,
                            useAgent: useAgent, keepaliveInterval: keepaliveInterval)

@@ -26,6 +26,8 @@ public final class PodAgent: Sendable {
     public let inference: InferenceService?
     /// Asynchronous jobs, present with ``inference``.
     public let jobs: JobRunner?
+    /// sshd's host keys as the sshd service published them, for `GET /v2/ssh/host-keys`.
+    public let hostKeys = HostKeyBoard()
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).

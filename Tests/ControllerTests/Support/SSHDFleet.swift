@@ -58,38 +58,44 @@ final class SSHDFleet: Sendable {
             let name = String(format: "pod%02d", index)
             let hostKey = "\(dir)/\(name)_host_ed25519"
             try Self.keygen(hostKey)
-            let port = Shell.freePort()
-            let config = """
-                Port \(port)
-                ListenAddress 127.0.0.1
-                HostKey \(hostKey)
-                PidFile \(dir)/\(name).pid
-                AuthorizedKeysFile \(dir)/authorized_keys
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                PubkeyAuthentication yes
-                PermitRootLogin prohibit-password
-                StrictModes no
-                UsePAM no
-                AllowTcpForwarding yes
-                MaxStartups 200:30:400
-                Subsystem sftp internal-sftp
-                SetEnv HOME=\(dir) POD_NAME=\(name) PATH=\(dir)/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-                LogLevel \(index == count ? "DEBUG1" : "INFO")
-                """
-            try config.write(toFile: "\(dir)/\(name).conf", atomically: true, encoding: .utf8)
-            // -E, not -e, for the DEBUG1 pod: with -e a session's own debug lines would reach the client's stderr.
-            let logging = index == count ? ["-E", "\(dir)/\(name).log"] : ["-e"]
-            let pid = try Shell.spawn(["/usr/sbin/sshd", "-D"] + logging + ["-f", "\(dir)/\(name).conf"],
+            // A port picked free can be taken by another process before sshd binds it (other suites and
+            // machines' tests allocate ports at the same time): then sshd exits, and another port is tried.
+            var port = 0
+            var pid: pid_t = 0
+            for attempt in 1...5 {
+                port = Shell.freePort()
+                let config = """
+                    Port \(port)
+                    ListenAddress 127.0.0.1
+                    HostKey \(hostKey)
+                    PidFile \(dir)/\(name).pid
+                    AuthorizedKeysFile \(dir)/authorized_keys
+                    PasswordAuthentication no
+                    KbdInteractiveAuthentication no
+                    PubkeyAuthentication yes
+                    PermitRootLogin prohibit-password
+                    StrictModes no
+                    UsePAM no
+                    AllowTcpForwarding yes
+                    MaxStartups 200:30:400
+                    Subsystem sftp internal-sftp
+                    SetEnv HOME=\(dir) POD_NAME=\(name) PATH=\(dir)/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+                    LogLevel \(index == count ? "DEBUG1" : "INFO")
+                    """
+                try config.write(toFile: "\(dir)/\(name).conf", atomically: true, encoding: .utf8)
+                // -E, not -e, for the DEBUG1 pod: with -e a session's own debug lines would reach the client's stderr.
+                let logging = index == count ? ["-E", "\(dir)/\(name).log"] : ["-e"]
+                pid = try Shell.spawn(["/usr/sbin/sshd", "-D"] + logging + ["-f", "\(dir)/\(name).conf"],
                                       stderr: "\(dir)/\(name).log")
+                if Shell.waitForLine(from: pid, in: "\(dir)/\(name).log", containing: "Server listening on 127.0.0.1 port \(port).") { break }
+                Shell.stop(pid)
+                if attempt == 5 { throw FixtureError("sshd for \(name) did not listen on \(port): see \(dir)/\(name).log") }
+            }
             processes.append(pid)
             let publicKey = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8)
                 .split(separator: " ").prefix(2).joined(separator: " ")
             lines.append("[127.0.0.1]:\(port) \(publicKey)")
             pods.append(Pod(name: name, host: "127.0.0.1", port: port, user: "root", identity: clientKey, labels: index % 2 == 0 ? ["even"] : ["odd"]))
-        }
-        for pod in pods where !Shell.waitForPort(pod.port) {
-            throw FixtureError("sshd for \(pod.name) did not listen on \(pod.port): see \(dir)/\(pod.name).log")
         }
         knownHosts = "\(dir)/known_hosts"
         try (lines.joined(separator: "\n") + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)

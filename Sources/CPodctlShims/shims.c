@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,3 +82,5 @@ int pc_spawn_detached(const char *path, char *const argv[], char *const envp[], 
     posix_spawn_file_actions_destroy(&actions);
     return rc;
 }
+
+int pc_wake_fd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

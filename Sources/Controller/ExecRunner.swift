@@ -37,6 +37,9 @@ public enum ExecRunner {
     /// Results come back in the order of `pods`.
     public static func run(pods: [Pod], request: ExecRequest, settings: ConnectionSettings,
                            sink: (any OutputSink)? = nil) -> [PodResult] {
+        if let persist = settings.persist {
+            return MuxClient(persist).exec(pods: pods, request: request, settings: settings, sink: sink)
+        }
         let results = Mutex<[PodResult?]>(Array(repeating: nil, count: pods.count))
         FanOut.run(count: pods.count, width: request.fanout) { index in
             let result = runOne(pods[index], request: request, settings: settings, sink: sink)
@@ -67,19 +70,7 @@ public enum ExecRunner {
                 kept.append(stream, bytes)
                 sink?.output(pod: pod, stream: stream, bytes: bytes)
             }
-            result.exitCode = outcome.exitStatus
-            result.signal = outcome.exitSignal
-            result.remoteKilled = outcome.remoteKilled
-            if outcome.timedOut {
-                result.status = .timedOut
-                result.errorKind = "timeout"
-                result.errorMessage = "no result after \(request.timeout ?? 0) s; remote process group "
-                    + (outcome.remoteKilled ? "killed" : "could not be confirmed killed")
-            } else if outcome.exitStatus == 0 {
-                result.status = .ok
-            } else {
-                result.status = .failed
-            }
+            result.apply(outcome, timeout: request.timeout)
         } catch {
             result.record(error)
         }

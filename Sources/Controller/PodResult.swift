@@ -50,6 +50,21 @@ public struct PodResult: Sendable, Codable {
         errorMessage = error.message
     }
 
+    /// Fills status and exit details from how the command ended.
+    mutating func apply(_ outcome: ExecOutcome, timeout: Double?) {
+        exitCode = outcome.exitStatus
+        signal = outcome.exitSignal
+        remoteKilled = outcome.remoteKilled
+        if outcome.timedOut {
+            status = .timedOut
+            errorKind = "timeout"
+            errorMessage = "no result after \(timeout ?? 0) s; remote process group "
+                + (outcome.remoteKilled ? "killed" : "could not be confirmed killed")
+        } else {
+            status = outcome.exitStatus == 0 ? .ok : .failed
+        }
+    }
+
     /// The number `-S` folds into the run's exit status: the remote code, 128+signal, 124 for a
     /// timeout (as timeout(1)), 255 when the command never ran (as ssh).
     public var scriptCode: Int32 {

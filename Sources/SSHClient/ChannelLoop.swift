@@ -40,18 +40,18 @@ public final class ChannelLoop {
     /// `onEnd`, both from a later `turn` on this thread. With a `timeout`, the command is wrapped so the
     /// remote shell first reports its process group (sshd makes every command a session leader); on timeout
     /// a second channel kills that whole group, TERM then KILL, so nothing keeps running on the pod.
-    @discardableResult
-    public func startExec(_ command: String, timeout: Double?, onOutput: @escaping (OutputStream, [UInt8]) -> Void,
-                          onEnd: @escaping (Result<ExecOutcome, SSHError>) -> Void) throws(SSHError) -> ExecHandle {
-        let channel = try ExecChannel(session: session, command: command, timeout: timeout, onOutput: onOutput)
+    public func startExec(_ command: String, timeout: Double?, handle: ChannelHandle = ChannelHandle(),
+                          onOutput: @escaping (OutputStream, [UInt8]) -> Void,
+                          onEnd: @escaping (Result<ExecOutcome, SSHError>) -> Void) throws(SSHError) {
+        let channel = try ExecChannel(session: session, command: command, timeout: timeout, handle: handle, onOutput: onOutput)
         channel.onEnd = onEnd
         commands.append(channel)
-        return channel.handle
     }
 
     /// Carries the connected local `socket` (the loop owns it from now on) to `remoteHost:remotePort` as seen
     /// from the pod, over a direct-tcpip channel.
-    public func startForward(socket: Int32, remoteHost: String, remotePort: Int) throws(SSHError) {
+    public func startForward(socket: Int32, remoteHost: String, remotePort: Int,
+                             handle: ChannelHandle = ChannelHandle()) throws(SSHError) {
         guard let channel = ssh_channel_new(session.raw) else {
             close(socket)
             throw SSHError(.forward, "libssh could not allocate a channel: \(session.lastError)")
@@ -62,7 +62,7 @@ public final class ChannelLoop {
             close(socket)
             throw SSHError(.forward, "the pod refused a connection to \(remoteHost):\(remotePort): \(reason)")
         }
-        let link = ForwardLink(socket: socket, channel: channel)
+        let link = ForwardLink(socket: socket, channel: channel, handle: handle)
         links.append(link)
         watch(socket) { [unowned link] in link.pumpLocal() }
     }
@@ -99,7 +99,7 @@ public final class ChannelLoop {
         }
         for link in links { link.pumpRemote() }
         links.removeAll { link in
-            guard link.finished else { return false }
+            guard link.finished || link.handle.cancelled else { return false }
             unwatch(link.socket)
             link.shutdown()
             return true
@@ -124,11 +124,13 @@ public final class ChannelLoop {
     }
 }
 
-/// A command's handle for whoever started it: cancelling closes its channel at the loop's next turn.
-public final class ExecHandle: Sendable {
+/// A channel's handle for whoever started it, on any thread: cancelling closes the channel at the loop's
+/// next turn (a command then ends with a "cancelled" error).
+public final class ChannelHandle: Sendable {
     private let flag = Atomic<Bool>(false)
+    public init() {}
     public func cancel() { flag.store(true, ordering: .relaxed) }
-    var cancelled: Bool { flag.load(ordering: .relaxed) }
+    public var cancelled: Bool { flag.load(ordering: .relaxed) }
 }
 
 /// A descriptor the loop polls; libssh's callback only marks it (doing work inside libssh's poll could

@@ -30,7 +30,8 @@ extension SSHSession {
         }
     }
 
-    private static func listen(port: Int) throws(SSHError) -> Int32 {
+    /// A TCP socket listening on 127.0.0.1:`port` (0 picks one); the caller closes it.
+    public static func listen(port: Int) throws(SSHError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SSHError(.forward, "cannot create a socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -50,7 +51,8 @@ extension SSHSession {
         return fd
     }
 
-    private static func boundPort(_ fd: Int32) throws(SSHError) -> Int {
+    /// The port a listening socket is bound to.
+    public static func boundPort(_ fd: Int32) throws(SSHError) -> Int {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafeMutablePointer(to: &address) {
@@ -65,13 +67,15 @@ extension SSHSession {
 final class ForwardLink {
     let socket: Int32
     let channel: ssh_channel
+    let handle: ChannelHandle
     var localOpen = true
     var remoteOpen = true
     private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
 
-    init(socket: Int32, channel: ssh_channel) {
+    init(socket: Int32, channel: ssh_channel, handle: ChannelHandle) {
         self.socket = socket
         self.channel = channel
+        self.handle = handle
     }
 
     var finished: Bool { !remoteOpen || (!localOpen && ssh_channel_is_eof(channel) != 0) }

@@ -90,7 +90,7 @@ final class ExecChannel {
 
     let channel: ssh_channel
     let state: ChannelState
-    let handle = ExecHandle()
+    let handle: ChannelHandle
     var onEnd: ((Result<ExecOutcome, SSHError>) -> Void)?
     /// After a timeout: the channel running the kill script, and what it printed.
     private(set) var killer: ExecChannel?
@@ -103,8 +103,9 @@ final class ExecChannel {
     private var closed = false
 
     /// Opens the channel and starts the command (both wait for the server's answer).
-    init(session: SSHSession, command: String, timeout: Double?,
+    init(session: SSHSession, command: String, timeout: Double?, handle: ChannelHandle = ChannelHandle(),
          onOutput: @escaping (OutputStream, [UInt8]) -> Void) throws(SSHError) {
+        self.handle = handle
         let wrapped = timeout == nil ? command : "printf '\\036podctl-pgid %s\\n' \"$$\" >&2\n\(command)\n"
         state = ChannelState(expectingMarker: timeout != nil, onOutput: onOutput)
         self.timeout = timeout
@@ -119,9 +120,12 @@ final class ExecChannel {
         callbacks.pointee.channel_exit_status_function = onExitStatus
         callbacks.pointee.channel_exit_signal_function = onExitSignal
         ssh_set_channel_callbacks(channel, callbacks)
-        guard ssh_channel_request_exec(channel, wrapped) == SSH_OK else {
+        let rc = ssh_channel_request_exec(channel, wrapped)
+        guard rc == SSH_OK else {
             let reason = session.lastError
             close()
+            if rc == SSH_AGAIN { throw SSHError(.timeout, "no answer to the command request within \(session.options.connectTimeout) s") }
+            if !session.isAlive { throw SSHError(.io, "connection to \(session.endpoint.host):\(session.endpoint.port) lost: \(reason)") }
             throw SSHError(.channel, "the server refused to run the command: \(reason)")
         }
     }
@@ -237,8 +241,13 @@ extension SSHSession {
         guard let channel = ssh_channel_new(raw) else {
             throw SSHError(.channel, "libssh could not allocate a channel: \(lastError)")
         }
-        guard ssh_channel_open_session(channel) == SSH_OK else {
+        let rc = ssh_channel_open_session(channel)
+        guard rc == SSH_OK else {
             ssh_channel_free(channel)
+            // A kept session tells these apart: no answer or a lost connection means it is dead,
+            // a refusal (e.g. sshd's MaxSessions) means it is busy.
+            if rc == SSH_AGAIN { throw SSHError(.timeout, "no answer to a channel request within \(options.connectTimeout) s") }
+            if !isAlive { throw SSHError(.io, "connection to \(endpoint.host):\(endpoint.port) lost: \(lastError)") }
             throw SSHError(.channel, "the server refused a session channel: \(lastError)")
         }
         return channel

@@ -8,6 +8,7 @@ extension PodctlCommand {
             discussion: "Exit status: 0 when every pod succeeded, else 1; with -S the largest remote code (124 timed out, 255 not run).")
 
         @OptionGroup var fleet: FleetArguments
+        @OptionGroup var persistence: PersistArguments
         @Flag(name: [.short, .customLong("gather")], help: "Fold pods with identical output and exit code.") var b = false
         @Flag(name: .short, help: "Exit with the largest remote exit code.") var S = false
         @Flag(help: "One JSON record per pod.") var json = false
@@ -26,7 +27,7 @@ extension PodctlCommand {
         }
 
         func run() throws {
-            let (options, pods) = try fleet.pods()
+            let (options, pods) = try fleet.pods(persist: persistence)
             let cap = try? ByteSize.parse(maxOutput)
             let request = ExecRequest(command: command.joined(separator: " "), timeout: u, fanout: options.fanout,
                                       maxOutput: cap ?? nil)

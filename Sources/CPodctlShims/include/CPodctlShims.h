@@ -22,4 +22,7 @@ int pc_recv_fd(int sock, int *received);
 /// no descriptors beyond the three. Returns 0 and sets *pid, or an errno value.
 int pc_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *pid);
 
+/// An eventfd (close-on-exec, non-blocking) one thread writes to wake another's poll. Returns it, or -1.
+int pc_wake_fd(void);
+
 #endif

@@ -4,7 +4,7 @@ import SSHClient
 import Synchronization
 
 /// What makes two connections interchangeable: the same host, port and user, the same identity file with
-/// the same content, checked against the same known hosts file by the same policy, with the same agent.
+/// the same content, checked against the same known hosts file by the same policy, with the same ssh-agent.
 /// A changed inventory entry (or a rotated key file) gets a session of its own, never an old one.
 struct SessionKey: Hashable, Sendable {
     var host: String
@@ -14,7 +14,7 @@ struct SessionKey: Hashable, Sendable {
     var identityDigest: String?
     var knownHosts: String
     var policy: HostKeyPolicy
-    var useAgent: Bool
+    /// The ssh-agent tried, if any (nil when agents are off or none is set).
     var agentSocket: String?
 
     init(pod: Pod, settings: ConnectionSettings) {
@@ -25,8 +25,7 @@ struct SessionKey: Hashable, Sendable {
         identityDigest = pod.identity.flatMap { FileManager.default.contents(atPath: $0) }.map { SHA256.hex(Array($0)) }
         knownHosts = settings.knownHostsFile
         policy = settings.hostKeyPolicy
-        useAgent = settings.useAgent
-        agentSocket = settings.agentSocket
+        agentSocket = settings.useAgent ? settings.agentSocket : nil
     }
 
     var target: String { "\(user)@\(host):\(port)" }

@@ -21,7 +21,11 @@ public final class MuxServer: Sendable {
     let directory: MuxDirectory
     let registry = SessionRegistry()
     private let listener: ControlSocket
+    /// Connections being served (any request).
     private let clients = Atomic<Int>(0)
+    /// Requests bringing work, and whether the mux has decided to exit: one lock, so a request is either
+    /// refused before it is accepted (its client retries, starting a new mux) or keeps the mux running.
+    private let lifecycle = Mutex<(busy: Int, exiting: Bool)>((0, false))
     private let stopping = Atomic<Bool>(false)
     private let lastActivity = Mutex(ContinuousClock.now)
     private let started = ContinuousClock.now
@@ -69,28 +73,33 @@ public final class MuxServer: Sendable {
         while true {
             if Interrupt.requested { stopping.store(true, ordering: .relaxed) }
             if stopping.load(ordering: .relaxed) { break }
+            if !registry.isEmpty { touch() }
+            let quiet = ContinuousClock.now - lastActivity.withLock { $0 }
+            let exiting = lifecycle.withLock { state -> Bool in
+                guard state.busy == 0, registry.isEmpty, quiet > Self.emptyGrace else { return false }
+                state.exiting = true
+                return true
+            }
+            if exiting { break }
             if listener.waitReadable(milliseconds: 200), let (connection, uid) = listener.accept() {
-                guard uid == getuid() else {
+                if uid == getuid() {
+                    clients.wrappingAdd(1, ordering: .relaxed)
+                    let thread = Thread { [self] in
+                        handle(connection)
+                        clients.wrappingSubtract(1, ordering: .relaxed)
+                    }
+                    thread.stackSize = 512 * 1024
+                    thread.start()
+                } else {
                     // The directory is 0700, so only root or a changed mode lets another user get here.
                     MuxLog.write("refused a connection from uid \(uid.map(String.init) ?? "unknown") (the mux serves uid \(getuid()) only)")
-                    continue
                 }
-                clients.wrappingAdd(1, ordering: .relaxed)
-                touch()
-                let thread = Thread { [self] in
-                    handle(connection)
-                    touch()
-                    clients.wrappingSubtract(1, ordering: .relaxed)
-                }
-                thread.stackSize = 512 * 1024
-                thread.start()
-                continue
             }
-            let quiet = ContinuousClock.now - lastActivity.withLock { $0 }
-            if registry.isEmpty, clients.load(ordering: .relaxed) == 0, quiet > Self.emptyGrace { break }
-            if !registry.isEmpty { touch() }
         }
+        // New connections fail from here on (no socket file); status requests being answered finish first.
         unlink(directory.socket)
+        let deadline = ContinuousClock.now + .seconds(2)
+        while clients.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline { usleep(10_000) }
         registry.stopAll()
         waitForSessionsToClose()
         MuxLog.write("exiting")
@@ -102,6 +111,7 @@ public final class MuxServer: Sendable {
         while !registry.isEmpty, ContinuousClock.now < deadline { usleep(20_000) }
     }
 
+    /// Serves one connection.
     private func handle(_ connection: ControlSocket) {
         let frame: MuxFrame?
         do { frame = try connection.receive() } catch {
@@ -114,15 +124,30 @@ public final class MuxServer: Sendable {
                                      + "run `podctl mux stop` and try again"))
             return
         }
+        if case .status = envelope.request {
+            // A status request is answered even while exiting, and does not keep an empty mux alive.
+            let uptime = milliseconds(started, .now) / 1000
+            connection.send(.status(MuxStatus(pid: getpid(), socket: directory.socket, uptimeSeconds: uptime, sessions: registry.status)))
+            connection.send(.done)
+            return
+        }
+        // Closed without `accepted` when exiting: the client sends the request again, to a new mux.
+        guard lifecycle.withLock({ state -> Bool in
+            if state.exiting { return false }
+            state.busy += 1
+            return true
+        }) else { return }
+        touch()
+        defer {
+            touch()
+            lifecycle.withLock { $0.busy -= 1 }
+        }
         switch envelope.request {
         case .exec(let request): exec(request, on: connection)
         case .push(let request): transfer(request, push: true, on: connection)
         case .pull(let request): transfer(request, push: false, on: connection)
         case .forward(let request): forward(request, on: connection)
-        case .status:
-            let uptime = milliseconds(started, .now) / 1000
-            connection.send(.status(MuxStatus(pid: getpid(), socket: directory.socket, uptimeSeconds: uptime, sessions: registry.status)))
-            connection.send(.done)
+        case .status: break
         case .stop:
             connection.send(.accepted)
             MuxLog.write("stop requested")

@@ -82,7 +82,12 @@ public final class ChannelLoop {
     /// Waits up to `wait` for traffic, then moves every channel on. Throws when the connection is lost,
     /// after ending every command with that error and closing every forwarded connection.
     public func turn(wait: Duration) throws(SSHError) {
-        let milliseconds = Int32(max(0, min(Int64(Int32.max), wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)))
+        // Blocking calls since the last turn (opening a channel, starting a command, SFTP) let libssh handle
+        // packets already: a short command may have ended inside them. Moving on first means nothing waits
+        // for traffic that has already arrived.
+        let progressed = advance(now: .now)
+        let milliseconds = progressed ? 0 : Int32(max(0, min(Int64(Int32.max),
+            wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)))
         ssh_event_add_session(event, session.raw)
         let rc = ssh_event_dopoll(event, milliseconds)
         ssh_event_remove_session(event, session.raw)
@@ -97,6 +102,16 @@ public final class ChannelLoop {
             descriptor.ready = false
             descriptor.onReadable()
         }
+        _ = advance(now: now)
+        if session.options.keepaliveInterval > 0, now - lastTraffic >= .seconds(session.options.keepaliveInterval) {
+            ssh_send_keepalive(session.raw)
+            lastTraffic = now
+        }
+    }
+
+    /// Moves forwarded bytes and commands on; true when a command ended or a connection closed.
+    private func advance(now: ContinuousClock.Instant) -> Bool {
+        let before = commands.count + links.count
         for link in links { link.pumpRemote() }
         links.removeAll { link in
             guard link.finished || link.handle.cancelled else { return false }
@@ -105,10 +120,7 @@ public final class ChannelLoop {
             return true
         }
         commands.removeAll { $0.advance(now: now, session: session) }
-        if session.options.keepaliveInterval > 0, now - lastTraffic >= .seconds(session.options.keepaliveInterval) {
-            ssh_send_keepalive(session.raw)
-            lastTraffic = now
-        }
+        return commands.count + links.count < before
     }
 
     /// Ends every command with `error` and closes every forwarded connection.

@@ -33,8 +33,10 @@ struct MuxTests {
     }
 
     @discardableResult
-    private func podctl(_ arguments: [String], runtime: String, timeout: Double = 120) throws -> Shell.Result {
-        try Shell.run([Shell.binary("podctl")] + arguments, environment: Shell.environment(["XDG_RUNTIME_DIR": runtime]), timeout: timeout)
+    private func podctl(_ arguments: [String], runtime: String, environment extra: [String: String] = [:],
+                        timeout: Double = 120) throws -> Shell.Result {
+        try Shell.run([Shell.binary("podctl")] + arguments, environment: Shell.environment(extra.merging(["XDG_RUNTIME_DIR": runtime]) { $1 }),
+                      timeout: timeout)
     }
 
     private func stopMux(_ runtime: String) {
@@ -74,7 +76,9 @@ struct MuxTests {
         let before = fleet.pods.map { fleet.logins($0).count }
 
         let persist = target + ["--persist", "60"]
-        let first = try podctl(["exec"] + persist + ["--", command], runtime: runtime)
+        // The command that starts the mux has secrets in its environment; the mux must not keep them.
+        let secrets = ["PODCTL_TOKEN": "token-\(UUID().uuidString)", "RUNPOD_API_KEY": "key-\(UUID().uuidString)"]
+        let first = try podctl(["exec"] + persist + ["--", command], runtime: runtime, environment: secrets)
         #expect(first.status == 1 && direct.status == 1, "\(first.stderr)")
         #expect(Set(first.stdout.split(separator: "\n")) == Set(direct.stdout.split(separator: "\n")))
         #expect(first.stdout.split(separator: "\n").count == 4)
@@ -125,6 +129,11 @@ struct MuxTests {
         #expect(state.sessions.count == 4)
         #expect(state.sessions.allSatisfy { $0.connects == 1 && $0.state == "open" && $0.channels == 0 }, "\(state.sessions)")
         #expect(Set(state.sessions.flatMap(\.pods)) == Set(fleet.pods.map(\.name)))
+        let environ = try #require(FileManager.default.contents(atPath: "/proc/\(state.pid)/environ"))
+        let variables = String(decoding: environ, as: UTF8.self).split(separator: "\0")
+        #expect(variables.contains("XDG_RUNTIME_DIR=\(runtime)"))
+        #expect(!variables.contains { $0.hasPrefix("PODCTL_TOKEN=") || $0.hasPrefix("RUNPOD_API_KEY=") }, "\(variables)")
+        for secret in secrets.values { #expect(!String(decoding: environ, as: UTF8.self).contains(secret)) }
     }
 
     @Test func channelsShareOneSessionBeyondSSHDsMaxSessions() throws {

@@ -16,7 +16,7 @@ enum MuxLauncher {
     static func start(command: [String], directory: MuxDirectory) throws(ControllerError) -> pid_t {
         guard let executable = command.first else { throw ControllerError(.mux, "no command to start the mux with") }
         let arguments = command + ["--dir", directory.path]
-        let environment = ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }
+        let environment = keptEnvironment(ProcessInfo.processInfo.environment).map { "\($0)=\($1)" }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
@@ -26,6 +26,14 @@ enum MuxLauncher {
             throw ControllerError(.mux, "cannot start the mux (\(arguments.joined(separator: " "))): \(String(cString: strerror(rc)))")
         }
         return pid
+    }
+
+    /// The variables the mux may see: the first client's environment holds secrets (PODCTL_TOKEN,
+    /// RUNPOD_API_KEY, ...) the mux has no use for and must not keep for hours. Requests name the ssh-agent
+    /// socket and every path themselves.
+    static func keptEnvironment(_ environment: [String: String]) -> [String: String] {
+        let names: Set = ["HOME", "USER", "LOGNAME", "PATH", "LANG", "TZ", "TMPDIR", "XDG_RUNTIME_DIR", "XDG_CACHE_HOME"]
+        return environment.filter { names.contains($0.key) || $0.key.hasPrefix("LC_") }
     }
 
     /// The exit status once `pid` has ended (it is reaped), else nil.

@@ -55,6 +55,7 @@ public final class MuxServer: Sendable {
             close(lock)
             return 0
         }
+        trimLog(directory)
         signal(SIGPIPE, SIG_IGN)
         Interrupt.install()
         _ = FanOut.descriptorLimitRaised
@@ -64,6 +65,15 @@ public final class MuxServer: Sendable {
             return 1
         }
         return MuxServer(directory: directory, listener: listener).acceptLoop()
+    }
+
+    /// Each mux appends to `mux.log` (its stderr); past 1 MiB the file starts over, so it never grows without bound.
+    private static func trimLog(_ directory: MuxDirectory) {
+        var log = stat()
+        var standardError = stat()
+        guard stat(directory.log, &log) == 0, fstat(2, &standardError) == 0, log.st_ino == standardError.st_ino,
+              log.st_dev == standardError.st_dev, log.st_size > 1 << 20 else { return }
+        _ = ftruncate(2, 0)
     }
 
     private func touch() { lastActivity.withLock { $0 = .now } }

@@ -80,12 +80,8 @@ public enum TransferCommand {
                 sftp.remove(temporary)
                 throw ControllerError(.transfer, "cannot move the upload into place: \(String(decoding: moved.stderr, as: UTF8.self))")
             }
-        } catch let error as SSHError {
-            throw ControllerError(.transfer, error.message)
-        } catch let error as ControllerError {
-            throw error
         } catch {
-            throw ControllerError(.transfer, "\(error)")
+            throw transferError(error)
         }
         return TransferResult(pod: pod, bytes: file.size, sha256: file.sha256, path: remote)
     }
@@ -156,12 +152,8 @@ public enum TransferCommand {
                 throw ControllerError(.io, "cannot rename into \(destination): \(String(cString: strerror(errno)))")
             }
             return TransferResult(pod: pod, bytes: received, sha256: digest, path: destination)
-        } catch let error as SSHError {
-            throw ControllerError(.transfer, error.message)
-        } catch let error as ControllerError {
-            throw error
         } catch {
-            throw ControllerError(.transfer, "\(error)")
+            throw transferError(error)
         }
     }
 
@@ -203,6 +195,15 @@ public enum TransferCommand {
             results.withLock { $0[index] = result }
         }
         return results.withLock { $0.enumerated().map { $1 ?? TransferResult(pod: pods[$0], error: "not run") } }
+    }
+
+    /// Any failure of a transfer as the module's error (libssh's keep their message).
+    static func transferError(_ error: any Error) -> ControllerError {
+        switch error {
+        case let error as ControllerError: return error
+        case let error as SSHError: return ControllerError(.transfer, error.message)
+        default: return ControllerError(.transfer, "\(error)")
+        }
     }
 
     /// Counts a finished transfer on the progress line.

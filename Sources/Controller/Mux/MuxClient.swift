@@ -88,7 +88,7 @@ struct MuxClient: Sendable {
             let connection = try submit(.exec(MuxExecRequest(pods: pods.map(Self.forMux), settings: Self.forMux(settings),
                                                              command: request.command, timeout: request.timeout,
                                                              fanout: request.fanout, idle: idle)))
-            reading: while let frame = try connection.receive() {
+            failure = receive(on: connection) { frame in
                 switch frame {
                 case .output(let index, let stream, let bytes) where index < pods.count:
                     kept[index].append(stream, bytes)
@@ -98,11 +98,7 @@ struct MuxClient: Sendable {
                     kept[index].store(in: &result)
                     sink?.finished(result)
                     results[index] = result
-                case .done: break reading
-                case .failure(let message):
-                    failure = message
-                    break reading
-                default: continue
+                default: break
                 }
             }
         } catch {
@@ -115,6 +111,23 @@ struct MuxClient: Sendable {
             missing.errorMessage = failure ?? "the mux ended before this pod finished; see \(directory.log)"
             sink?.finished(missing)
             return missing
+        }
+    }
+
+    /// Hands every frame to `handle` until the mux says it is done; returns the mux's failure message, or
+    /// nil when it finished (pods without a result are reported by the caller).
+    private func receive(on connection: ControlSocket, _ handle: (MuxFrame) -> Void) -> String? {
+        do {
+            while let frame = try connection.receive() {
+                switch frame {
+                case .done: return nil
+                case .failure(let message): return message
+                default: handle(frame)
+                }
+            }
+            return nil
+        } catch {
+            return error.message
         }
     }
 
@@ -131,23 +144,12 @@ struct MuxClient: Sendable {
             throw ControllerError(error.message.hasPrefix("cannot read") ? .transfer : .mux, error.message)
         }
         var results = [TransferResult?](repeating: nil, count: pods.count)
-        var failure: String?
-        do {
-            reading: while let frame = try connection.receive() {
-                switch frame {
-                case .transferResult(let index, var result) where index < pods.count && results[index] == nil:
-                    result.pod = pods[index]
-                    TransferCommand.count(result, on: progress)
-                    results[index] = result
-                case .done: break reading
-                case .failure(let message):
-                    failure = message
-                    break reading
-                default: continue
-                }
+        let failure = receive(on: connection) { frame in
+            if case .transferResult(let index, var result) = frame, index < pods.count, results[index] == nil {
+                result.pod = pods[index]
+                TransferCommand.count(result, on: progress)
+                results[index] = result
             }
-        } catch {
-            failure = error.message
         }
         return results.enumerated().map { index, result in
             result ?? TransferResult(pod: pods[index], error: failure ?? "the mux ended before this pod finished; see \(directory.log)")

@@ -249,7 +249,7 @@ public final class MuxServer: Sendable {
                         result = try TransferCommand.pullOne(request.remote, into: request.local, pod: pod) { () throws(ControllerError) in session }
                     }
                 } catch {
-                    result = TransferResult(pod: pod, error: (error as? ControllerError)?.message ?? "\(error)")
+                    result = TransferResult(pod: pod, error: TransferCommand.transferError(error).message)
                 }
                 connection.send(.transferResult(index: index, result: result))
                 done()

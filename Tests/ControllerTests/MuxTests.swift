@@ -339,6 +339,58 @@ struct MuxTests {
         #expect(state.sessions.count == 4, "\(state.sessions)")
     }
 
+    @Test func hostKeysAreCheckedWhenASessionIsMadeAndAgainWhenKnownHostsChanges() throws {
+        let runtime = try runtimeDirectory()
+        defer { stopMux(runtime) }
+        let dir = try Shell.temporaryDirectory("mux-hostkeys")
+        let pod = fleet.pods[2]
+        let fleetFile = try inventory([pod], in: dir)
+        let knownHosts = "\(dir)/known_hosts"
+        func run() throws -> [String: Any] {
+            let result = try podctl(["exec", "--json", "-i", fleetFile, "--known-hosts", knownHosts, "--persist", "60", "--", "true"],
+                                    runtime: runtime)
+            return try #require(try records(result).first, "\(result.stderr)")
+        }
+        func message(_ record: [String: Any]) -> String { ((record["error"] as? [String: Any])?["message"] as? String) ?? "" }
+        // Unknown to known_hosts: refused under strict, as without the mux, and no session is kept.
+        try "".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let unknown = try run()
+        #expect(unknown["status"] as? String == "host-key" && message(unknown).contains("unknown host key"), "\(unknown)")
+        // Known: a session is made and kept.
+        let line = try #require(fleet.hostKeyLines.first { $0.hasPrefix("[127.0.0.1]:\(pod.port) ") })
+        try (line + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        #expect(try run()["session"] as? String == "new")
+        #expect(try run()["session"] as? String == "kept")
+        // known_hosts now holds another key for the pod: the kept session is checked again and dropped.
+        let other = try #require(fleet.hostKeyLines.first { !$0.hasPrefix("[127.0.0.1]:\(pod.port) ") })
+        let forged = "[127.0.0.1]:\(pod.port) " + other.split(separator: " ").dropFirst().joined(separator: " ")
+        try (forged + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let changed = try run()
+        #expect(changed["status"] as? String == "host-key" && message(changed).contains("HOST KEY CHANGED"), "\(changed)")
+        let state = try #require(try status(runtime))
+        #expect(state.sessions.isEmpty, "\(state.sessions)")
+    }
+
+    @Test func progressLineAndSummaryOnATerminalAsWithoutTheMux() throws {
+        let runtime = try runtimeDirectory()
+        defer { stopMux(runtime) }
+        let dir = try Shell.temporaryDirectory("mux-terminal")
+        let fleetFile = try inventory(fleet.pods, in: dir)
+        let command = [Shell.binary("podctl"), "exec", "-i", fleetFile, "--known-hosts", fleet.knownHosts, "--persist", "60", "--", "echo hi"]
+        let quoted = command.map { "'\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: " ")
+        for _ in 0..<2 {
+            let onTerminal = try Shell.run(["/usr/bin/script", "-qfec", quoted, "/dev/null"],
+                                           environment: Shell.environment(["XDG_RUNTIME_DIR": runtime]), timeout: 90)
+            #expect(onTerminal.status == 0, "\(onTerminal.stdout)")
+            #expect(onTerminal.stdout.contains("[4/4 done, 0 failed]"), "\(onTerminal.stdout)")
+            let rows = onTerminal.stdout.components(separatedBy: "\r\n").map {
+                ($0.components(separatedBy: "\r").last ?? "").replacingOccurrences(of: "\u{1B}[K", with: "")
+            }
+            for pod in fleet.pods { #expect(rows.contains("\(pod.name): hi"), "\(rows)") }
+            #expect(rows.contains("podctl: 4 pods: 4 ok, 0 failed, 0 unreachable, 0 timed out"), "\(rows)")
+        }
+    }
+
     @Test func forwardGoesThroughTheKeptSession() throws {
         let runtime = try runtimeDirectory()
         defer { stopMux(runtime) }

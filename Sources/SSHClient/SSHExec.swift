@@ -124,9 +124,14 @@ final class ExecChannel {
         guard rc == SSH_OK else {
             let reason = session.lastError
             close()
-            if rc == SSH_AGAIN { throw SSHError(.timeout, "no answer to the command request within \(session.options.connectTimeout) s") }
-            if !session.isAlive { throw SSHError(.io, "connection to \(session.endpoint.host):\(session.endpoint.port) lost: \(reason)") }
-            throw SSHError(.channel, "the server refused to run the command: \(reason)")
+            var error = SSHError(.channel, "the server refused to run the command: \(reason)")
+            if rc == SSH_AGAIN {
+                error = SSHError(.timeout, "no answer to the command request within \(session.options.connectTimeout) s")
+            } else if !session.isAlive {
+                error = SSHError(.io, "connection to \(session.endpoint.host):\(session.endpoint.port) lost: \(reason)")
+            }
+            error.commandMayHaveRun = error.kind != .channel
+            throw error
         }
     }
 

@@ -267,6 +267,13 @@ private final class SessionDriver {
                 body(session, label)
             }
         } catch {
+            if error.commandMayHaveRun {
+                // Never sent twice: the session is unusable, the command's fate unknown.
+                MuxLog.write("\(kept.key.target): \(error.message); the command is not retried")
+                dropSession(error)
+                work.fail(error, label: label)
+                return
+            }
             switch error.kind {
             case .channel where loop.openChannels > 0:
                 // Refused while busy: wait for one of the session's channels to close.

@@ -28,6 +28,8 @@ let package = Package(
     targets: [
         // C shims: the only places C types appear; each is wrapped by one Swift module or file.
         .target(name: "CShims", path: "Sources/CShims"),
+        // podctl's own: the mux's control socket (SO_PEERCRED, SCM_RIGHTS) and its detached start.
+        .target(name: "CPodctlShims", path: "Sources/CPodctlShims"),
         .systemLibrary(
             name: "CLibSSH", path: "Sources/CLibSSH", pkgConfig: "libssh",
             providers: [.apt(["libssh-dev"])]
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "SSHClient", "CurlClient", "Plugins", "Compare",
+                "SSHClient", "CurlClient", "Plugins", "Compare", "CPodctlShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -6,7 +6,7 @@ public enum SSHLibrary {
 }
 
 /// How unknown and changed host keys are treated.
-public enum HostKeyPolicy: String, Sendable, CaseIterable {
+public enum HostKeyPolicy: String, Sendable, CaseIterable, Codable {
     /// Unknown or changed keys fail the connection (the default).
     case strict
     /// Unknown keys are recorded in known_hosts; changed keys fail.

@@ -47,6 +47,17 @@ public final class SSHSession {
 
     var lastError: String { String(cString: ssh_get_error(UnsafeMutableRawPointer(raw))) }
 
+    /// False once libssh has seen the connection fail or close.
+    public var isAlive: Bool {
+        ssh_is_connected(raw) != 0 && ssh_get_status(raw) & (SSH_CLOSED | SSH_CLOSED_ERROR) == 0
+    }
+
+    /// Checks the server's key against the known hosts file again (it may have changed since the session
+    /// was made), by the same policy as at connect time.
+    public func recheckHostKey() throws(SSHError) {
+        try verifyHostKey()
+    }
+
     private func configure() throws(SSHError) {
         try set(SSH_OPTIONS_HOST, string: endpoint.host)
         try set(SSH_OPTIONS_PORT, value: UInt32(endpoint.port))

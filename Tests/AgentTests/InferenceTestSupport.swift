@@ -23,6 +23,7 @@ enum InferenceTestSupport {
         config.inference.retryBackoff = 0.05
         config.inference.restartBackoffInitial = 0.05
         config.inference.loadTimeout = 60
+        config.inference.python = TestSupport.workerPython
         tweak(&config)
         let catalog = try ModelCatalog.load(config: config)
         let readiness = ReadinessRegistry()

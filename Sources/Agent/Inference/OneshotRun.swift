@@ -37,7 +37,8 @@ struct OneshotRun {
                 }
             }
         } catch {
-            return .failed(.protocolViolation("cannot prepare the request's folder \(directory): \(error.localizedDescription)"))
+            let reason = (error as? AgentError)?.message ?? error.localizedDescription
+            return .failed(.protocolViolation("cannot prepare the request's folder \(directory): \(reason)"))
         }
         let (executable, arguments) = lease.plan.command(input: input, output: output)
         var environment = lease.plan.environment(base: settings.baseEnvironment, instance: lease.index, gpu: lease.gpu)
@@ -49,7 +50,8 @@ struct OneshotRun {
                 executable: executable, arguments: arguments, environment: environment, stdin: .null, stdout: .pipe, stderr: .pipe,
                 identity: identity))
         } catch {
-            return .failed(.protocolViolation("cannot start the oneshot command \(executable): \(error.message)"))
+            let user = identity.map { " as \($0)" } ?? ""
+            return .failed(.protocolViolation("cannot start the oneshot command \(executable)\(user): \(error.message)"))
         }
         let tail = LineTail(limit: 40)
         let logger = settings.logger

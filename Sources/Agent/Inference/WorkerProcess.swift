@@ -108,7 +108,8 @@ public actor WorkerProcess {
         do {
             started = try supervisor.spawn(spec)
         } catch {
-            throw .protocolViolation("\(launch.name): cannot start: \(error.message)")
+            let user = launch.identity.map { " as \($0) (the workers' user must be able to reach and run it; inference.user)" } ?? ""
+            throw .protocolViolation("\(launch.name): cannot start\(user): \(error.message)")
         }
         child = started
         exitWaiter = started

@@ -88,6 +88,8 @@ public struct PluginManifest: Sendable, Equatable, Codable {
     public var timeoutSeconds: Double
     public var retries: Int
     public var configChecks: ConfigChecks?
+    /// The model's whole software environment, what its image is built from; nil for a synthetic model.
+    public var environment: Environment?
     /// True for a synthetic model (Demo): it has no upstream, config, checkpoint or software stack,
     /// so those keys may be left out (they read as empty) and `validate` has no files to check.
     public var synthetic: Bool?
@@ -104,6 +106,7 @@ public struct PluginManifest: Sendable, Equatable, Codable {
         case configChecks = "config_checks"
         case sourcePath = "source_path"
         case synthetic
+        case environment
     }
 
     /// Whether the manifest declares a synthetic model (no real config or checkpoint).

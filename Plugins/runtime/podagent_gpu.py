@@ -110,14 +110,13 @@ def incompatibility(report, visible=None):
 
 def check_device(device, environ):
     """Before a model loads on `device` ('cuda:N'): None when it can run here (or there is nothing to
-    check: a CPU device, no torch in this worker), else the reason naming the GPU, its capability
-    and what the image supports. A CUDA device that torch cannot see is a reason too."""
-    if not str(device).startswith("cuda"):
+    check: a CPU device, a model whose manifest declares no environment, as the synthetic Demo, which
+    runs no GPU code), else the reason naming the GPU, its capability and what the image supports.
+    A CUDA device that torch cannot see is a reason too."""
+    if not str(device).startswith("cuda") or ARCHITECTURES_ENV not in environ:
         return None
-    try:
-        import torch
-    except ImportError:
-        return None  # a worker without torch (the synthetic Demo) runs no GPU code of its own
+    import torch  # a model with an environment runs on torch: its absence is the image's fault, said at load
+
     declared = declared_architectures(environ)
     index = int(str(device).partition(":")[2] or 0)
     if not torch.cuda.is_available():

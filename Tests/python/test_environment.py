@@ -83,13 +83,20 @@ class GPUCheckAtLoadWithStandinTorch(StandinWorkerCase):
         self.assertEqual(ready["type"], "ready")
 
     def test_no_usable_gpu_for_a_cuda_device_is_a_reason_standin(self):
-        worker = self.start("PETR", env={"STANDIN_CUDA": "0", "CUDA_VISIBLE_DEVICES": "1"})
+        worker = self.start("PETR", env={"STANDIN_CUDA": "0", "CUDA_VISIBLE_DEVICES": "1", "PODAGENT_CUDA_ARCHITECTURES": STREAMPETR_ARCHS})
         message = worker.recv()
         self.assertEqual(message["kind"], "load_failed")
         self.assertIn("sees no usable GPU (CUDA_VISIBLE_DEVICES=1)", message["message"])
 
     def test_cpu_device_is_not_checked_standin(self):
         worker, ready = self.ready("PETR", device="cpu", env=self.env("9.0", "NVIDIA H100"))
+        self.assertEqual(ready["type"], "ready")
+
+    def test_a_model_without_a_declared_environment_is_not_checked_standin(self):
+        # What podagent passes only for manifests with an `environment` (the synthetic Demo has none).
+        env = self.env("9.0", "NVIDIA H100")
+        del env["PODAGENT_CUDA_ARCHITECTURES"]
+        worker, ready = self.ready("PETR", env=env)
         self.assertEqual(ready["type"], "ready")
 
     def test_validate_probe_reports_every_gpu_standin(self):

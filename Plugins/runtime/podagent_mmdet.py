@@ -14,7 +14,7 @@ import math
 import os
 import sys
 
-from podagent_worker import BadInput
+from podagent_worker import BadInput, is_oom
 
 
 # ---------------------------------------------------------------------------- sample description
@@ -462,6 +462,43 @@ def _unwrap(value):
     return value
 
 
+class EnvironmentFailure(Exception):
+    """The model's environment (a module, a registered class, a key the worker's input dict lacks
+    for this version of the code) failed, not the request: never bad_input (kind model_error)."""
+
+
+def _sample_strings(value):
+    """Every string in the input dict (paths, tokens, map names): what a sample can get wrong."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _sample_strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _sample_strings(item)
+
+
+def pipeline_blames_sample(error, input_dict):
+    """Whether the test pipeline's `error` is the sample's fault (bad_input) rather than the image's.
+
+    - ImportError: a module is missing from the image: never the sample.
+    - KeyError: the worker builds every key its dataset gives the pipeline, so a missing key is a
+      mismatch of the worker and the installed code (the image), unless the key is a value the sample
+      gave (a map location, a camera name looked up by the pipeline).
+    - OSError: the sample's when it names a file of the sample (an unreadable image), else the image's.
+    - ValueError, TypeError, IndexError, AssertionError: what malformed data (wrong shapes, sizes) raise.
+    """
+    if isinstance(error, ImportError):
+        return False
+    given = set(_sample_strings(input_dict))
+    if isinstance(error, KeyError):
+        return bool(error.args) and isinstance(error.args[0], str) and error.args[0] in given
+    if isinstance(error, OSError):
+        return error.filename is not None and str(error.filename) in given
+    return isinstance(error, (ValueError, TypeError, IndexError, AssertionError))
+
+
 class MMDetModel:
     """One mmdet3d model, loaded like its repo's tools/test.py, running one input dict at a time.
 
@@ -539,9 +576,15 @@ class MMDetModel:
             self.pre_pipeline(input_dict)
         try:
             data = self.pipeline(input_dict)
-        except (OSError, KeyError, ValueError, TypeError, IndexError, AssertionError) as error:
-            raise BadInput(f"{self.name}: the config's test pipeline failed on this sample: "
-                           f"{type(error).__name__}: {error}") from error
+        except Exception as error:  # noqa: BLE001 - sorted into the sample's fault or the image's below
+            if is_oom(error):
+                raise
+            if pipeline_blames_sample(error, input_dict):
+                raise BadInput(f"{self.name}: the config's test pipeline failed on this sample: "
+                               f"{type(error).__name__}: {error}") from error
+            raise EnvironmentFailure(
+                f"{self.name}: the config's test pipeline failed for a reason of the image, not of the sample: "
+                f"{type(error).__name__}: {error}") from error
         if data is None:
             raise BadInput(f"{self.name}: the config's test pipeline dropped this sample")
         from mmcv.parallel import collate, scatter

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +56,126 @@ int pa_spawn(const char *path, char *const argv[], char *const envp[],
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     return rc;
+}
+
+/* ---- pa_spawn_as: fork, set up, take the identity, exec ----
+   Between fork and exec the child calls only async-signal-safe functions and raw system calls: the
+   parent has other threads, whose locks (malloc's included) may be held at the moment of the fork.
+   setgroups/setresgid/setresuid go through syscall(2) directly: in the child the calling thread is
+   the only one, and glibc's wrappers would try to apply the change to every thread of the process. */
+
+/* Reports errno to the parent through `report` and ends the child. */
+static void pa_child_fail(int report, int error) {
+    ssize_t ignored = write(report, &error, sizeof error);
+    (void)ignored;
+    _exit(127);
+}
+
+/* Closes every descriptor from `low` to `high` inclusive (high < 0: to the end). */
+static void pa_close_between(int low, int high) {
+    if (high >= 0 && high < low) return;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned int)low, high < 0 ? ~0U : (unsigned int)high, 0) == 0) return;
+#endif
+    struct rlimit limit;
+    long last = (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) ? (long)limit.rlim_cur - 1 : 65535;
+    if (high >= 0 && high < last) last = high;
+    for (long fd = low; fd <= last; fd++) close((int)fd);
+}
+
+static void pa_child(const pa_identity *identity, int report, const char *path, char *const argv[], char *const envp[],
+                     const int fds[3], int new_process_group, const char *cwd) {
+    /* Default dispositions while every signal is still blocked, so no handler of podagent's runs here. */
+    /* rt_sigaction directly, as posix_spawn does internally: glibc's sigaction refuses the signals it
+       reserves for itself (32, 33), which may be ignored in podagent. The kernel's struct with a null
+       handler (SIG_DFL) and no flags needs no restorer. */
+    struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } dfl = {0, 0, 0, 0};
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+    }
+    if (new_process_group && setpgid(0, 0) != 0) pa_child_fail(report, errno);
+
+    /* The three streams. A source below 3 that is not its own target is first moved above 2, so no
+       dup2 overwrites a source that a later one still needs. */
+    int sources[3];
+    for (int i = 0; i < 3; i++) {
+        sources[i] = fds[i];
+        if (sources[i] >= 0 && sources[i] < 3 && sources[i] != i) {
+            sources[i] = fcntl(sources[i], F_DUPFD, 3);
+            if (sources[i] < 0) pa_child_fail(report, errno);
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (sources[i] < 0) {
+            int null = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
+            if (null < 0) pa_child_fail(report, errno);
+            sources[i] = null;
+        }
+        if (sources[i] == i) {
+            if (fcntl(i, F_SETFD, 0) != 0) pa_child_fail(report, errno);  /* inherited: keep it across exec */
+        } else if (dup2(sources[i], i) < 0) {
+            pa_child_fail(report, errno);
+        }
+    }
+    if (cwd != NULL && chdir(cwd) != 0) pa_child_fail(report, errno);
+    /* Nothing but the three streams (and the report pipe, close-on-exec) reaches the program. */
+    pa_close_between(3, report - 1);
+    pa_close_between(report + 1, -1);
+
+    if (identity != NULL) {
+        if (syscall(SYS_setgroups, (size_t)identity->group_count, identity->groups) != 0) pa_child_fail(report, errno);
+        if (syscall(SYS_setresgid, identity->gid, identity->gid, identity->gid) != 0) pa_child_fail(report, errno);
+        if (syscall(SYS_setresuid, identity->uid, identity->uid, identity->uid) != 0) pa_child_fail(report, errno);
+        /* Dropping root must be for good: getting uid 0 back now would mean it was not. */
+        if (identity->uid != 0 && syscall(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1) == 0) pa_child_fail(report, EPERM);
+    }
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, NULL);
+    execve(path, argv, envp);
+    pa_child_fail(report, errno);
+}
+
+int pa_spawn_as(const pa_identity *identity, const char *path, char *const argv[], char *const envp[],
+                int stdin_fd, int stdout_fd, int stderr_fd,
+                int new_process_group, const char *cwd, pid_t *pid) {
+    if (identity == NULL) {
+        return pa_spawn(path, argv, envp, stdin_fd, stdout_fd, stderr_fd, new_process_group, cwd, pid);
+    }
+    if (identity->group_count < 0 || (identity->group_count > 0 && identity->groups == NULL)) return EINVAL;
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    const int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t child = fork();
+    if (child == 0) {
+        close(report[0]);
+        pa_child(identity, report[1], path, argv, envp, fds, new_process_group, cwd);
+    }
+    int fork_error = child < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    close(report[1]);
+    if (fork_error != 0) {
+        close(report[0]);
+        return fork_error;
+    }
+    /* EOF: the exec happened (the pipe closed on exec). An int: the child failed before exec. */
+    int child_error = 0;
+    ssize_t got;
+    do {
+        got = read(report[0], &child_error, sizeof child_error);
+    } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof child_error) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        return child_error != 0 ? child_error : ECHILD;
+    }
+    *pid = child;
+    return 0;
 }
 
 int pa_set_child_subreaper(void) {

@@ -134,14 +134,48 @@ struct PluginCommandsTests {
         let validate = try await Self.podagent(["validate", "--model", "petr", "--config", "\(dir)/petr.py", "--checkpoint", "\(dir)/missing.pth"])
         #expect(validate.status == .exited(1))
         let lines = validate.stdout.split(separator: "\n")
-        #expect(lines.count == 4, "\(validate.stdout)")
+        #expect(lines.count == 5, "\(validate.stdout)")
         #expect(lines.contains { $0.contains("'input_modality.use_external' is true but the plugin's use_external is false") })
+        // The GPU check imports torch as the worker does; the test machine has none.
+        #expect(lines.contains { $0.contains("cannot check the GPU: ModuleNotFoundError: No module named 'torch'") }, "\(validate.stdout)")
         #expect(lines.contains { $0.contains("'class_names' is [\"car\"]") })
         #expect(lines.contains { $0.contains("'model.pts_bbox_head.num_classes' is not set to a literal number") })
         #expect(lines.contains { $0.hasSuffix("checkpoint \(dir)/missing.pth does not exist") })
-        let demo = try await Self.podagent(["validate", "--model", "demo"])
+        let demo = try await Self.podagent(["validate", "--model", "demo"])  // synthetic: no GPU code, no GPU check
         #expect(demo.status == .exited(0) && demo.stdout.contains("synthetic model: no config or checkpoint to check"), "\(demo.stdout)\(demo.stderr)")
         let unknown = try await Self.podagent(["validate", "--model", "yolo"])
         #expect(unknown.status == .exited(2) && unknown.stderr.contains("unknown model 'yolo'"))
+    }
+
+    /// `validate` makes the worker's GPU check. No GPU exists here: a STAND-IN torch
+    /// (Tests/python/standins) reports the device's capability and its arch list.
+    static func validateWithStandinTorch(_ model: String, capability: String, name: String) async throws -> CommandRunner.Output {
+        let binary = ModelsTestSupport.podagentBinary
+        let dir = try ModelsTestSupport.temporaryDirectory("gpu-validate")
+        try "x = 1\n".write(toFile: "\(dir)/config.py", atomically: true, encoding: .utf8)
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: "\(dir)/weights.pth"))
+        let standins = TestSupport.repoRoot.appendingPathComponent("Tests/python/standins").path
+        let spec = ProcessSpec(
+            executable: binary,
+            arguments: ["validate", "--model", model, "--config", "\(dir)/config.py", "--checkpoint", "\(dir)/weights.pth", "--plugins-dir", ModelsTestSupport.pluginsDir],
+            environment: ModelsTestSupport.environment([
+                // The stand-in torch needs numpy: the Python on PATH (install-deps gives it numpy), not the workers' one.
+                "PODAGENT_INFERENCE_PYTHON": "python3", "PYTHONPATH": standins,
+                "STANDIN_CUDA_CAPABILITY": capability, "STANDIN_CUDA_NAME": name, "STANDIN_CUDA_COUNT": "1",
+            ]))
+        return try await ModelsTestSupport.runner.run(spec, timeout: .seconds(60))
+    }
+
+    @Test("validate reports an H100 that StreamPETR's image cannot serve, with a stand-in torch")
+    func validateGPUWithStandinTorch() async throws {
+        let h100 = try await Self.validateWithStandinTorch("StreamPETR", capability: "9.0", name: "NVIDIA H100 80GB HBM3")
+        #expect(h100.status == .exited(1))
+        let line = h100.stdout.split(separator: "\n").first { $0.contains("NVIDIA H100 80GB HBM3") } ?? ""
+        #expect(line.hasPrefix("StreamPETR: GPU 0 NVIDIA H100 80GB HBM3 has compute capability 9.0 (sm_90), which this image cannot run"), "\(h100.stdout)\(h100.stderr)")
+        #expect(line.contains("torch 1.9.1+standin has kernels for sm_37, sm_50, sm_60, sm_70, sm_75, sm_80, sm_86 (no PTX"))
+        #expect(line.contains("flash-attn 0.2.2 is built for sm_75, sm_80"))
+        let l40s = try await Self.validateWithStandinTorch("StreamPETR", capability: "8.9", name: "NVIDIA L40S")
+        #expect(l40s.stdout.contains("StreamPETR: GPU 0 NVIDIA L40S (sm_89): this image's torch 1.9.1+standin and compiled code run on it"), "\(l40s.stdout)\(l40s.stderr)")
+        #expect(!l40s.stdout.contains("cannot run"))
     }
 }

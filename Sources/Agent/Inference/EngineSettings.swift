@@ -25,6 +25,8 @@ struct EngineSettings: Sendable {
     let loadTimeout: Duration
     let placement: AgentConfig.Inference.Placement
     let instances: @Sendable (String) -> Int
+    /// Who the workers run as (never root unless asked for by name).
+    let workerUser: WorkerUser
 
     init(
         config: AgentConfig, supervisor: Supervisor, logger: Logger, readiness: ReadinessRegistry,
@@ -51,5 +53,6 @@ struct EngineSettings: Sendable {
         self.loadTimeout = .seconds(inference.loadTimeout)
         self.placement = inference.placement
         self.instances = { inference.instanceCount(of: $0) }
+        self.workerUser = WorkerUser(configured: inference.user, sshUser: config.ssh.user, logger: logger)
     }
 }

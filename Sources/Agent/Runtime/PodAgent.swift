@@ -64,9 +64,12 @@ public final class PodAgent: Sendable {
                 _ = await reclaimer.reclaim(model: model, processGroup: group, timeout: reclaimTimeout)
             })
         // The engine serves the API unless a test hands in another backend; with no plugin at all there is nothing to serve.
+        let workerUser = engine.settings.workerUser
         let chosen: (any InferenceBackend)? = serveInference ? backend ?? (models.plugins.isEmpty ? nil : engine) : nil
         let service = chosen.map {
-            InferenceService(backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics)
+            InferenceService(
+                backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics,
+                workerUser: workerUser)
         }
         self.inference = service
         self.jobs = service.map {

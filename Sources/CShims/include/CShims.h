@@ -11,6 +11,26 @@ int pa_spawn(const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd,
              int new_process_group, const char *cwd, pid_t *pid);
 
+/// Who a child runs as. Taken in the child between fork and exec, in this order: supplementary
+/// groups, then gid, then uid (each with setres*: real, effective and saved), so nothing of the
+/// parent's identity survives into the child.
+typedef struct pa_identity {
+    uid_t uid;
+    gid_t gid;
+    /// The supplementary groups (may be NULL when group_count is 0).
+    const gid_t *groups;
+    int group_count;
+} pa_identity;
+
+/// pa_spawn that also switches the child to `identity` before exec. NULL `identity` is pa_spawn.
+/// posix_spawn cannot change a child's credentials, so with an identity the child is forked and
+/// set up by hand (descriptors, process group, signal mask and dispositions, working directory,
+/// every other descriptor closed), then the identity is taken and the program executed. An error
+/// in the child before exec is returned as its errno (the child is reaped). Returns 0 or errno.
+int pa_spawn_as(const pa_identity *identity, const char *path, char *const argv[], char *const envp[],
+                int stdin_fd, int stdout_fd, int stderr_fd,
+                int new_process_group, const char *cwd, pid_t *pid);
+
 /// prctl(PR_SET_CHILD_SUBREAPER, 1). Returns 0 or errno.
 int pa_set_child_subreaper(void);
 

@@ -12,10 +12,14 @@ public final class InferenceService: Sendable {
 
     /// - Parameters:
     ///   - stateDir: uploads go to `<stateDir>/uploads/<request id>/` (leftovers from a crash are removed now).
-    public init(backend: any InferenceBackend, dataRoots: [String], stateDir: String, models: ModelCatalog, metrics: AgentMetrics? = nil) {
+    ///   - workerUser: who the workers run as; when another user, uploads go where it can read them (``UploadArea``).
+    public init(
+        backend: any InferenceBackend, dataRoots: [String], stateDir: String, models: ModelCatalog, metrics: AgentMetrics? = nil,
+        workerUser: WorkerUser? = nil
+    ) {
         self.backend = backend
         self.resolver = InputResolver(dataRoots: dataRoots)
-        self.uploads = UploadArea(stateDir: stateDir)
+        self.uploads = UploadArea(stateDir: stateDir, workerUser: workerUser)
         self.models = models
         self.metrics = metrics
     }

@@ -28,6 +28,7 @@ test: deps
 	$(SWIFT) test --skip-build --filter '^PluginsTests\.'
 	$(SWIFT) test --skip-build --filter '^(ControllerTests|CompareTests)\.'
 	python3 -m unittest discover -s Tests/images -p 'test_images.py'
+	python3 -m unittest discover -s Tests/images -p 'test_loadpath.py'
 	$(MAKE) test-python
 	$(MAKE) test-static
 
@@ -40,10 +41,12 @@ images:
 	$(SWIFT) build --product podagent
 	.build/debug/podagent image dockerfile --all --out-dir bootstrap/images --plugins-dir Plugins
 
-## The image recipes follow the rules and match the generator; the k8s manifests parse.
+## The image recipes follow the rules and match the generator, and provide each model's load path
+## (Tests/images/loadpath: facts from the upstream repositories); the k8s manifests parse.
 test-images: deps
 	$(SWIFT) build --product podagent
 	python3 -m unittest discover -s Tests/images -p 'test_images.py' -v
+	python3 -m unittest discover -s Tests/images -p 'test_loadpath.py' -v
 
 ## A --static-swift-stdlib release build (own scratch path, so it never fights the debug build)
 ## starts and answers /v2/health/live.

@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         // Hummingbird's own dependencies, named for the agent's connection limits (channel handlers).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
@@ -30,6 +31,8 @@ let package = Package(
     targets: [
         // C shims: the only places C types appear; each is wrapped by one Swift module or file.
         .target(name: "CShims", path: "Sources/CShims"),
+        // podctl's own: the mux's control socket (SO_PEERCRED, SCM_RIGHTS) and its detached start.
+        .target(name: "CPodctlShims", path: "Sources/CPodctlShims"),
         .systemLibrary(
             name: "CLibSSH", path: "Sources/CLibSSH", pkgConfig: "libssh",
             providers: [.apt(["libssh-dev"])]
@@ -60,6 +63,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Agent",
             swiftSettings: strict
@@ -75,9 +79,10 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "SSHClient", "CurlClient", "Plugins", "Compare",
+                "SSHClient", "CurlClient", "Plugins", "Compare", "CPodctlShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Controller",
             swiftSettings: strict

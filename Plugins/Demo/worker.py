@@ -12,6 +12,8 @@ Options (per request, falling back to the worker options):
   fail          crash | error | bad_input | hang | oom       (failure injection)
   fail_once_file  with fail: fail only while this file does not exist (it is created first),
                   so a retried request succeeds
+  read_inputs   true: open and read the files the sample names (img_paths, img_path, lidar_path),
+                as a real model does, as the user the worker runs as; one it cannot read is bad_input
 Worker options (PODAGENT_WORKER_OPTIONS): load_time_s (default 0), raw_format.
 (`format` is not read: in podagent's API it names the export format.)
 """
@@ -102,6 +104,20 @@ def topomlp(rng, _n):
             "pred_topology_lclc": lclc, "pred_topology_lcte": lcte}
 
 
+def read_inputs(inputs):
+    """Reads the sample's files like a real worker's loaders do; one that cannot be read is the sample's fault."""
+    for key in ("img_paths", "img_path", "lidar_path"):
+        value = inputs.get(key)
+        for path in value if isinstance(value, list) else [value]:
+            if not isinstance(path, str):
+                continue
+            try:
+                with open(path, "rb") as handle:
+                    handle.read(1)
+            except OSError as error:
+                raise BadInput(f"inputs.{key}: cannot read {path} as uid {os.getuid()}: {error.strerror}") from None
+
+
 class Demo:
     def load(self, context):
         self.options = context.options
@@ -132,6 +148,8 @@ class Demo:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
         if fail == "bad_input":
             raise BadInput("injected bad input")
+        if merged.get("read_inputs"):
+            read_inputs(inputs)
         time.sleep(float(merged.get("infer_time_s", 0)))
         rng = random.Random(str(inputs.get("sample_id", "")) + fmt)
         count = int(merged.get("detections", 50))

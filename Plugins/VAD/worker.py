@@ -1,7 +1,8 @@
 """VAD worker (hustvl/VAD, mmdet3d 0.17): one frame of six cameras + the driving command -> raw output.
 
-VAD's BEV encoder is temporal like MapTR's (BEVFormer `prev_frame_info`), so frames of a scene come
-in time order (see podagent_mmdet.TemporalModel). Builds the input dict the way
+VAD's BEV encoder is temporal (BEVFormer `prev_frame_info`) because its configs set
+`video_test_mode=True` (VAD_base_stage_2.py l.50; VAD.py l.282-283 drops prev_bev otherwise), so frames of
+a scene come in time order (see podagent_mmdet.TemporalModel); a config with it False is not temporal. Builds the input dict the way
 VADCustomNuScenesDataset.get_data_info does and runs the config's test pipeline, which also loads
 the LiDAR points file (`lidar_path`) and the annotations.
 
@@ -16,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runtime"))
 
-from podagent_mmdet import TemporalModel, nuscenes_bev_input  # noqa: E402
+from podagent_mmdet import TemporalModel, nuscenes_bev_input, video_test_mode  # noqa: E402
 from podagent_worker import BadInput, serve  # noqa: E402
 
 # VAD's command order (ego_fut_cmd's one-hot axis).
@@ -57,6 +58,9 @@ def empty_annotations():
 
 class VAD(TemporalModel):
     name = "VAD"
+
+    def uses_temporal_state(self, cfg):
+        return video_test_mode(cfg)
 
     def input_dict(self, sample, scene, timestamp, frame_index):
         import numpy as np

@@ -14,7 +14,7 @@ import math
 import os
 import sys
 
-from podagent_worker import BadInput
+from podagent_worker import BadInput, is_oom
 
 
 # ---------------------------------------------------------------------------- sample description
@@ -299,7 +299,7 @@ def forget_temporal_state(model):
         info["prev_angle"] = 0
 
 
-# ------------------------------------------------------------- temporal models (MapTR, StreamPETR, VAD)
+# ------------------------------------------------ models with per-scene state (StreamPETR; MapTR, VAD by config)
 
 
 def nuscenes_bev_input(sample, scene, timestamp, frame_index, cameras_count=6):
@@ -350,16 +350,32 @@ def nuscenes_bev_input(sample, scene, timestamp, frame_index, cameras_count=6):
     return result
 
 
+def video_test_mode(cfg):
+    """BEVFormer-style models (MapTR, VAD) use the previous frame's BEV at test time only when the config's
+    `model.video_test_mode` is true; otherwise their forward_test drops prev_bev every frame (MapTR
+    maptr/detectors/maptr.py l.300-302, VAD VAD/VAD.py l.282-283; both default to False, l.35)."""
+    model = cfg.get("model", None) if hasattr(cfg, "get") else None
+    return bool(model.get("video_test_mode", False)) if hasattr(model, "get") else False
+
+
 class TemporalModel:
-    """MapTR, StreamPETR and VAD: models that carry state from frame to frame within a scene, fed
-    one frame at a time in scene order (SceneOrder). A new scene, options.new_scene, a `reset`
-    request or a failed frame make the next frame start from empty memory."""
+    """MapTR, StreamPETR and VAD: models that may carry state from frame to frame within a scene.
+
+    Whether one does is its config's word (`uses_temporal_state`): StreamPETR always (its memory queue),
+    MapTR and VAD when `model.video_test_mode` is true (VAD_base_stage_2.py l.50: true; MapTR's configs:
+    false, maptr_tiny_r50_24e.py l.55). A model that does is fed one frame at a time in scene order
+    (SceneOrder); a new scene, options.new_scene, a `reset` request or a failed frame make the next frame
+    start from empty memory. A model that does not takes frames in any order, each from empty memory."""
 
     name = ""
+
+    def uses_temporal_state(self, cfg):
+        return True
 
     def load(self, context):
         self.net = MMDetModel(self.name)
         self.net.load(context)
+        self.temporal = bool(self.uses_temporal_state(self.net.cfg))
         self.order = SceneOrder(self.name)
         self.frame_index = 0
 
@@ -370,6 +386,11 @@ class TemporalModel:
         sample = Sample(inputs, self.name)
         scene = sample.string("scene_token")
         timestamp = sample.number("timestamp")
+        if not self.temporal:
+            # No state between frames: no order to keep; each frame starts as the first of its scene.
+            input_dict = self.input_dict(sample, scene, timestamp, 0)
+            forget_temporal_state(self.net.model)
+            return self.net.run(input_dict)
         new_scene = self.order.check(scene, timestamp, restart=bool(options.get("new_scene", False)))
         frame_index = 0 if new_scene else self.frame_index
         input_dict = self.input_dict(sample, scene, timestamp, frame_index)
@@ -439,6 +460,43 @@ def _unwrap(value):
     if isinstance(value, list):
         return [_unwrap(v) for v in value]
     return value
+
+
+class EnvironmentFailure(Exception):
+    """The model's environment (a module, a registered class, a key the worker's input dict lacks
+    for this version of the code) failed, not the request: never bad_input (kind model_error)."""
+
+
+def _sample_strings(value):
+    """Every string in the input dict (paths, tokens, map names): what a sample can get wrong."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _sample_strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _sample_strings(item)
+
+
+def pipeline_blames_sample(error, input_dict):
+    """Whether the test pipeline's `error` is the sample's fault (bad_input) rather than the image's.
+
+    - ImportError: a module is missing from the image: never the sample.
+    - KeyError: the worker builds every key its dataset gives the pipeline, so a missing key is a
+      mismatch of the worker and the installed code (the image), unless the key is a value the sample
+      gave (a map location, a camera name looked up by the pipeline).
+    - OSError: the sample's when it names a file of the sample (an unreadable image), else the image's.
+    - ValueError, TypeError, IndexError, AssertionError: what malformed data (wrong shapes, sizes) raise.
+    """
+    if isinstance(error, ImportError):
+        return False
+    given = set(_sample_strings(input_dict))
+    if isinstance(error, KeyError):
+        return bool(error.args) and isinstance(error.args[0], str) and error.args[0] in given
+    if isinstance(error, OSError):
+        return error.filename is not None and str(error.filename) in given
+    return isinstance(error, (ValueError, TypeError, IndexError, AssertionError))
 
 
 class MMDetModel:
@@ -518,9 +576,15 @@ class MMDetModel:
             self.pre_pipeline(input_dict)
         try:
             data = self.pipeline(input_dict)
-        except (OSError, KeyError, ValueError, TypeError, IndexError, AssertionError) as error:
-            raise BadInput(f"{self.name}: the config's test pipeline failed on this sample: "
-                           f"{type(error).__name__}: {error}") from error
+        except Exception as error:  # noqa: BLE001 - sorted into the sample's fault or the image's below
+            if is_oom(error):
+                raise
+            if pipeline_blames_sample(error, input_dict):
+                raise BadInput(f"{self.name}: the config's test pipeline failed on this sample: "
+                               f"{type(error).__name__}: {error}") from error
+            raise EnvironmentFailure(
+                f"{self.name}: the config's test pipeline failed for a reason of the image, not of the sample: "
+                f"{type(error).__name__}: {error}") from error
         if data is None:
             raise BadInput(f"{self.name}: the config's test pipeline dropped this sample")
         from mmcv.parallel import collate, scatter

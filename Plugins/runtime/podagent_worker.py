@@ -20,6 +20,8 @@ import sys
 import time
 import traceback
 
+import podagent_gpu
+
 PROTOCOL_VERSION = 1
 _MIB = 1024.0 * 1024.0
 
@@ -148,6 +150,36 @@ def _describe(error):
     return f"{type(error).__name__}: {error}"
 
 
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+
+
+def _is_stdlib(filename):
+    if filename.startswith("<"):
+        return True  # frozen import machinery
+    return filename.startswith(_STDLIB) and "-packages" + os.sep not in filename
+
+
+def raised_at(error):
+    """'file:line' of the innermost frame that raised `error` outside Python's own library (the
+    import machinery, importlib), i.e. the model's or a package's line that needed it."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if not _is_stdlib(f.filename)]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+
+
+def load_failure(error):
+    """What a failed load says: the error, and for what the image lacks (a module, a registered
+    class) that it is the environment, with the line that needed it."""
+    message = _describe(error)
+    where = raised_at(error)
+    if is_oom(error):
+        return "out of GPU memory while loading: " + message
+    if isinstance(error, ImportError):
+        return f"the image lacks a module the model imports: {message}" + (f" (imported at {where})" if where else "")
+    if isinstance(error, KeyError):
+        return f"the model's environment lacks what its config names: {message}" + (f" (at {where})" if where else "")
+    return message
+
+
 def _infer(model, request, send):
     request_id = request.get("id")
     inputs = request.get("inputs")
@@ -208,16 +240,24 @@ def serve(model, environ=None, stdin=None):
 
     started = time.monotonic()
     try:
-        model.load(Context(environ))
+        context = Context(environ)
+        # Before minutes of loading: a GPU none of the image's kernels fit would only fail later,
+        # in the middle of a request ("no kernel image is available").
+        incompatible = podagent_gpu.check_device(context.device, environ)
+    except Exception as error:  # noqa: BLE001
+        send({"type": "fatal", "kind": "load_failed", "message": _describe(error), "traceback": traceback.format_exc()})
+        return 3
+    if incompatible:
+        send({"type": "fatal", "kind": "load_failed", "reason": "gpu_incompatible", "message": incompatible, "traceback": ""})
+        return 3
+    try:
+        model.load(context)
     except Exception as error:  # noqa: BLE001
         free_gpu_caches()
-        message = _describe(error)
-        if is_oom(error):
-            message = "out of GPU memory while loading: " + message
-        send({"type": "fatal", "kind": "load_failed", "message": message, "traceback": traceback.format_exc()})
+        send({"type": "fatal", "kind": "load_failed", "message": load_failure(error), "traceback": traceback.format_exc()})
         return 3
     free_gpu_caches()
-    send({"type": "ready", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
+    send({"type": "ready", "protocol": PROTOCOL_VERSION, "pid": os.getpid(), "uid": os.getuid(),
           "load_s": time.monotonic() - started, "gpu_memory_mib": gpu_memory_mib()})
 
     for line in stdin:

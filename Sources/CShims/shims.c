@@ -12,20 +12,23 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- pa_spawn: fork, set the child up, parent-death signal, exec ----
-   posix_spawn cannot give a child a parent-death signal (prctl), so the child is forked and set up by
-   hand. Between fork and exec it calls only async-signal-safe functions and raw system calls: the
-   parent has other threads, whose locks (malloc's included) may be held at the moment of the fork. */
+/* ---- pa_spawn / pa_spawn_as: fork, set the child up, take the identity, parent-death signal, exec ----
+   posix_spawn can neither change a child's credentials nor give it a parent-death signal, so the
+   child is forked and set up by hand. Between fork and exec it calls only async-signal-safe functions
+   and raw system calls: the parent has other threads, whose locks (malloc's included) may be held at
+   the moment of the fork. setgroups/setresgid/setresuid go through syscall(2) directly: in the child
+   the calling thread is the only one, and glibc's wrappers would try to apply the change to every
+   thread of the process. */
 
 /* Reports errno to the parent through `report` and ends the child. */
-static void pa_spawn_fail(int report, int error) {
+static void pa_child_fail(int report, int error) {
     ssize_t ignored = write(report, &error, sizeof error);
     (void)ignored;
     _exit(127);
 }
 
 /* Closes every descriptor from `low` to `high` inclusive (high < 0: to the end). */
-static void pa_spawn_close_between(int low, int high) {
+static void pa_close_between(int low, int high) {
     if (high >= 0 && high < low) return;
 #ifdef SYS_close_range
     if (syscall(SYS_close_range, (unsigned int)low, high < 0 ? ~0U : (unsigned int)high, 0) == 0) return;
@@ -36,21 +39,18 @@ static void pa_spawn_close_between(int low, int high) {
     for (long fd = low; fd <= last; fd++) close((int)fd);
 }
 
-static void pa_spawn_child(int report, pid_t parent, const char *path, char *const argv[], char *const envp[],
-                           const int fds[3], int new_process_group, const char *cwd) {
-    /* Default dispositions while every signal is still blocked, so no handler of podagent's runs here:
-       rt_sigaction directly, as posix_spawn does, since glibc's sigaction refuses its reserved signals. */
+static void pa_child(const pa_identity *identity, int report, pid_t parent, const char *path, char *const argv[], char *const envp[],
+                     const int fds[3], int new_process_group, const char *cwd) {
+    /* Default dispositions while every signal is still blocked, so no handler of podagent's runs here. */
+    /* rt_sigaction directly, as posix_spawn does internally: glibc's sigaction refuses the signals it
+       reserves for itself (32, 33), which may be ignored in podagent. The kernel's struct with a null
+       handler (SIG_DFL) and no flags needs no restorer. */
     struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } dfl = {0, 0, 0, 0};
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
-    if (new_process_group && setpgid(0, 0) != 0) pa_spawn_fail(report, errno);
-    /* The child dies with podagent (even SIGKILLed, when it is not PID 1), so no sshd keeps our port and
-       no worker keeps a GPU. The signal follows the forking thread, so podagent forks from one thread
-       that never ends; a parent already gone before prctl took effect is caught by getppid. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) pa_spawn_fail(report, errno);
-    if (getppid() != parent) pa_spawn_fail(report, ESRCH);
+    if (new_process_group && setpgid(0, 0) != 0) pa_child_fail(report, errno);
 
     /* The three streams. A source below 3 that is not its own target is first moved above 2, so no
        dup2 overwrites a source that a later one still needs. */
@@ -59,36 +59,57 @@ static void pa_spawn_child(int report, pid_t parent, const char *path, char *con
         sources[i] = fds[i];
         if (sources[i] >= 0 && sources[i] < 3 && sources[i] != i) {
             sources[i] = fcntl(sources[i], F_DUPFD, 3);
-            if (sources[i] < 0) pa_spawn_fail(report, errno);
+            if (sources[i] < 0) pa_child_fail(report, errno);
         }
     }
     for (int i = 0; i < 3; i++) {
         if (sources[i] < 0) {
             int null = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY);
-            if (null < 0) pa_spawn_fail(report, errno);
+            if (null < 0) pa_child_fail(report, errno);
             sources[i] = null;
         }
         if (sources[i] == i) {
-            if (fcntl(i, F_SETFD, 0) != 0) pa_spawn_fail(report, errno);  /* inherited: keep it across exec */
+            if (fcntl(i, F_SETFD, 0) != 0) pa_child_fail(report, errno);  /* inherited: keep it across exec */
         } else if (dup2(sources[i], i) < 0) {
-            pa_spawn_fail(report, errno);
+            pa_child_fail(report, errno);
         }
     }
-    if (cwd != NULL && chdir(cwd) != 0) pa_spawn_fail(report, errno);
+    if (cwd != NULL && chdir(cwd) != 0) pa_child_fail(report, errno);
     /* Nothing but the three streams (and the report pipe, close-on-exec) reaches the program: a leaked
        write descriptor would keep a freshly written script "busy" (ETXTBSY) for the child's life. */
-    pa_spawn_close_between(3, report - 1);
-    pa_spawn_close_between(report + 1, -1);
+    pa_close_between(3, report - 1);
+    pa_close_between(report + 1, -1);
+
+    if (identity != NULL) {
+        if (syscall(SYS_setgroups, (size_t)identity->group_count, identity->groups) != 0) pa_child_fail(report, errno);
+        if (syscall(SYS_setresgid, identity->gid, identity->gid, identity->gid) != 0) pa_child_fail(report, errno);
+        if (syscall(SYS_setresuid, identity->uid, identity->uid, identity->uid) != 0) pa_child_fail(report, errno);
+        /* Dropping root must be for good: getting uid 0 back now would mean it was not. */
+        if (identity->uid != 0 && syscall(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1) == 0) pa_child_fail(report, EPERM);
+    }
+    /* The child dies with podagent (even SIGKILLed, when it is not PID 1), so no sshd keeps our port,
+       no worker keeps a GPU. Set after the identity: a change of credentials clears it. The signal
+       follows the forking thread, so podagent forks from one thread that never ends; a parent gone
+       before prctl took effect is caught by getppid. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) pa_child_fail(report, errno);
+    if (getppid() != parent) pa_child_fail(report, ESRCH);
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);
     execve(path, argv, envp);
-    pa_spawn_fail(report, errno);
+    pa_child_fail(report, errno);
 }
 
 int pa_spawn(const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd,
              int new_process_group, const char *cwd, pid_t *pid) {
+    return pa_spawn_as(NULL, path, argv, envp, stdin_fd, stdout_fd, stderr_fd, new_process_group, cwd, pid);
+}
+
+int pa_spawn_as(const pa_identity *identity, const char *path, char *const argv[], char *const envp[],
+                int stdin_fd, int stdout_fd, int stderr_fd,
+                int new_process_group, const char *cwd, pid_t *pid) {
+    if (identity != NULL && (identity->group_count < 0 || (identity->group_count > 0 && identity->groups == NULL))) return EINVAL;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return errno;
     const int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
@@ -99,7 +120,7 @@ int pa_spawn(const char *path, char *const argv[], char *const envp[],
     pid_t child = fork();
     if (child == 0) {
         close(report[0]);
-        pa_spawn_child(report[1], parent, path, argv, envp, fds, new_process_group, cwd);
+        pa_child(identity, report[1], parent, path, argv, envp, fds, new_process_group, cwd);
     }
     int fork_error = child < 0 ? errno : 0;
     pthread_sigmask(SIG_SETMASK, &previous, NULL);

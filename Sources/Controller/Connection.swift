@@ -2,7 +2,7 @@ import Foundation
 import SSHClient
 
 /// Connection settings for one podctl run, shared by all pods.
-public struct ConnectionSettings: Sendable {
+public struct ConnectionSettings: Sendable, Codable {
     public var knownHostsFile: String
     public var hostKeyPolicy: HostKeyPolicy
     public var connectTimeout: Int
@@ -10,6 +10,8 @@ public struct ConnectionSettings: Sendable {
     public var keepaliveInterval: Int
     /// The ssh-agent socket; nil means `SSH_AUTH_SOCK`.
     public var agentSocket: String?
+    /// With `--persist`: commands go through the mux and its kept sessions.
+    public var persist: PersistSettings?
 
     public init(knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: Int = 10,
                 useAgent: Bool = true, keepaliveInterval: Int = 30, agentSocket: String? = nil) {
@@ -28,9 +30,46 @@ public struct ConnectionSettings: Sendable {
 
     /// Opens an authenticated session to `pod` (on the calling thread, which then owns it).
     public func connect(_ pod: Pod) throws(SSHError) -> SSHSession {
-        let endpoint = SSHEndpoint(host: pod.host, port: pod.port, user: pod.user,
-                                   identityFiles: pod.identity.map { [$0] } ?? [])
-        return try SSHSession(endpoint: endpoint, options: sshOptions)
+        try SSHSession(endpoint: Self.endpoint(pod), options: sshOptions)
+    }
+
+    /// Where and as whom to reach `pod`, and the names its host key is pinned under.
+    public static func endpoint(_ pod: Pod) -> SSHEndpoint {
+        SSHEndpoint(host: pod.host, port: pod.port, user: pod.user, identityFiles: pod.identity.map { [$0] } ?? [],
+                    hostKeyAlias: pod.hostKeyAlias)
+    }
+}
+
+/// `--persist DURATION` / `PODCTL_PERSIST`: keep sessions in the per-user mux for later commands.
+public struct PersistSettings: Sendable, Codable {
+    /// Seconds a session may stay idle before the mux closes it.
+    public var idle: Double
+    /// The mux's directory; nil resolves it from the environment (`MuxDirectory.resolve`).
+    public var directory: String?
+    /// How to start the mux when none runs; nil means this executable with `mux serve`.
+    public var serverCommand: [String]?
+
+    public init(idle: Double, directory: String? = nil, serverCommand: [String]? = nil) {
+        self.idle = idle
+        self.directory = directory
+        self.serverCommand = serverCommand
+    }
+
+    /// `30s`, `10m`, `2h`, `1d` or plain seconds; `0`/`off` turns persistence off (nil).
+    public static func parseDuration(_ text: String) throws(ControllerError) -> Double? {
+        let lowered = text.lowercased().trimmingCharacters(in: .whitespaces)
+        if ["0", "off", "no", "false"].contains(lowered) { return nil }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var number = Substring(lowered)
+        var scale = 1.0
+        if let last = number.last, let unit = units[last] {
+            scale = unit
+            number = number.dropLast()
+        }
+        guard let value = Double(number), value.isFinite, value > 0 else {
+            throw ControllerError(.usage, "'\(text)' is not a duration: give seconds, or a number with s, m, h or d (e.g. 10m), or 'off'")
+        }
+        return value * scale
     }
 }
 

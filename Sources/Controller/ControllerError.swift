@@ -1,7 +1,7 @@
 /// The Controller module's one error type: a code for scripts, a message for people.
 public struct ControllerError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
-        case inventory, targets, usage, io, discovery, ssh, transfer
+        case inventory, targets, usage, io, discovery, ssh, transfer, mux
     }
 
     public var code: Code

@@ -16,12 +16,19 @@ public struct ExecRequest: Sendable {
     public var fanout: Int
     /// Whether stdout/stderr are kept in the results (for gather, JSON and health).
     public var keepOutput: Bool
+    /// Bytes kept per stream and pod when output is kept (the first and the last half); nil keeps all.
+    public var maxOutput: Int?
 
-    public init(command: String, timeout: Double? = nil, fanout: Int = 64, keepOutput: Bool = true) {
+    /// The default cap on kept output: 1 MiB per stream and pod.
+    public static let defaultMaxOutput = 1 << 20
+
+    public init(command: String, timeout: Double? = nil, fanout: Int = 64, keepOutput: Bool = true,
+                maxOutput: Int? = ExecRequest.defaultMaxOutput) {
         self.command = command
         self.timeout = timeout
         self.fanout = fanout
         self.keepOutput = keepOutput
+        self.maxOutput = maxOutput
     }
 }
 
@@ -30,6 +37,9 @@ public enum ExecRunner {
     /// Results come back in the order of `pods`.
     public static func run(pods: [Pod], request: ExecRequest, settings: ConnectionSettings,
                            sink: (any OutputSink)? = nil) -> [PodResult] {
+        if let persist = settings.persist {
+            return MuxClient(persist).exec(pods: pods, request: request, settings: settings, sink: sink)
+        }
         let results = Mutex<[PodResult?]>(Array(repeating: nil, count: pods.count))
         FanOut.run(count: pods.count, width: request.fanout) { index in
             let result = runOne(pods[index], request: request, settings: settings, sink: sink)
@@ -54,35 +64,42 @@ public enum ExecRunner {
         }
         let connected = ContinuousClock.now
         result.connectMs = milliseconds(start, connected)
-        var stdout: [UInt8] = []
-        var stderr: [UInt8] = []
+        let kept = KeptOutput(request)
         do {
             let outcome = try session.exec(request.command, timeout: request.timeout) { stream, bytes in
-                if request.keepOutput {
-                    if stream == .stdout { stdout += bytes } else { stderr += bytes }
-                }
+                kept.append(stream, bytes)
                 sink?.output(pod: pod, stream: stream, bytes: bytes)
             }
-            result.exitCode = outcome.exitStatus
-            result.signal = outcome.exitSignal
-            result.remoteKilled = outcome.remoteKilled
-            if outcome.timedOut {
-                result.status = .timedOut
-                result.errorKind = "timeout"
-                result.errorMessage = "no result after \(request.timeout ?? 0) s; remote process group "
-                    + (outcome.remoteKilled ? "killed" : "could not be confirmed killed")
-            } else if outcome.exitStatus == 0 {
-                result.status = .ok
-            } else {
-                result.status = .failed
-            }
+            result.apply(outcome, timeout: request.timeout)
         } catch {
             result.record(error)
         }
         result.runMs = milliseconds(connected, .now)
         result.totalMs = milliseconds(start, .now)
-        result.stdout = stdout
-        result.stderr = stderr
+        kept.store(in: &result)
         return result
+    }
+}
+
+/// A pod's stdout and stderr as far as the request keeps them (capped), filled from its session's thread.
+final class KeptOutput {
+    private var stdout: CappedOutput
+    private var stderr: CappedOutput
+    private let keep: Bool
+
+    init(_ request: ExecRequest) {
+        keep = request.keepOutput
+        stdout = CappedOutput(limit: request.maxOutput)
+        stderr = CappedOutput(limit: request.maxOutput)
+    }
+
+    func append(_ stream: SSHClient.OutputStream, _ bytes: [UInt8]) {
+        guard keep else { return }
+        if stream == .stdout { stdout.append(bytes) } else { stderr.append(bytes) }
+    }
+
+    func store(in result: inout PodResult) {
+        (result.stdout, result.stdoutCut) = stdout.result()
+        (result.stderr, result.stderrCut) = stderr.result()
     }
 }

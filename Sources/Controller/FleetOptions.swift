@@ -15,6 +15,8 @@ public struct FleetOptions: Sendable {
     public var useAgent = true
     /// User for inline targets that name none.
     public var defaultUser = "root"
+    /// `--persist`: run through the mux, keeping sessions this long when idle.
+    public var persist: PersistSettings?
     /// Home directory (HOME unless overridden, e.g. by tests).
     public var home: String
     public var currentDirectory: String
@@ -26,9 +28,14 @@ public struct FleetOptions: Sendable {
 
     public var knownHostsFile: String { expandTilde(knownHosts ?? "~/.ssh/known_hosts", home: home) }
 
+    /// `path` with a leading `~` replaced by ``home``.
+    public func expandingTilde(_ path: String) -> String { expandTilde(path, home: home) }
+
     public var settings: ConnectionSettings {
-        ConnectionSettings(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeys, connectTimeout: connectTimeout,
-                           useAgent: useAgent, keepaliveInterval: keepaliveInterval)
+        var settings = ConnectionSettings(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeys, connectTimeout: connectTimeout,
+                                          useAgent: useAgent, keepaliveInterval: keepaliveInterval)
+        settings.persist = persist
+        return settings
     }
 
     /// The inventory: `-i FILE`, else `./fleet.yaml`, else `~/.config/podctl/fleet.yaml`, else empty.

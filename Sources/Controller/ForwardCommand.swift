@@ -42,6 +42,11 @@ public enum ForwardCommand {
     /// Connects and forwards until `shouldStop` (on this thread: the session stays on it).
     public static func run(pod: Pod, settings: ConnectionSettings, localPort: Int, remoteHost: String, remotePort: Int,
                            ready: (Int) -> Void, shouldStop: () -> Bool) throws(ControllerError) {
+        if let persist = settings.persist {
+            try MuxClient(persist).forward(pod: pod, settings: settings, localPort: localPort, remoteHost: remoteHost,
+                                           remotePort: remotePort, ready: ready, shouldStop: shouldStop)
+            return
+        }
         do {
             let session = try settings.connect(pod)
             try session.forward(localPort: localPort, remoteHost: remoteHost, remotePort: remotePort,

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Turns fleet YAML into pods, expanding name/host/port ranges and applying defaults.
@@ -5,8 +6,8 @@ struct InventoryParser {
     let file: String
     let home: String
 
-    private static let podKeys: Set<String> = ["name", "host", "port", "user", "identity", "labels", "agent_port", "runpod_id", "token_file"]
-    private static let defaultKeys: Set<String> = ["host", "port", "user", "identity", "labels", "agent_port", "token_file"]
+    private static let podKeys: Set<String> = ["name", "host", "port", "user", "identity", "labels", "agent_port", "runpod_id", "token_file", "agent_url"]
+    private static let defaultKeys: Set<String> = ["host", "port", "user", "identity", "labels", "agent_port", "token_file", "agent_url"]
 
     private func fail(_ node: Node?, _ field: String, _ problem: String) -> ControllerError {
         let line = node?.mark.map { ":\($0.line)" } ?? ""
@@ -30,6 +31,7 @@ struct InventoryParser {
         }
         var defaults = Pod(name: "", host: "")
         var defaultHost: String?
+        var defaultAgentURL: AgentURLTemplate?
         if let node = top["defaults"] {
             guard let mapping = node.mapping else { throw fail(node, "defaults", "expected a mapping") }
             for (key, value) in mapping {
@@ -43,6 +45,7 @@ struct InventoryParser {
                 case "identity": defaults.identity = expandTilde(try string(value, field), home: home)
                 case "labels": defaults.labels = try labels(value, field)
                 case "token_file": defaults.tokenFile = expandTilde(try string(value, field), home: home)
+                case "agent_url": defaultAgentURL = AgentURLTemplate(text: try string(value, field), node: value, field: field, fromDefaults: true)
                 default: defaults.agentPort = try port(value, field)
                 }
             }
@@ -52,7 +55,7 @@ struct InventoryParser {
         var pods: [Pod] = []
         var seen: [String: Int] = [:]
         for (index, entry) in list.enumerated() {
-            for pod in try parsePod(entry, index: index, defaults: defaults, defaultHost: defaultHost) {
+            for pod in try parsePod(entry, index: index, defaults: defaults, defaultHost: defaultHost, defaultAgentURL: defaultAgentURL) {
                 if let line = seen[pod.name] {
                     throw fail(entry, "pods[\(index)].name", "'\(pod.name)' is already defined on line \(line)")
                 }
@@ -63,7 +66,8 @@ struct InventoryParser {
         return pods
     }
 
-    private func parsePod(_ entry: Node, index: Int, defaults: Pod, defaultHost: String?) throws(ControllerError) -> [Pod] {
+    private func parsePod(_ entry: Node, index: Int, defaults: Pod, defaultHost: String?,
+                          defaultAgentURL: AgentURLTemplate?) throws(ControllerError) -> [Pod] {
         let at = "pods[\(index)]"
         guard let mapping = entry.mapping else { throw fail(entry, at, "expected a mapping with name and host") }
         for key in mapping.keys where !Self.podKeys.contains(key.string ?? "") {
@@ -103,13 +107,52 @@ struct InventoryParser {
         if let node = mapping["agent_port"] { template.agentPort = try port(node, "\(at).agent_port") }
         if let node = mapping["token_file"] { template.tokenFile = expandTilde(try string(node, "\(at).token_file"), home: home) }
         if let node = mapping["runpod_id"] { template.runpodID = try string(node, "\(at).runpod_id") }
-        return names.enumerated().map { offset, name in
+        var agentURL = defaultAgentURL
+        if let node = mapping["agent_url"] {
+            agentURL = AgentURLTemplate(text: try string(node, "\(at).agent_url"), node: node, field: "\(at).agent_url", fromDefaults: false)
+        }
+        var pods: [Pod] = []
+        for (offset, name) in names.enumerated() {
             var pod = template
             pod.name = name
             pod.host = hosts.count == 1 ? hosts[0] : hosts[offset]
             pod.port = ports.count == 1 ? ports[0] : ports[offset]
-            return pod
+            pod.hostKeyAlias = SSHConfigWriter.alias(name)
+            if let agentURL { pod.agentURL = try expand(agentURL, for: pod) }
+            pods.append(pod)
         }
+        return pods
+    }
+
+    /// An `agent_url` as written, with `{name}`, `{pod_id}` (runpod_id) and `{agent_port}` still in it.
+    struct AgentURLTemplate {
+        var text: String
+        var node: Node
+        var field: String
+        var fromDefaults: Bool
+    }
+
+    /// Fills the placeholders in; a default naming `{pod_id}` skips pods without a runpod_id (a fleet can
+    /// mix RunPod pods with others), a pod's own `agent_url` must not.
+    private func expand(_ template: AgentURLTemplate, for pod: Pod) throws(ControllerError) -> String? {
+        var url = template.text
+        if url.contains("{pod_id}") {
+            guard let id = pod.runpodID else {
+                if template.fromDefaults { return nil }
+                throw fail(template.node, template.field, "{pod_id} needs the pod's runpod_id")
+            }
+            url = url.replacingOccurrences(of: "{pod_id}", with: id)
+        }
+        url = url.replacingOccurrences(of: "{name}", with: pod.name)
+            .replacingOccurrences(of: "{agent_port}", with: String(pod.agentPort))
+        if let open = url.firstIndex(of: "{"), let close = url[open...].firstIndex(of: "}") {
+            throw fail(template.node, template.field, "unknown placeholder \(url[open...close]) (known: {name}, {pod_id}, {agent_port})")
+        }
+        guard let parsed = URLComponents(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+              let host = parsed.host, !host.isEmpty else {
+            throw fail(template.node, template.field, "'\(url)' is not an http:// or https:// URL with a host")
+        }
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
     }
 
     private func expand(_ pattern: String, _ node: Node, _ field: String) throws(ControllerError) -> [String] {

@@ -9,6 +9,8 @@ public struct SSHConfigHosts: Sendable {
         public var port: Int?
         public var user: String?
         public var identityFile: String?
+        /// `HostKeyAlias`: podctl looks the host key up under it, as ssh does.
+        public var hostKeyAlias: String?
     }
 
     public var entries: [String: Entry]
@@ -49,6 +51,7 @@ public struct SSHConfigHosts: Sendable {
                     case "port": entry.port = entry.port ?? Int(value)
                     case "user": entry.user = entry.user ?? value
                     case "identityfile": entry.identityFile = entry.identityFile ?? expandTilde(value, home: home)
+                    case "hostkeyalias": entry.hostKeyAlias = entry.hostKeyAlias ?? value
                     default: break
                     }
                     entries[name] = entry

@@ -33,6 +33,8 @@ public struct SSHConfigWriter: Sendable {
             if let identity = pod.identity {
                 text += "  IdentityFile \"\(identity)\"\n  IdentitiesOnly yes\n"
             }
+            // The key is pinned under the pod's name (podctl trust, accept-new), so a new IP or port keeps it valid.
+            if let alias = pod.hostKeyAlias { text += "  HostKeyAlias \(alias.lowercased())\n" }
             text += "  UserKnownHostsFile \"\(knownHostsFile)\"\n  StrictHostKeyChecking \(checking)\n"
         }
         return text

@@ -82,6 +82,7 @@ public struct TargetSelector: Sendable {
                 pod.port = entry.port ?? 22
                 pod.user = entry.user ?? fallback.user
                 pod.identity = entry.identityFile ?? fallback.identity
+                pod.hostKeyAlias = entry.hostKeyAlias
                 pods.append(pod)
             } else if name.contains("@") || name.contains(":") || name.contains(".") {
                 pods.append(try inline(name))

@@ -6,7 +6,7 @@ import Synchronization
 func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
 /// What one pod's transfer ended with.
-public struct TransferResult: Sendable {
+public struct TransferResult: Sendable, Codable {
     public var pod: Pod
     public var bytes: UInt64 = 0
     public var sha256: String = ""
@@ -15,115 +15,145 @@ public struct TransferResult: Sendable {
     public var error: String?
 }
 
+/// A local file about to be pushed: its size, digest and mode, read once for every pod.
+struct LocalFile: Sendable {
+    var path: String
+    var size: UInt64
+    var sha256: String
+    var mode: mode_t
+
+    init(path: String) throws(ControllerError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ControllerError(.transfer, "cannot read \(path)")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var counted: UInt64 = 0
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                throw ControllerError(.transfer, "cannot read \(path): \(error.localizedDescription)")
+            }
+            if chunk.isEmpty { break }
+            hasher.update(chunk)
+            counted += UInt64(chunk.count)
+        }
+        self.path = path
+        size = counted
+        sha256 = hasher.finalizeHex()
+        mode = ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int).map { mode_t($0) } ?? 0o644
+    }
+}
+
 /// `podctl push` / `podctl pull` over SFTP: size and SHA-256 checked on both ends.
 public enum TransferCommand {
     /// Uploads `local` to `remote` on every pod: written to a temporary name, checked with the
     /// pod's `sha256sum` against the local digest and size, then renamed into place.
     public static func push(local: String, remote: String, pods: [Pod], settings: ConnectionSettings, fanout: Int,
                             progress: ProgressLine? = nil) throws(ControllerError) -> [TransferResult] {
-        guard let handle = FileHandle(forReadingAtPath: local) else {
-            throw ControllerError(.transfer, "cannot read \(local)")
+        if let persist = settings.persist {
+            return try MuxClient(persist).transfer(.push, local: local, remote: remote, pods: pods, settings: settings,
+                                                   fanout: fanout, progress: progress)
         }
-        var hasher = SHA256()
-        var counted: UInt64 = 0
-        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(chunk)
-            counted += UInt64(chunk.count)
-        }
-        let size = counted
-        try? handle.close()
-        let digest = hasher.finalizeHex()
-        let mode = ((try? FileManager.default.attributesOfItem(atPath: local))?[.posixPermissions] as? Int).map { mode_t($0) } ?? 0o644
+        let file = try LocalFile(path: local)
         return each(pods, fanout: fanout, progress: progress) { pod throws(ControllerError) in
-            var result = TransferResult(pod: pod, bytes: size, sha256: digest, path: remote)
-            let session = try connect(pod, settings)
-            let temporary = remote + ".podctl-\(UInt32.random(in: 0...UInt32.max))"
-            do {
-                let sftp = try SFTPSession(session: session)
-                guard let source = FileHandle(forReadingAtPath: local) else { throw ControllerError(.transfer, "cannot read \(local)") }
-                defer { try? source.close() }
-                try sftp.upload(from: source, to: temporary, mode: mode & 0o7777)
-                let remoteSize = try sftp.size(of: temporary)
-                let remoteDigest = try remoteSHA256(temporary, session)
-                guard remoteSize == size, remoteDigest == digest else {
-                    sftp.remove(temporary)
-                    throw ControllerError(.transfer, "verification failed: local \(size) bytes sha256 \(digest), remote \(remoteSize) bytes sha256 \(remoteDigest)")
-                }
-                let moved = try session.run("mv -f -- \(shellQuote(temporary)) \(shellQuote(remote))")
-                if moved.status != 0 {
-                    sftp.remove(temporary)
-                    throw ControllerError(.transfer, "cannot move the upload into place: \(String(decoding: moved.stderr, as: UTF8.self))")
-                }
-            } catch let error as SSHError {
-                throw ControllerError(.transfer, error.message)
-            } catch let error as ControllerError {
-                throw error
-            } catch {
-                throw ControllerError(.transfer, "\(error)")
-            }
-            result.error = nil
-            return result
+            try pushOne(file, to: remote, session: try connect(pod, settings), pod: pod)
         }
+    }
+
+    /// One pod's upload on an open session.
+    static func pushOne(_ file: LocalFile, to remote: String, session: SSHSession, pod: Pod) throws(ControllerError) -> TransferResult {
+        let temporary = remote + ".podctl-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let sftp = try SFTPSession(session: session)
+            guard let source = FileHandle(forReadingAtPath: file.path) else { throw ControllerError(.transfer, "cannot read \(file.path)") }
+            defer { try? source.close() }
+            try sftp.upload(from: source, to: temporary, mode: file.mode & 0o7777)
+            let remoteSize = try sftp.size(of: temporary)
+            let remoteDigest = try remoteSHA256(temporary, session)
+            guard remoteSize == file.size, remoteDigest == file.sha256 else {
+                sftp.remove(temporary)
+                throw ControllerError(.transfer, "verification failed: local \(file.size) bytes sha256 \(file.sha256), remote \(remoteSize) bytes sha256 \(remoteDigest)")
+            }
+            let moved = try session.run("mv -f -- \(shellQuote(temporary)) \(shellQuote(remote))")
+            if moved.status != 0 {
+                sftp.remove(temporary)
+                throw ControllerError(.transfer, "cannot move the upload into place: \(String(decoding: moved.stderr, as: UTF8.self))")
+            }
+        } catch {
+            throw transferError(error)
+        }
+        return TransferResult(pod: pod, bytes: file.size, sha256: file.sha256, path: remote)
     }
 
     /// Downloads `remote` from every pod to `localDirectory/<pod name>/<file name>`, checking the
     /// size and the pod's `sha256sum` against what arrived; written to a temp file, fsynced, renamed.
     public static func pull(remote: String, localDirectory: String, pods: [Pod], settings: ConnectionSettings,
                             fanout: Int, progress: ProgressLine? = nil) -> [TransferResult] {
-        let fileName = (remote as NSString).lastPathComponent
+        if let persist = settings.persist {
+            do {
+                return try MuxClient(persist).transfer(.pull, local: localDirectory, remote: remote, pods: pods,
+                                                       settings: settings, fanout: fanout, progress: progress)
+            } catch {
+                return pods.map { TransferResult(pod: $0, error: error.message) }
+            }
+        }
         return each(pods, fanout: fanout, progress: progress) { pod throws(ControllerError) in
-            let directory = "\(localDirectory)/\(pod.name)"
-            let destination = "\(directory)/\(fileName)"
-            let temporary = "\(destination).podctl-partial"
+            try pullOne(remote, into: localDirectory, pod: pod) { () throws(ControllerError) in try connect(pod, settings) }
+        }
+    }
+
+    /// One pod's download; `session` is asked for only once the local directory exists.
+    static func pullOne(_ remote: String, into localDirectory: String, pod: Pod,
+                        session open: () throws(ControllerError) -> SSHSession) throws(ControllerError) -> TransferResult {
+        let fileName = (remote as NSString).lastPathComponent
+        let directory = "\(localDirectory)/\(pod.name)"
+        let destination = "\(directory)/\(fileName)"
+        let temporary = "\(destination).podctl-partial"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ControllerError(.io, "cannot create \(directory): \(error.localizedDescription)")
+        }
+        let session = try open()
+        do {
+            let sftp = try SFTPSession(session: session)
+            let expectedSize = try sftp.size(of: remote)
+            let remoteDigest = try remoteSHA256(remote, session)
+            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw ControllerError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+            var hasher = SHA256()
+            var received: UInt64 = 0
             do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw ControllerError(.io, "cannot create \(directory): \(error.localizedDescription)")
-            }
-            let session = try connect(pod, settings)
-            do {
-                let sftp = try SFTPSession(session: session)
-                let expectedSize = try sftp.size(of: remote)
-                let remoteDigest = try remoteSHA256(remote, session)
-                let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { throw ControllerError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-                var hasher = SHA256()
-                var received: UInt64 = 0
-                do {
-                    try sftp.download(remote) { buffer in
-                        hasher.update(buffer)
-                        received += UInt64(buffer.count)
-                        var offset = 0
-                        while offset < buffer.count, let base = buffer.baseAddress {
-                            let written = write(fd, base + offset, buffer.count - offset)
-                            if written < 0 { throw ControllerError(.io, "write to \(temporary) failed: \(String(cString: strerror(errno)))") }
-                            offset += written
-                        }
+                try sftp.download(remote) { buffer in
+                    hasher.update(buffer)
+                    received += UInt64(buffer.count)
+                    var offset = 0
+                    while offset < buffer.count, let base = buffer.baseAddress {
+                        let written = write(fd, base + offset, buffer.count - offset)
+                        if written < 0 { throw ControllerError(.io, "write to \(temporary) failed: \(String(cString: strerror(errno)))") }
+                        offset += written
                     }
-                } catch {
-                    close(fd)
-                    unlink(temporary)
-                    throw error
                 }
-                let synced = fsync(fd) == 0
-                close(fd)
-                let digest = hasher.finalizeHex()
-                guard synced, received == expectedSize, digest == remoteDigest else {
-                    unlink(temporary)
-                    throw ControllerError(.transfer, "verification failed: remote \(expectedSize) bytes sha256 \(remoteDigest), received \(received) bytes sha256 \(digest)")
-                }
-                guard rename(temporary, destination) == 0 else {
-                    unlink(temporary)
-                    throw ControllerError(.io, "cannot rename into \(destination): \(String(cString: strerror(errno)))")
-                }
-                return TransferResult(pod: pod, bytes: received, sha256: digest, path: destination)
-            } catch let error as SSHError {
-                throw ControllerError(.transfer, error.message)
-            } catch let error as ControllerError {
-                throw error
             } catch {
-                throw ControllerError(.transfer, "\(error)")
+                close(fd)
+                unlink(temporary)
+                throw error
             }
+            let synced = fsync(fd) == 0
+            close(fd)
+            let digest = hasher.finalizeHex()
+            guard synced, received == expectedSize, digest == remoteDigest else {
+                unlink(temporary)
+                throw ControllerError(.transfer, "verification failed: remote \(expectedSize) bytes sha256 \(remoteDigest), received \(received) bytes sha256 \(digest)")
+            }
+            guard rename(temporary, destination) == 0 else {
+                unlink(temporary)
+                throw ControllerError(.io, "cannot rename into \(destination): \(String(cString: strerror(errno)))")
+            }
+            return TransferResult(pod: pod, bytes: received, sha256: digest, path: destination)
+        } catch {
+            throw transferError(error)
         }
     }
 
@@ -161,11 +191,25 @@ public enum TransferCommand {
             } catch {
                 result = TransferResult(pod: pods[index], error: "\(error)")
             }
-            var marker = PodResult(pod: pods[index], status: result.error == nil ? .ok : .error)
-            marker.errorMessage = result.error
-            progress?.finished(marker)
+            count(result, on: progress)
             results.withLock { $0[index] = result }
         }
         return results.withLock { $0.enumerated().map { $1 ?? TransferResult(pod: pods[$0], error: "not run") } }
+    }
+
+    /// Any failure of a transfer as the module's error (libssh's keep their message).
+    static func transferError(_ error: any Error) -> ControllerError {
+        switch error {
+        case let error as ControllerError: return error
+        case let error as SSHError: return ControllerError(.transfer, error.message)
+        default: return ControllerError(.transfer, "\(error)")
+        }
+    }
+
+    /// Counts a finished transfer on the progress line.
+    static func count(_ result: TransferResult, on progress: ProgressLine?) {
+        var marker = PodResult(pod: result.pod, status: result.error == nil ? .ok : .error)
+        marker.errorMessage = result.error
+        progress?.finished(marker)
     }
 }

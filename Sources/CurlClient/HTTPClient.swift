@@ -28,9 +28,16 @@ public struct HTTPClient: Sendable {
     public static var libraryVersion: String { String(cString: curl_version()) }
 
     public var timeout: Int
+    /// A PEM file of certificates to trust for https instead of the system's CA bundle (a private CA, or a
+    /// self-signed server certificate); nil keeps the system's. Peer and host name are verified either way.
+    public var caFile: String?
+    /// The largest body accepted; a longer answer is an error (nothing partial is returned). nil: no limit.
+    public var maxBodyBytes: Int?
 
-    public init(timeoutSeconds: Int = 30) {
+    public init(timeoutSeconds: Int = 30, caFile: String? = nil, maxBodyBytes: Int? = nil) {
         timeout = timeoutSeconds
+        self.caFile = caFile
+        self.maxBodyBytes = maxBodyBytes
     }
 
     /// GETs `url` with extra `headers` ("Name: value"); header values are never logged.
@@ -41,13 +48,20 @@ public struct HTTPClient: Sendable {
         for header in headers { list = curl_slist_append(list, header) }
         defer { curl_slist_free_all(list) }
 
-        let sink = BodySink()
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw CurlError(.setup, "cannot read the CA file \(caFile)")
+        }
+        let sink = BodySink(limit: maxBodyBytes)
         let box = Unmanaged.passRetained(sink)
         defer { box.release() }
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let rc: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
-            let settings: [CURLcode] = [
+            var settings: [CURLcode] = [
                 pa_curl_setopt_string(handle, CURLOPT_URL, url),
+                // Only HTTP(S), and TLS always verified (these are libcurl's defaults, stated so no build changes them).
+                pa_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"),
+                pa_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1),
+                pa_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2),
                 pa_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list),
                 pa_curl_setopt_long(handle, CURLOPT_TIMEOUT, timeout),
                 pa_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, min(timeout, 10)),
@@ -57,8 +71,12 @@ public struct HTTPClient: Sendable {
                 pa_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, box.toOpaque()),
                 pa_curl_setopt_write_function(handle, writeBody),
             ]
+            if let caFile { settings.append(pa_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
             if let failed = settings.first(where: { $0 != CURLE_OK }) { return failed }
             return curl_easy_perform(handle)
+        }
+        if sink.overflowed, let limit = maxBodyBytes {
+            throw CurlError(.transport, "GET \(url): the answer is larger than \(limit) bytes")
         }
         guard rc == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -73,11 +91,20 @@ public struct HTTPClient: Sendable {
 
 private final class BodySink {
     var data = Data()
+    let limit: Int?
+    var overflowed = false
+
+    init(limit: Int?) { self.limit = limit }
 }
 
 private let writeBody: pa_curl_write_fn = { pointer, size, count, userdata in
     guard let pointer, let userdata else { return 0 }
     let sink = Unmanaged<BodySink>.fromOpaque(userdata).takeUnretainedValue()
+    if let limit = sink.limit, sink.data.count + size * count > limit {
+        // Returning less than given makes libcurl stop with a write error.
+        sink.overflowed = true
+        return 0
+    }
     sink.data.append(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: size * count)
     return size * count
 }

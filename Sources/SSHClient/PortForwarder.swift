@@ -5,6 +5,10 @@ import Foundation
 ///
 /// Everything runs on the caller's thread (libssh sessions must not be shared between threads):
 /// one poll loop over the listening socket, the accepted sockets and the session.
+/// Local TCP connections carried into the pod over direct-tcpip channels of one session.
+///
+/// Everything runs on the caller's thread (libssh sessions must not be shared between threads): the
+/// session's `ChannelLoop` watches the listening socket and the accepted ones.
 extension SSHSession {
     /// Listens on 127.0.0.1:`localPort` (0 picks a free port), reports the bound port through
     /// `ready`, and forwards each accepted connection to `remoteHost:remotePort` as seen from the pod,
@@ -14,41 +18,20 @@ extension SSHSession {
         let listener = try Self.listen(port: localPort)
         defer { close(listener) }
         ready(try Self.boundPort(listener))
-
-        var links: [ForwardLink] = []
-        defer { for link in links { link.shutdown() } }
+        let loop = try ChannelLoop(session: self)
+        defer { loop.unwatch(listener) }
+        loop.watch(listener) { [unowned loop] in
+            let client = accept(listener, nil, nil)
+            // A refused channel closes the client's connection, as ssh -L does.
+            if client >= 0 { try? loop.startForward(socket: client, remoteHost: remoteHost, remotePort: remotePort) }
+        }
         while !shouldStop() {
-            var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: ssh_get_fd(raw), events: Int16(POLLIN), revents: 0)]
-            fds += links.map { pollfd(fd: $0.socket, events: $0.localOpen ? Int16(POLLIN) : 0, revents: 0) }
-            _ = poll(&fds, nfds_t(fds.count), 20)
-            if fds[0].revents & Int16(POLLIN) != 0 {
-                let client = accept(listener, nil, nil)
-                if client >= 0 {
-                    guard let channel = ssh_channel_new(raw) else { close(client); continue }
-                    if ssh_channel_open_forward(channel, remoteHost, Int32(remotePort), "127.0.0.1", 0) == SSH_OK {
-                        links.append(ForwardLink(socket: client, channel: channel))
-                    } else {
-                        ssh_channel_free(channel)
-                        close(client)
-                    }
-                }
-            }
-            for (index, link) in links.enumerated() where index + 2 < fds.count {
-                if fds[index + 2].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { link.pumpLocal() }
-                link.pumpRemote()
-            }
-            links.removeAll { link in
-                if link.finished { link.shutdown(); return true }
-                return false
-            }
-            if ssh_is_connected(raw) == 0 {
-                throw SSHError(.io, "the connection to \(endpoint.host):\(endpoint.port) was lost")
-            }
+            try loop.turn(wait: .milliseconds(20))
         }
     }
 
-    private static func listen(port: Int) throws(SSHError) -> Int32 {
+    /// A TCP socket listening on 127.0.0.1:`port` (0 picks one); the caller closes it.
+    public static func listen(port: Int) throws(SSHError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SSHError(.forward, "cannot create a socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -68,7 +51,8 @@ extension SSHSession {
         return fd
     }
 
-    private static func boundPort(_ fd: Int32) throws(SSHError) -> Int {
+    /// The port a listening socket is bound to.
+    public static func boundPort(_ fd: Int32) throws(SSHError) -> Int {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafeMutablePointer(to: &address) {
@@ -83,13 +67,15 @@ extension SSHSession {
 final class ForwardLink {
     let socket: Int32
     let channel: ssh_channel
+    let handle: ChannelHandle
     var localOpen = true
     var remoteOpen = true
     private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
 
-    init(socket: Int32, channel: ssh_channel) {
+    init(socket: Int32, channel: ssh_channel, handle: ChannelHandle) {
         self.socket = socket
         self.channel = channel
+        self.handle = handle
     }
 
     var finished: Bool { !remoteOpen || (!localOpen && ssh_channel_is_eof(channel) != 0) }

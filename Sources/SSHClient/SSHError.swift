@@ -10,6 +10,9 @@ public struct SSHError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The server key's SHA256 fingerprint, when the error is about a host key.
     public var fingerprint: String?
+    /// The request to run a command went out but no answer came back: the command may have started, so it
+    /// must not be sent again elsewhere.
+    public var commandMayHaveRun = false
 
     public init(_ kind: Kind, _ message: String, fingerprint: String? = nil) {
         self.kind = kind

@@ -1,10 +1,5 @@
 import CLibSSH
 import Foundation
-import Synchronization
-
-/// Appends to known_hosts are serialised: libssh opens the file in append mode and
-/// concurrent writers from many pods could interleave lines.
-private let knownHostsWriteLock = Mutex(())
 
 /// One connected, authenticated libssh session.
 ///
@@ -52,6 +47,17 @@ public final class SSHSession {
 
     var lastError: String { String(cString: ssh_get_error(UnsafeMutableRawPointer(raw))) }
 
+    /// False once libssh has seen the connection fail or close.
+    public var isAlive: Bool {
+        ssh_is_connected(raw) != 0 && ssh_get_status(raw) & (SSH_CLOSED | SSH_CLOSED_ERROR) == 0
+    }
+
+    /// Checks the server's key against the known hosts file again (it may have changed since the session
+    /// was made), by the same policy as at connect time.
+    public func recheckHostKey() throws(SSHError) {
+        try verifyHostKey()
+    }
+
     private func configure() throws(SSHError) {
         try set(SSH_OPTIONS_HOST, string: endpoint.host)
         try set(SSH_OPTIONS_PORT, value: UInt32(endpoint.port))
@@ -65,6 +71,26 @@ public final class SSHSession {
         // An empty global file keeps /etc/ssh/ssh_known_hosts from overriding the chosen file.
         try set(SSH_OPTIONS_GLOBAL_KNOWNHOSTS, string: "/dev/null")
         try set(SSH_OPTIONS_NODELAY, value: Int32(1))
+        try preferPinnedHostKeyTypes()
+    }
+
+    /// libssh orders host key algorithms by what known_hosts pins for `[host]:port`; with an alias the
+    /// pins are under the alias, so the same is done here for it: its types first, then libssh's defaults.
+    private func preferPinnedHostKeyTypes() throws(SSHError) {
+        guard endpoint.hostKeyAlias != nil, options.hostKeyPolicy != .off else { return }
+        let file = KnownHostsFile(path: options.knownHostsFile)
+        var pinned: [SSHPublicKey] = []
+        for name in endpoint.knownHostsNames where pinned.isEmpty {
+            pinned = (try? file.keys(for: name)) ?? []
+        }
+        guard !pinned.isEmpty else { return }
+        let defaults = ["ssh-ed25519", "ecdsa-sha2-nistp521", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"]
+        // An RSA key signs with SHA-2 (ssh-rsa itself is SHA-1, off in libssh's defaults).
+        let algorithms = Set(pinned.flatMap { $0.type == "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256"] : [$0.type] })
+        // Pinned ones first, in libssh's order of preference, then the rest.
+        let ordered = defaults.filter { algorithms.contains($0) } + algorithms.subtracting(defaults).sorted()
+            + defaults.filter { !algorithms.contains($0) }
+        try set(SSH_OPTIONS_HOSTKEYS, string: ordered.joined(separator: ","))
     }
 
     private func connect() throws(SSHError) {
@@ -82,50 +108,54 @@ public final class SSHSession {
             throw SSHError(.connect, "\(target) sent no host key: \(lastError)")
         }
         defer { ssh_key_free(key) }
-        let keyType = String(cString: ssh_key_type_to_char(ssh_key_type(key)))
         hostKeyFingerprint = Self.fingerprint(of: key)
         if options.hostKeyPolicy == .off { return }
+        let offered = try SSHPublicKey(key)
 
-        let known = ssh_session_is_known_server(raw)
-        let keyName = endpoint.port == 22 ? endpoint.host : "[\(endpoint.host)]:\(endpoint.port)"
+        // Looked up by the alias first (podctl's pods, as `HostKeyAlias` in the written ssh config),
+        // then by [host]:port, where earlier pins and plain ssh put them.
+        let names = endpoint.knownHostsNames
+        let file = KnownHostsFile(path: options.knownHostsFile)
         let fileName = options.knownHostsFile
-        switch known {
-        case SSH_KNOWN_HOSTS_OK:
-            return
-        case SSH_KNOWN_HOSTS_CHANGED, SSH_KNOWN_HOSTS_OTHER:
+        switch try file.verify(offered, names: names) {
+        case .known(let name):
+            // A pin found only under [host]:port is carried over to the alias when recording is allowed.
+            if name != names[0], options.hostKeyPolicy == .acceptNew { try record(offered, names: [names[0]]) }
+        case .changed(let name, _), .otherTypes(let name, _):
             throw SSHError(.hostKeyChanged, """
-                HOST KEY CHANGED for \(keyName): the server now offers \(keyType) \(hostKeyFingerprint), \
+                HOST KEY CHANGED for \(name): the server now offers \(offered.type) \(hostKeyFingerprint), \
                 which does not match \(fileName). This can be a pod that was recreated (new container disk) \
                 or someone intercepting the connection. Verify the fingerprint out of band (e.g. the pod's \
-                startup log), then remove the old entry: ssh-keygen -R '\(keyName)' -f \(fileName)
+                startup log), then remove the old entry: ssh-keygen -R '\(name)' -f \(fileName)
                 """, fingerprint: hostKeyFingerprint)
-        case SSH_KNOWN_HOSTS_UNKNOWN, SSH_KNOWN_HOSTS_NOT_FOUND:
+        case .unknown:
             if options.hostKeyPolicy == .strict {
                 throw SSHError(.hostKeyUnknown, """
-                    unknown host key for \(keyName): \(keyType) \(hostKeyFingerprint) is not in \(fileName). \
-                    Check the fingerprint, then connect once with --host-keys accept-new to record it
+                    unknown host key for \(names[0]): \(offered.type) \(hostKeyFingerprint) is not in \(fileName). \
+                    Pin the pod's keys from its agent with `podctl trust`, or check the fingerprint and connect once \
+                    with --host-keys accept-new to record it
                     """, fingerprint: hostKeyFingerprint)
             }
-            try recordHostKey()
-        default:
-            throw SSHError(.knownHosts, "cannot read known hosts file \(fileName): \(lastError)",
-                           fingerprint: hostKeyFingerprint)
+            try record(offered, names: names)
         }
     }
 
-    private func recordHostKey() throws(SSHError) {
-        let file = options.knownHostsFile
-        let directory = (file as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                     attributes: [.posixPermissions: 0o700])
+    private func record(_ key: SSHPublicKey, names: [String]) throws(SSHError) {
+        let result: KnownHostsFile.PinResult
+        do {
+            result = try KnownHostsFile(path: options.knownHostsFile).pin([key], names: names)
+        } catch {
+            throw SSHError(.knownHosts, "cannot record the host key of \(target): \(error.message)", fingerprint: hostKeyFingerprint)
         }
-        let rc = knownHostsWriteLock.withLock { _ in ssh_session_update_known_hosts(raw) }
-        if rc != SSH_OK {
-            throw SSHError(.knownHosts, "cannot record the host key of \(target) in \(file): \(lastError)",
+        switch result {
+        case .pinned(let added, _):
+            recordedNewHostKey = !added.isEmpty
+        case .refused(let conflicts):
+            // Another podctl pinned a different key for this name between our check and our write.
+            let name = conflicts.first?.name ?? names[0]
+            throw SSHError(.hostKeyChanged, "HOST KEY CHANGED for \(name) while connecting: \(options.knownHostsFile) now pins another key",
                            fingerprint: hostKeyFingerprint)
         }
-        recordedNewHostKey = true
     }
 
     static func fingerprint(of key: ssh_key) -> String {

@@ -15,6 +15,7 @@ extension PodAgentCommand {
         @Option(help: "Leave out items scoring below this (default: the manifest's).") var scoreThreshold: Double?
         @Option(help: "List topology pairs at or above this probability.") var topologyThreshold: Double = 0.5
         @Option(help: "Per-sample calibration JSON (needed by --format nuscenes).") var calibration: String?
+        @Option(help: "With --format openlane: a JSON file with the submission's method, authors, e-mail, institution / company and country / region.") var submissionInfo: String?
         @Option(help: "The sample id when the raw output names none.") var sampleId: String?
         @Flag(help: "Keep the raw output in the standard result.") var includeRaw = false
         @Flag(help: "Add the dense topology matrices to the standard result (always on for openlane).") var denseTopology = false
@@ -36,7 +37,7 @@ extension PodAgentCommand {
                 let job = OfflineParse(
                     model: model, input: input, format: exportFormat, scoreThreshold: scoreThreshold,
                     topologyThreshold: topologyThreshold, calibration: calibration, sampleID: sampleId, includeRaw: includeRaw,
-                    denseTopology: denseTopology)
+                    denseTopology: denseTopology, submissionInfo: submissionInfo)
                 if repeatCount > 0 {
                     StandardStream.writeError(try job.benchmark(plugins: catalog.plugins, iterations: repeatCount) + "\n")
                     return

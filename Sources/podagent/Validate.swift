@@ -39,9 +39,17 @@ extension PodAgentCommand {
             }
             let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.validate"))
             supervisor.start()
-            let validator = ModelValidator(runner: CommandRunner(supervisor: supervisor), pluginsDir: config.pluginsDir)
-            let problems = await validator.problems(
+            let logger = Logger(label: "podagent.validate")
+            let workerUser = WorkerUser(configured: config.inference.user, sshUser: config.ssh.user, logger: logger)
+            let validator = ModelValidator(
+                runner: CommandRunner(supervisor: supervisor), pluginsDir: config.pluginsDir, python: config.inference.python,
+                workerIdentity: try? workerUser.identity())
+            var problems = await validator.problems(
                 manifest: plugin.manifest, config: modelConfig, checkpoint: checkpoint, checkpointsDir: config.checkpointsDir)
+            // The same GPU check the worker makes before it loads.
+            let gpu = await validator.gpuReport(manifest: plugin.manifest)
+            problems += gpu.problems
+            for note in gpu.notes { print("\(plugin.manifest.name): \(note)") }
             if problems.isEmpty, plugin.manifest.isSynthetic {
                 print("\(plugin.manifest.name): synthetic model: no config or checkpoint to check")
                 return

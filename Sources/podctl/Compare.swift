@@ -15,6 +15,7 @@ extension PodctlCommand {
                 """)
 
         @OptionGroup var fleet: FleetArguments
+        @OptionGroup var persistence: PersistArguments
         @Option(help: "Models to compare, comma-separated: [LABEL=]MODEL[@POD].") var models: String
         @Option(help: "A sample description JSON file (one object or a list) or a folder of *.json files.") var inputs: String
         @Option(help: "Folder for report.json and report.html.") var out = "compare-report"
@@ -24,7 +25,7 @@ extension PodctlCommand {
         @Option(help: "Seconds to wait for each answer.") var timeout: Double = 300
 
         func run() throws {
-            let (fleetOptions, pods) = try fleet.pods()
+            let (fleetOptions, pods) = try fleet.pods(persist: persistence)
             let progress = CompareProgress.onTerminal()
             var update: CompareRunner.Progress?
             if let progress {

@@ -8,7 +8,7 @@ struct PodctlCommand: ParsableCommand {
         abstract: "Drive fleets of GPU pods over SSH.",
         version: PodctlVersion.current,
         subcommands: [Exec.self, Health.self, Push.self, Pull.self, Forward.self, Infer.self, Compare.self, SSHConfig.self, Code.self,
-                      Discover.self, Version.self]
+                      Discover.self, Trust.self, Mux.self, Version.self]
     )
 
     struct Version: ParsableCommand {

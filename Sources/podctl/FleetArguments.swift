@@ -49,9 +49,11 @@ struct FleetArguments: ParsableArguments {
         return options
     }
 
-    /// The selected pods, after printing the host-key warning when checks are off.
-    func pods() throws -> (FleetOptions, [Pod]) {
-        let options = self.options
+    /// The selected pods, after printing the host-key warning when checks are off; with `persist`, the
+    /// settings send the work through the mux.
+    func pods(persist: PersistArguments? = nil) throws -> (FleetOptions, [Pod]) {
+        var options = self.options
+        do { options.persist = try persist?.settings() } catch { throw fail(error) }
         if let warning = options.hostKeyWarning { OutputWriter.stderr.write(warning + "\n") }
         do {
             return (options, try options.selectPods())

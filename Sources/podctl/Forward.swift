@@ -8,13 +8,14 @@ extension PodctlCommand {
             discussion: "SPEC is [LOCAL:]REMOTE or LOCAL:HOST:REMOTE; LOCAL 0 picks a free port. Example: podctl forward pod01 8080")
 
         @OptionGroup var fleet: FleetArguments
+        @OptionGroup var persistence: PersistArguments
         @Argument(help: "The pod.") var pod: String
         @Argument(help: "[LOCAL:]REMOTE port.") var spec: String
 
         func run() throws {
             var arguments = fleet
             arguments.w = [pod]
-            let (options, pods) = try arguments.pods()
+            let (options, pods) = try arguments.pods(persist: persistence)
             guard pods.count == 1, let target = pods.first else {
                 throw fail(ControllerError(.usage, "forward takes exactly one pod; '\(pod)' selects \(pods.count)"))
             }

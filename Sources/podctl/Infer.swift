@@ -16,6 +16,7 @@ extension PodctlCommand {
                 """)
 
         @OptionGroup var fleet: FleetArguments
+        @OptionGroup var persistence: PersistArguments
         @Argument(help: "The pod.") var pod: String
         @Argument(help: "The model (as the agent names it).") var model: String
         @Argument(help: "Sample description JSON file.") var input: String?
@@ -37,7 +38,7 @@ extension PodctlCommand {
         func run() throws {
             var arguments = fleet
             arguments.w = [pod]
-            let (options, pods) = try arguments.pods()
+            let (options, pods) = try arguments.pods(persist: persistence)
             guard pods.count == 1, let target = pods.first else {
                 throw fail(ControllerError(.usage, "infer takes exactly one pod; '\(pod)' selects \(pods.count)"))
             }

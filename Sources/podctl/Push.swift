@@ -7,11 +7,12 @@ extension PodctlCommand {
             abstract: "Copy a local file to REMOTE on every target pod over SFTP (size and SHA-256 verified).")
 
         @OptionGroup var fleet: FleetArguments
+        @OptionGroup var persistence: PersistArguments
         @Argument(help: "Local file.") var local: String
         @Argument(help: "Remote path (the file's full name on the pod).") var remote: String
 
         func run() throws {
-            let (options, pods) = try fleet.pods()
+            let (options, pods) = try fleet.pods(persist: persistence)
             let progress = ProgressLine.onTerminal(total: pods.count)
             let results: [TransferResult]
             do {

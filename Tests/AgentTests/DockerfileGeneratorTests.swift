@@ -24,25 +24,51 @@ import Testing
 
     @Test func recipeCarriesTheManifestsPins() throws {
         let m = try manifest()
+        let environment = try #require(m.environment)
         let text = try DockerfileGenerator().dockerfile(for: m)
         #expect(text.contains("FROM \(m.versions.baseImage)\n"))
-        #expect(text.contains("mmcv-full==\(m.versions.mmcv) -f https://download.openmmlab.com/mmcv/dist/cu111/torch1.9.0/index.html"))
-        #expect(text.contains("git checkout -q --detach \(m.upstream.commit)"))
+        #expect(text.contains("-f https://download.openmmlab.com/mmcv/dist/cu111/torch1.9.0/index.html mmcv-full==\(m.versions.mmcv)"))
+        for package in environment.packages {
+            #expect(text.contains(" \(package.name)==\(package.version)"), "\(package.name) is pinned")
+            #expect(text.contains("# \(package.name) \(package.version): \(package.cite)"), "\(package.name) cites its source")
+        }
+        #expect(text.contains("git checkout -q --detach \(m.upstream.commit) \\\n"))
+        #expect(text.contains("if [ \"$head\" != \"\(m.upstream.commit)\" ]; then"))
+        #expect(text.contains("podagent.upstream.commit=\"\(m.upstream.commit)\""))
+        #expect(text.contains("pip install -c /opt/podagent/constraints.txt --no-deps --no-build-isolation -e /opt/models/MapTR/mmdetection3d"))
+        #expect(text.contains("torch.cuda.is_available = lambda: True"), "the GKT op's setup.py asks for a GPU")
+        #expect(text.contains("TORCH_CUDA_ARCH_LIST=\"\(environment.cudaArchitectures.targets.joined(separator: " "))\""))
         #expect(text.contains("--swift-sdk x86_64-swift-linux-musl --product podagent"))
         #expect(!text.lowercased().contains("chpasswd"))
+        #expect(!text.contains("\nUSER "))
+        let petr = try DockerfileGenerator().dockerfile(for: manifest("PETR"))
+        #expect(petr.contains("git checkout -q --detach f1107977dfd26155fc1f83779ee6535d2468f449 \\\n"), "the companion at its full commit")
+        #expect(petr.contains("podagent.companion.mmdetection3d.commit=\"f1107977dfd26155fc1f83779ee6535d2468f449\""))
+        #expect(petr.contains("RUN python3.6 -m venv /opt/venv"))
     }
 
     @Test func refusesWhatCannotGoIntoARecipe() throws {
         let base = try manifest()
         let cases: [(String, (inout PluginManifest) -> Void)] = [
             ("upstream.commit", { $0.upstream.commit = "main" }),
-            ("upstream.commit", { $0.upstream.commit = "a6872d" }),
+            ("upstream.commit", { $0.upstream.commit = "a6872d8" }),
+            ("upstream.commit", { $0.upstream.commit = "a6872d8d9670bde17b4b01560f1221f88b443d5" }),
             ("upstream.repository", { $0.upstream.repository = "git@github.com:hustvl/MapTR.git" }),
             ("upstream.repository", { $0.upstream.repository = "https://github.com/x/y; rm -rf /" }),
             ("versions.base_image", { $0.versions.baseImage = "ubuntu:18.04 && curl x" }),
             ("versions.mmcv", { $0.versions.mmcv = "1.4.0 -i https://evil" }),
             ("versions.pytorch", { $0.versions.pytorch = "latest" }),
-            ("versions", { $0.versions.mmdet3d = nil; $0.versions.mmdet = nil }),
+            ("environment", { $0.environment = nil }),
+            // The summary must say what the environment installs.
+            ("versions.mmdet3d", { $0.versions.mmdet3d = "0.17.1" }),
+            ("versions.mmdet", { $0.versions.mmdet = nil }),
+            ("versions.pytorch", { $0.versions.pytorch = "1.9.0" }),
+            ("versions.cuda", { $0.versions.cuda = "11.3" }),
+            ("environment.packages (mmcv-full)", { m in
+                guard var environment = m.environment, let index = environment.packages.firstIndex(where: { $0.name == "mmcv-full" }) else { return }
+                environment.packages[index].findLinks = "https://download.openmmlab.com/mmcv/dist/cu102/torch1.9.0/index.html"
+                m.environment = environment
+            }),
         ]
         for (key, edit) in cases {
             var m = base

@@ -14,6 +14,7 @@ struct FaultSSHTests {
             plugins_dir: \(InferenceTestSupport.pluginsDir)
             inference:
               kill_grace: 1
+              python: \(TestSupport.workerPython)
 
             """)
     }

@@ -159,10 +159,10 @@ struct InferenceAPITests {
                     #expect(response.body.object["id"] as? String == "..")
                 }
             }
-            #expect(FileManager.default.fileExists(atPath: harness.stateDir + "/uploads"))
+            #expect(FileManager.default.fileExists(atPath: harness.uploadsDir))
             #expect(harness.leftoverUploads.isEmpty)
             let uploaded = await harness.backend?.lastFiles.keys.first ?? ""
-            #expect(uploaded.hasPrefix(harness.stateDir + "/uploads/") && !uploaded.contains(".."))
+            #expect(uploaded.hasPrefix(harness.uploadsDir + "/") && !uploaded.contains(".."))
         }
     }
 
@@ -178,7 +178,7 @@ struct InferenceAPITests {
                 }
                 var files = await harness.backend?.lastFiles ?? [:]
                 let uploaded = try #require(files.first)
-                #expect(uploaded.key.hasPrefix(harness.stateDir + "/uploads/"))
+                #expect(uploaded.key.hasPrefix(harness.uploadsDir + "/"))
                 #expect(uploaded.key.hasSuffix("-cam.jpg"), "the filename lost its directories: \(uploaded.key)")
                 #expect(uploaded.value == Data(payload.utf8), "the engine read the uploaded bytes")
                 #expect(!FileManager.default.fileExists(atPath: uploaded.key))

@@ -51,7 +51,7 @@ struct InferenceEngineTests {
         let (engine, _, killed) = try S.engine()
         let first = try await engine.load("Demo", overrides: ModelOverrides())
         let oldPID = try #require(first.instances.first?.pid)
-        let marker = try TestSupport.temporaryDirectory("once") + "/crashed"
+        let marker = try TestSupport.workerWritableDirectory("once") + "/crashed"
         let outcome = try await engine.infer(try S.request("crash-once", options: ["fail": "crash", "fail_once_file": marker]))
         #expect(outcome.attempts == 2)
         #expect(outcome.result.detections != nil)

@@ -128,7 +128,7 @@ struct InferenceLifecycleTests {
         let outcome = try await engine.infer(request)
         #expect(outcome.result.detections?.count == 3 && outcome.attempts == 1)
         // A failed run is retried like a crashed worker.
-        var retried = try S.request("two", inputs: ["boxes": 2, "fail_once_file": try TestSupport.temporaryDirectory("oneshot") + "/failed"])
+        var retried = try S.request("two", inputs: ["boxes": 2, "fail_once_file": try TestSupport.workerWritableDirectory("oneshot") + "/failed"])
         retried.model = "Script"
         let second = try await engine.infer(retried)
         #expect(second.attempts == 2 && second.result.detections?.count == 2)
@@ -182,6 +182,7 @@ struct InferenceLifecycleTests {
         config.http.host = "127.0.0.1"
         config.http.port = 0
         config.inference.killGrace = 1
+        config.inference.python = TestSupport.workerPython
         let agent = PodAgent(
             config: config, stateDir: try TestSupport.temporaryDirectory("engine-service"), logger: Logger(label: "engine-service-test"),
             supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(), models: try ModelCatalog.load(config: config))

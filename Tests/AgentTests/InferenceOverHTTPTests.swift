@@ -46,7 +46,7 @@ struct InferenceOverHTTPTests {
 
     @Test("crash retried, hang → 504 with the old group gone, the next request served, 401 without the token, placement in /health")
     func reliabilityThroughTheWholeStack() async throws {
-        let directory = try TestSupport.temporaryDirectory("infer-http")
+        let directory = try TestSupport.workerWritableDirectory("infer-http")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let agent = try await AgentProcess.start(environment: [
             "PODAGENT_MODELS": "Demo", "PODAGENT_TOKEN": Self.token, "PODAGENT_INFERENCE_KILL_GRACE": "1",

@@ -14,7 +14,7 @@ enum InferenceTestSupport {
     /// An engine for `models` of `pluginsDir`, with test-sized timings; `tweak` changes the config.
     static func engine(
         models: [String] = ["Demo"], pluginsDir: String = pluginsDir, probe: FakeGPUProbe = FakeGPUProbe(),
-        tweak: (inout AgentConfig) -> Void = { _ in }
+        environment: [String: String] = [:], tweak: (inout AgentConfig) -> Void = { _ in }
     ) throws -> (InferenceEngine, ReadinessRegistry, KilledGroups) {
         var config = AgentConfig()
         config.pluginsDir = pluginsDir
@@ -23,13 +23,14 @@ enum InferenceTestSupport {
         config.inference.retryBackoff = 0.05
         config.inference.restartBackoffInitial = 0.05
         config.inference.loadTimeout = 60
+        config.inference.python = TestSupport.workerPython
         tweak(&config)
         let catalog = try ModelCatalog.load(config: config)
         let readiness = ReadinessRegistry()
         let killed = KilledGroups()
         let engine = InferenceEngine(
             config: config, catalog: catalog, supervisor: TestSupport.supervisor, readiness: readiness,
-            logger: Logger(label: "inference-test"), gpuProbe: probe, environment: TestSupport.environment(),
+            logger: Logger(label: "inference-test"), gpuProbe: probe, environment: TestSupport.environment(environment),
             onWorkerKilled: { model, group in killed.append(model, group) })
         return (engine, readiness, killed)
     }

@@ -21,11 +21,14 @@ struct DemoAgentsEndToEndTests {
             try #"{"sample_id": "e2e-\#(index)"}"#.write(toFile: "\(dir)/inputs/\(index).json", atomically: true, encoding: .utf8)
         }
         // Column "flaky" fails its first request only: the Demo worker's own failure injection (fail + fail_once_file).
+        // The workers run as nobody under a root podagent: the marker's folder must be theirs to write.
+        try FileManager.default.createDirectory(atPath: "\(dir)/worker", withIntermediateDirectories: true)
+        chmod("\(dir)/worker", 0o1777)
         let result = try Shell.run([
             Shell.binary("podagent"), "compare", "--url", first.baseURL, "--url", second.baseURL,
             "--models", "petr=Demo@\(first.baseURL),vad=Demo@\(second.baseURL),flaky=Demo@\(second.baseURL)",
             "--option", "petr:raw_format=petr", "--option", "vad:raw_format=vad", "--option", "flaky:raw_format=petr",
-            "--option", "flaky:fail=error", "--option", "flaky:fail_once_file=\(dir)/failed-once",
+            "--option", "flaky:fail=error", "--option", "flaky:fail_once_file=\(dir)/worker/failed-once",
             "--inputs", "\(dir)/inputs", "--out", "\(dir)/report", "--token-file", "\(dir)/token", "--timeout", "60",
         ], environment: Shell.environment(), timeout: 300)
         let report = try JSONDecoder().decode(CompareReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/report/report.json")))

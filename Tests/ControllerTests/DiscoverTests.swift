@@ -43,7 +43,7 @@ struct DiscoverTests {
 
         let found = RunPodDiscovery.classify(try RunPodDiscovery.fetch(baseURL: base, apiKey: "test-key"))
         #expect(found.count == 4)
-        #expect(found[0] == DiscoveredPod(id: "abc123", name: "maptr-1", status: "RUNNING", host: "213.173.109.39", port: 13007))
+        #expect(found[0] == DiscoveredPod(id: "abc123", name: "maptr-1", status: "RUNNING", host: "213.173.109.39", port: 13007, httpPorts: [8888]))
         #expect(found[1].unreachableReason?.contains("no public IP") == true)
         #expect(found[2].unreachableReason?.contains("22") == true)
         #expect(found[3].unreachableReason == "pod is EXITED")
@@ -53,13 +53,22 @@ struct DiscoverTests {
             .write(toFile: fleetFile, atomically: true, encoding: .utf8)
         let counts = try RunPodDiscovery.update(fleetFile: fleetFile, with: found)
         #expect(counts.added == 0 && counts.updated == 1)
+        // The pod exposes 8888 over HTTP, not the agent's 8080: no proxy URL, and a note saying why.
+        #expect(counts.notes == ["maptr-1: agent_url not set from RunPod's proxy: port 8080 is not exposed as HTTP (add 8080/http to the pod's ports to trust its host keys through the proxy)"])
         var inventory = try Inventory.load(path: fleetFile, home: "/h")
         #expect(inventory.pods.map(\.name) == ["mine", "maptr-1"])
         #expect(inventory.pods[1].host == "213.173.109.39" && inventory.pods[1].port == 13007 && inventory.pods[1].runpodID == "abc123")
         let fresh = "\(dir)/new/fleet.yaml"
         #expect(try RunPodDiscovery.update(fleetFile: fresh, with: found).added == 1)
         inventory = try Inventory.load(path: fresh, home: "/h")
-        #expect(inventory.pods == [Pod(name: "maptr-1", host: "213.173.109.39", port: 13007, labels: ["runpod"], runpodID: "abc123")])
+        #expect(inventory.pods == [Pod(name: "maptr-1", host: "213.173.109.39", port: 13007, labels: ["runpod"], runpodID: "abc123",
+                                       hostKeyAlias: "maptr-1")])
+        // With the agent on the exposed port, agent_url is RunPod's proxy URL for it.
+        let proxied = "\(dir)/proxied/fleet.yaml"
+        try FileManager.default.createDirectory(atPath: "\(dir)/proxied", withIntermediateDirectories: true)
+        try "defaults: {agent_port: 8888}\npods: []\n".write(toFile: proxied, atomically: true, encoding: .utf8)
+        #expect(try RunPodDiscovery.update(fleetFile: proxied, with: found).notes.isEmpty)
+        #expect(try Inventory.load(path: proxied, home: "/h").pods.map(\.agentURL) == ["https://abc123-8888.proxy.runpod.net"])
     }
 
     @Test func unreachableAPIIsAClearError() throws {

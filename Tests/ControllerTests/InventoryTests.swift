@@ -29,7 +29,7 @@ struct InventoryTests {
         #expect(inventory.pods.count == 8)
         let maptr = try #require(inventory.pods.first)
         #expect(maptr == Pod(name: "maptr-1", host: "213.173.109.39", port: 13007, user: "ubuntu",
-                             identity: "/home/me/.ssh/id_ed25519", labels: ["maptr"], agentPort: 8080))
+                             identity: "/home/me/.ssh/id_ed25519", labels: ["maptr"], agentPort: 8080, hostKeyAlias: "maptr-1"))
         #expect(inventory.pods[4].name == "pod04" && inventory.pods[4].host == "10.0.0.14" && inventory.pods[4].port == 22)
         #expect(inventory.pods[7].name == "ring3" && inventory.pods[7].port == 2203 && inventory.pods[7].user == "root")
     }

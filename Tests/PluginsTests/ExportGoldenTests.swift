@@ -4,10 +4,14 @@ import Testing
 
 @Suite("Exports match the golden files made by the independent numpy implementation")
 struct ExportGoldenTests {
-    func render(_ model: String, fixture: String, format: ExportFormat, options: ParseOptions = ParseOptions()) throws -> JSONValue {
+    func render(
+        _ model: String, fixture: String, format: ExportFormat, options: ParseOptions = ParseOptions(), info: OpenLaneSubmissionInfo? = nil
+    ) throws -> JSONValue {
         let plugin = try Fixture.plugin(model)
         let results = try plugin.parseAll(raw: Fixture.json(fixture), options: options)
-        let bytes = try format.render(results, calibration: format == .nuscenes ? Fixture.calibration() : nil)
+        let bytes = try format.render(
+            results, conventions: plugin.exportConventions, calibration: format == .nuscenes ? Fixture.calibration() : nil,
+            submissionInfo: info)
         return try JSONReader.parse(bytes, source: "\(model) \(format.rawValue) export")
     }
 
@@ -18,10 +22,15 @@ struct ExportGoldenTests {
         ("MapTR", "maptr_typical.json", .nuscmap, "golden_maptr_nuscmap.json"),
         ("VAD", "vad_typical.json", .nuscmap, "golden_vad_nuscmap.json"),
         ("TopoMLP", "topomlp_typical.json", .openlane, "golden_topomlp_openlane.json"),
+        ("TopoMLP", "topomlp_typical.json", .openlane, "golden_topomlp_openlane_submission.json"),
     ])
     func golden(model: String, fixture: String, format: ExportFormat, golden: String) throws {
         let options = ParseOptions(denseTopology: format == .openlane)
-        let output = try render(model, fixture: fixture, format: format, options: options)
+        var info: OpenLaneSubmissionInfo?
+        if golden.hasSuffix("_submission.json") {
+            info = try OpenLaneSubmissionInfo.read(Fixture.json("submission_info.json"), source: "submission_info.json")
+        }
+        let output = try render(model, fixture: fixture, format: format, options: options, info: info)
         let expected = try Fixture.json(golden)
         let difference = approximatelyEqual(output, expected, tolerance: 1e-9)
         #expect(difference == nil, "\(golden): \(difference ?? "")")

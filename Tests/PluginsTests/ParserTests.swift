@@ -26,7 +26,7 @@ struct ParserTests {
         #expect(result.meta.sampleID != nil)
         #expect(result.meta.timingsSeconds["parse"] != nil)
         #expect(result.meta.warnings.isEmpty)
-        let expected = ["maptr": 5, "petr": 7, "streampetr": 7, "topomlp": 8, "vad": 8]
+        let expected = ["maptr": 5, "petr": 7, "streampetr": 7, "topomlp": 8, "vad": 10]
         #expect(itemCount(result) == expected[model])
     }
 
@@ -42,10 +42,12 @@ struct ParserTests {
         }
     }
 
-    @Test("everything below the threshold leaves nothing", arguments: models)
+    @Test("everything below the threshold leaves nothing (but VAD's map, which VAD never thresholds)", arguments: models)
     func allBelowThreshold(model: String) throws {
         let result = try parse(model, "low", options: ParseOptions(scoreThreshold: 0.3))
-        #expect(itemCount(result) == 0)
+        // VAD keeps every map vector (nuscenes_vad_dataset.py l.1483 thresholds boxes only).
+        #expect(itemCount(result) == (model == "vad" ? 3 : 0))
+        if model == "vad" { #expect(result.detections == [] && result.mapElements?.count == 3) }
         #expect(result.meta.scoreThreshold == 0.3)
         // The same input with no threshold keeps everything: the filter, not the parse, removed them.
         let all = try parse(model, "low", options: ParseOptions(scoreThreshold: 0))
@@ -78,7 +80,7 @@ struct ParserTests {
         ("petr", "key 'pts_bbox.boxes_3d': expected shape (N,9), got shape (7,7)"),
         ("streampetr", "key 'pts_bbox.labels_3d': expected 7 rows to match 'pts_bbox.boxes_3d', got shape (3,)"),
         ("maptr", "key 'pts_bbox.pts_3d': expected shape (N,P,2), got shape (5,20,3)"),
-        ("vad", "key 'pts_bbox.trajs_3d': expected shape (N,6,12), got shape (7,6,6,2)"),
+        ("vad", "key 'pts_bbox.trajs_3d': expected shape (N,6,12), got shape (8,6,6,2)"),
         ("topomlp", "key 'pred_topology_lclc': expected shape (5,5), got shape (5,4)"),
     ])
     func wrongShape(model: String, message: String) throws {

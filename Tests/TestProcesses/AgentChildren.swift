@@ -8,7 +8,8 @@ public final class DemoPodagent: Sendable {
 
     /// - Parameter token: the API token; nil serves without one (podagent then binds 127.0.0.1 only).
     public init(dir: String, name: String = "agent", token: String?) throws {
-        var environment = Shell.environment(["PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo"])
+        // Workers run as nobody under a root podagent: the system's Python, not a root-only one first on PATH.
+        var environment = Shell.environment(["PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo", "PODAGENT_INFERENCE_PYTHON": "/usr/bin/python3"])
         if let token { environment["PODAGENT_TOKEN"] = token }
         let log = "\(dir)/agent-\(name).log"
         pid = try Shell.spawn([Shell.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0",

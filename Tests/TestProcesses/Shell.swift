@@ -112,6 +112,20 @@ public enum Shell {
         Children.untrack(pid)
     }
 
+    /// Waits until `file` holds a line containing `marker` (true), or the child `pid` has exited (false, without
+    /// reaping it), or `timeout` seconds passed (false).
+    public static func waitForLine(from pid: pid_t, in file: String, containing marker: String, timeout: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8), text.contains(marker) { return true }
+            // "Z" (or no entry) once it exited: /proc tells without reaping, so `stop` still works as usual.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] != "Z" else { return false }
+            usleep(20_000)
+        }
+        return false
+    }
+
     /// Waits until `file` holds a line containing `marker`; returns that line.
     public static func waitForLine(in file: String, containing marker: String, timeout: Double = 60) -> String? {
         let deadline = Date().addingTimeInterval(timeout)

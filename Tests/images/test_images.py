@@ -1,4 +1,4 @@
-"""Image recipes and Kubernetes manifests (issue 7).
+"""Image recipes and Kubernetes manifests (issues 7 and 14).
 
 Reads the plugin manifests with PyYAML (independently of podagent's own loader), parses every
 checked-in bootstrap/images/<Model>/Dockerfile with dockerfile-parse and checks the rules of the
@@ -99,27 +99,44 @@ def problems(text, manifest):
         found.append(f"model stage FROM {model_from}, manifest base_image {versions['base_image']}")
     runs = [i["value"] for i in model if i["instruction"] == "RUN"]
     joined = "\n".join(runs)
-    mmcv = f"mmcv-full=={versions['mmcv']} -f {wheel_index(versions['pytorch'], str(versions['cuda']))}"
-    if mmcv not in joined:
-        found.append(f"no '{mmcv}'")
-    for package in ("mmdet", "mmdet3d"):
-        pinned = set(re.findall(rf"\b{package}==(\S+)", joined))
-        expected = {str(versions[package])} if package in versions else set()
-        if pinned != expected:
-            found.append(f"{package} pinned to {sorted(pinned)}, manifest says {sorted(expected)}")
+    environment = manifest.get("environment") or {}
+    index = wheel_index(versions["pytorch"], str(versions["cuda"]))
+    if not any(f"-f {index}" in run and re.search(rf"(?<![\w.-])mmcv-full=={re.escape(str(versions['mmcv']))}(?!\S)", run) for run in runs):
+        found.append(f"no pip install of mmcv-full=={versions['mmcv']} from {index}")
+    pins = dict(re.findall(r"(?<![\w.=-])([A-Za-z0-9_.-]+)==([0-9][\w.+-]*)", " ".join(r for r in runs if "pip install" in r)))
+    if "mmdet" in versions and pins.get("mmdet") != str(versions["mmdet"]):
+        found.append(f"mmdet pinned to {pins.get('mmdet')}, manifest says {versions['mmdet']}")
+    if "mmdet3d" in pins:
+        found.append("mmdet3d comes from PyPI: it must be the checkout the config and docs expect (environment.repositories or develop)")
+    mmdet3d_from = [r for r in environment.get("repositories", []) if "mmdet3d" in r.get("modules", [])] + \
+                   [d for d in environment.get("develop", []) if "mmdet3d" in d.get("modules", [])]
+    if "mmdet3d" in versions and [str(x.get("version")) for x in mmdet3d_from] != [str(versions["mmdet3d"])]:
+        found.append(f"versions.mmdet3d {versions['mmdet3d']} is not what environment installs: {mmdet3d_from}")
     if f"('{versions['pytorch']}', '{versions['cuda']}')" not in joined:
-        found.append("no check of the base image's torch/CUDA against the manifest")
+        found.append("no check of the installed torch/CUDA against the manifest")
+    if f"nvcc --version | grep -q 'release {versions['cuda']},'" not in joined:
+        found.append("no check that nvcc is the manifest's CUDA")
     if "openssh-server" not in joined:
         found.append("openssh-server is not installed")
 
-    # The model's code at a pinned hex commit.
-    if not re.fullmatch(r"[0-9a-f]{7,40}", commit):
-        found.append(f"manifest commit {commit} is not a hex hash")
+    # The model's code, and every other repository, at a full 40-hex commit, verified after the checkout.
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        found.append(f"manifest commit {commit} is not a full 40-hex hash")
     if f"git remote add origin {manifest['upstream']['repository']}" not in joined:
         found.append("the model repository is not the manifest's")
     checkouts = re.findall(r"git checkout\s+(?:-\S+\s+)*(\S+)", joined)
-    if checkouts != [commit]:
-        found.append(f"git checkout of {checkouts}, expected exactly [{commit}]")
+    expected = [commit] + [str(r["commit"]).lower() for r in environment.get("repositories", [])]
+    if checkouts != expected:
+        found.append(f"git checkout of {checkouts}, expected exactly {expected}")
+    for sha in checkouts:
+        if not re.fullmatch(r"[0-9a-f]{40}", sha):
+            found.append(f"git checkout of {sha}: not a full 40-hex commit")
+        if f'if [ "$head" != "{sha}" ]; then' not in joined or f"git fetch -q --depth 1 origin {sha}" not in joined:
+            found.append(f"the checkout of {sha} is not fetched by hash and verified (HEAD == the pinned commit)")
+    labels = " ".join(i["value"] for i in model if i["instruction"] == "LABEL")
+    for label_commit in re.findall(r'commit="([^"]*)"', labels):
+        if not re.fullmatch(r"[0-9a-f]{40}", label_commit):
+            found.append(f"label commit {label_commit} is not a full 40-hex hash")
     if re.search(r"git clone\b.*(--branch|-b)\s", joined):
         found.append("clones a branch")
 
@@ -134,9 +151,10 @@ def problems(text, manifest):
             found.append(f"a password hash is set: {match.group(0)}")
     if not re.search(r"useradd [^\n&;]*--uid 1000 [^\n&;]*runpod", joined):
         found.append("no useradd of runpod with UID 1000")
+    # No USER: podagent must stay root for sshd; it starts the model workers as runpod (docs/images.md).
     users = [i["value"] for i in model if i["instruction"] == "USER"]
-    if any(u.split(":")[0] in ("0",) for u in users):
-        found.append("USER 0")
+    if users:
+        found.append(f"USER {users}: podagent runs as root (sshd) and drops the workers to runpod itself")
 
     # Entrypoint, health check, ports, plugin folder, state.
     entry = [i["value"] for i in model if i["instruction"] == "ENTRYPOINT"]
@@ -204,6 +222,10 @@ class RecipeRules(unittest.TestCase):
             "chpasswd": good.replace("usermod --password '*' runpod", "echo 'runpod:runpod' | chpasswd"),
             "password hash": good.replace("usermod --password '*' runpod", "usermod -p '$6$abc' runpod"),
             "branch": good.replace(f"git checkout -q --detach {commit}", "git checkout -q --detach main"),
+            "short hash": good.replace(f"git checkout -q --detach {commit}", f"git checkout -q --detach {commit[:7]}"),
+            "unverified HEAD": good.replace(f'if [ "$head" != "{commit}" ]; then', 'if false; then'),
+            "a USER": good.replace("WORKDIR /workspace", "USER runpod\nWORKDIR /workspace"),
+            "mmdet3d from PyPI": good.replace("pip install -c /opt/podagent/constraints.txt numpy", "pip install mmdet3d==0.17.1 && pip install -c /opt/podagent/constraints.txt numpy"),
             "mmcv version": good.replace(f"mmcv-full=={manifest['versions']['mmcv']}", "mmcv-full==9.9.9"),
             "base image": good.replace(f"FROM {manifest['versions']['base_image']}", "FROM ubuntu:22.04"),
             "glibc build": good.replace("--swift-sdk x86_64-swift-linux-musl --product", "--static-swift-stdlib --product"),

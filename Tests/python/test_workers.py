@@ -8,8 +8,10 @@ import json
 import math
 import os
 import runpy
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from workerharness import CHECKOUTS, CONFIGS, ROOT, RUNTIME, WorkerProcess, make_sample
@@ -377,8 +379,30 @@ class SceneOrderWithStandins(StandinWorkerCase):
         self.assertEqual(self.frame(worker, "A", 1.5, "3")["type"], "result")  # the scene starts again
         self.assertEqual(self.frames(worker)[-1], ("A", 1.5, False))
 
-    def test_maptr_prev_bev_follows_the_scene_standin(self):
+    def test_maptr_is_not_temporal_frames_in_any_order_standin(self):
+        """MapTR's configs set video_test_mode=False (maptr_tiny_r50_24e.py l.55), so its forward_test drops
+        prev_bev every frame (maptr/detectors/maptr.py l.300-302): no order to keep, nothing refused."""
         worker, _ = self.ready("MapTR")
+        frames = [("A", 1.5), ("A", 1.0), ("A", 1.0), ("B", 0.2), ("A", 0.5)]
+        for index, (scene, timestamp) in enumerate(frames):
+            sample = make_sample("MapTR", worker.dir, scene=scene, timestamp=timestamp, sample_id=f"s{index}")
+            answer = worker.infer(sample, request_id=str(index))
+            self.assertEqual(answer["type"], "result", answer)
+        used = [(e["scene_token"], e["used_prev_bev"]) for e in worker.events("bev.frame")]
+        self.assertEqual(used, [(scene, False) for scene, _ in frames])
+
+    def test_maptr_with_video_test_mode_keeps_scene_order_standin(self):
+        """A MapTR config that sets video_test_mode=True does use the previous BEV: then the scene-order rules apply."""
+        checkout = os.path.join(CHECKOUTS, "MapTR")
+        with open(os.path.join(checkout, CONFIGS["MapTR"])) as handle:
+            text = handle.read().replace("video_test_mode=False", "video_test_mode=True")
+        self.assertIn("video_test_mode=True", text)
+        folder = tempfile.mkdtemp(prefix="podagent-maptr-config-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        config = os.path.join(folder, "maptr_temporal.py")
+        with open(config, "w") as handle:
+            handle.write(text)
+        worker, _ = self.ready("MapTR", env={"PODAGENT_MODEL_CONFIG": config}, options={"repo_root": checkout})
         for index, (scene, timestamp) in enumerate([("A", 1.0), ("A", 1.5), ("B", 0.2)]):
             sample = make_sample("MapTR", worker.dir, scene=scene, timestamp=timestamp, sample_id=f"s{index}")
             self.assertEqual(worker.infer(sample, request_id=str(index))["type"], "result")
@@ -386,6 +410,15 @@ class SceneOrderWithStandins(StandinWorkerCase):
         self.assertEqual(late["kind"], "bad_input")
         used = [(e["scene_token"], e["used_prev_bev"]) for e in worker.events("bev.frame")]
         self.assertEqual(used, [("A", False), ("A", True), ("B", False)])
+
+    def test_vad_is_temporal_by_its_config_standin(self):
+        """VAD_base_stage_2.py l.50 sets video_test_mode=True: frames of a scene in time order."""
+        worker, _ = self.ready("VAD")
+        first = worker.infer(make_sample("VAD", worker.dir, scene="A", timestamp=2.0, sample_id="v1"), request_id="1")
+        self.assertEqual(first["type"], "result", first)
+        late = worker.infer(make_sample("VAD", worker.dir, scene="A", timestamp=1.0, sample_id="v2"), request_id="2")
+        self.assertEqual(late["kind"], "bad_input")
+        self.assertIn("time order", late["message"])
 
 
 class FailuresWithStandins(StandinWorkerCase):

@@ -6,9 +6,18 @@ serves twice: it generates the golden files the Swift tests compare against, and
 baseline the `bench/parse` benchmark measures Swift against.
 
     reference.py nuscenes RAW.json CALIBRATION.json MODEL [THRESHOLD]   -> results_nusc.json on stdout
-    reference.py nuscmap  RAW.json MODEL [THRESHOLD]                    -> nuscmap_results.json
-    reference.py openlane RAW.json SAMPLE_KEY [THRESHOLD]               -> OpenLane-V2 JSON
+    reference.py nuscmap  RAW.json MODEL [THRESHOLD]                    -> nuscmap_results.json (VAD: map_results)
+    reference.py openlane RAW.json SAMPLE_KEY [THRESHOLD] [INFO.json]   -> OpenLane-V2 JSON
 RAW.json holds one sample's output, or a list of samples each with a "sample_id".
+
+Each model's exports follow its own repository's `_format_bbox`:
+- PETR, StreamPETR: mmdet3d's, with nuScenes' detection_cvpr_2019 radial class ranges.
+- VAD (hustvl/VAD 1688c4b, projects/mmdet3d_plugin/datasets/nuscenes_vad_dataset.py): boxes kept when the
+  ego-frame centre has |x| <= 30 and |y| <= 15 (vad_nusc_detection_cvpr_2019.json, used at l.1905-1911),
+  score >= 0.2 for boxes only (l.1483), `fut_traj` = the box's trajs_3d row untouched (l.1516; the box class
+  never moves it, core/bbox/structures/nuscenes_box.py l.102-116), every map vector kept, map results in a
+  dict by token under `map_results` (l.1539, l.1552).
+- meta is the config's input_modality: use_external True for StreamPETR, VAD and MapTR, False for PETR.
 """
 import json
 import sys
@@ -25,6 +34,14 @@ DEFAULT_ATTR = {"car": "vehicle.parked", "pedestrian": "pedestrian.moving", "tra
                 "construction_vehicle": "vehicle.parked", "bicycle": "cycle.without_rider",
                 "barrier": "", "traffic_cone": ""}
 CONVENTION = {"PETR": "0.17", "VAD": "0.17", "StreamPETR": "1.0"}
+# input_modality['use_external'] in each model's config.
+USE_EXTERNAL = {"PETR": False, "StreamPETR": True, "VAD": True, "MapTR": True}
+# VAD's vad_nusc_detection_cvpr_2019.json: class_range_x / class_range_y, the same for every class.
+VAD_RANGE_X, VAD_RANGE_Y = 30.0, 15.0
+
+
+def modality(model):
+    return dict(use_lidar=False, use_camera=True, use_radar=False, use_map=False, use_external=USE_EXTERNAL[model])
 
 
 def quat_matrix(q):
@@ -56,6 +73,9 @@ def nuscenes(raw, calibration, model, threshold):
         scores = np.asarray(bbox["scores_3d"], dtype=np.float64)
         labels = np.asarray(bbox["labels_3d"], dtype=np.int64)
         keep = np.isfinite(scores) & (scores >= threshold)
+        trajs = None
+        if model == "VAD":
+            trajs = np.asarray(bbox["trajs_3d"], dtype=np.float64).reshape(-1, 6, 12)[keep]
         boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
         if CONVENTION[model] == "0.17":
             wlh = boxes[:, 3:6]
@@ -72,7 +92,10 @@ def nuscenes(raw, calibration, model, threshold):
         center_ego = center @ r1.T + t1
         velocity_ego = velocity @ r1.T
         names = [CLASSES[label] for label in labels]
-        in_range = np.array([np.hypot(c[0], c[1]) <= RANGES[n] for c, n in zip(center_ego, names)], dtype=bool)
+        if model == "VAD":
+            in_range = (np.abs(center_ego[:, 0]) <= VAD_RANGE_X) & (np.abs(center_ego[:, 1]) <= VAD_RANGE_Y)
+        else:
+            in_range = np.array([np.hypot(c[0], c[1]) <= RANGES[n] for c, n in zip(center_ego, names)], dtype=bool)
         center_global = center_ego @ r2.T + t2
         velocity_global = velocity_ego @ r2.T
         annos = []
@@ -95,19 +118,23 @@ def nuscenes(raw, calibration, model, threshold):
                     attr = "vehicle.stopped"
                 else:
                     attr = DEFAULT_ATTR[name]
-            annos.append(dict(sample_token=token, translation=center_global[i].tolist(), size=wlh[i].tolist(),
-                              rotation=q.tolist(), velocity=velocity_global[i, :2].tolist(), detection_name=name,
-                              detection_score=float(scores[i]), attribute_name=attr))
+            anno = dict(sample_token=token, translation=center_global[i].tolist(), size=wlh[i].tolist(),
+                        rotation=q.tolist(), velocity=velocity_global[i, :2].tolist(), detection_name=name,
+                        detection_score=float(scores[i]), attribute_name=attr)
+            if trajs is not None:
+                anno["fut_traj"] = trajs[i].tolist()
+            annos.append(anno)
         if len(annos) > 500:
             order = sorted(range(len(annos)), key=lambda k: -annos[k]["detection_score"])[:500]
             annos = [annos[k] for k in sorted(order)]
         results[token] = annos
-    meta = dict(use_camera=True, use_lidar=False, use_radar=False, use_map=False, use_external=False)
-    return {"meta": meta, "results": results}
+    return {"meta": modality(model), "results": results}
 
 
 def nuscmap(raw, model, threshold):
     prefix = "map_" if model == "VAD" else ""
+    if model == "VAD":
+        threshold = -np.inf  # VAD's threshold is for boxes only
     out = []
     for token, sample in samples_of(raw):
         bbox = sample["pts_bbox"]
@@ -121,8 +148,9 @@ def nuscmap(raw, model, threshold):
             vectors.append(dict(pts=pts[i].tolist(), pts_num=len(pts[i]), cls_name=MAP_CLASSES[labels[i]],
                                 type=int(labels[i]), confidence_level=float(scores[i])))
         out.append(dict(sample_token=token, vectors=vectors))
-    meta = dict(use_lidar=False, use_camera=True, use_radar=False, use_map=False, use_external=True)
-    return {"meta": meta, "results": out}
+    if model == "VAD":
+        return {"meta": modality(model), "map_results": {entry["sample_token"]: entry for entry in out}}
+    return {"meta": modality(model), "results": out}
 
 
 def bernstein(n_control, n_points=11):
@@ -131,7 +159,7 @@ def bernstein(n_control, n_points=11):
     return np.stack([comb(n_control - 1, j) * (1 - t) ** (n_control - 1 - j) * t ** j for j in range(n_control)], axis=1)
 
 
-def openlane(raw, key, threshold):
+def openlane(raw, key, threshold, info=None):
     results = {}
     for sample_key, sample in samples_of(raw):
         sample_key = sample_key or key
@@ -154,8 +182,10 @@ def openlane(raw, key, threshold):
         results[sample_key] = {"predictions": dict(
             lane_centerline=lane_list, traffic_element=te_list,
             topology_lclc=lclc[keep_lc][:, keep_lc].tolist(), topology_lcte=lcte[keep_lc][:, keep_te].tolist())}
-    return {"method": "PodAgent", "authors": [], "e-mail": "", "institution / company": "",
-            "country / region": "", "results": results}
+    header = {}
+    if info is not None:
+        header = {k: info[k] for k in ("method", "authors", "e-mail", "institution / company", "country / region")}
+    return dict(header, results=results)
 
 
 def main(argv):
@@ -169,7 +199,11 @@ def main(argv):
     elif kind == "nuscmap":
         out = nuscmap(raw, argv[3], float(argv[4]) if len(argv) > 4 else 0.0)
     elif kind == "openlane":
-        out = openlane(raw, argv[3], float(argv[4]) if len(argv) > 4 else 0.0)
+        info = None
+        if len(argv) > 5:
+            with open(argv[5]) as handle:
+                info = json.load(handle)
+        out = openlane(raw, argv[3], float(argv[4]) if len(argv) > 4 else 0.0, info)
     else:
         raise SystemExit(f"unknown kind {kind}")
     json.dump(out, sys.stdout, indent=1)

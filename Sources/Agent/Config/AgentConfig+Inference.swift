@@ -43,6 +43,9 @@ extension AgentConfig {
         public var loadTimeout: Double = 900
         /// Replaces `python3`/`python` as the first word of a worker command.
         public var python = "python3"
+        /// The user model workers run as when podagent runs as root (a name or uid); nil chooses
+        /// the SSH login user when one is configured, else `nobody`. `root` must be asked for by name.
+        public var user: String?
 
         public init() {}
 
@@ -108,6 +111,13 @@ extension ConfigSchema {
         },
         ConfigSetting(key: "inference.python", environment: "PODAGENT_INFERENCE_PYTHON", summary: "python executable for worker commands starting with python3/python") { config, value throws(ConfigProblem) in
             config.inference.python = try value.nonEmptyString()
+        },
+        ConfigSetting(key: "inference.user", environment: "PODAGENT_INFERENCE_USER", summary: "user model workers run as when podagent is root (default: ssh.user, else nobody)") { config, value throws(ConfigProblem) in
+            let user = try value.nonEmptyString()
+            guard user.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                throw ConfigProblem("'\(user)' is not a user name or uid")
+            }
+            config.inference.user = user
         },
     ]
 }

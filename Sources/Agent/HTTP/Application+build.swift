@@ -15,6 +15,7 @@ extension PodAgent {
         InferenceController(agent: self).addRoutes(to: root)
         RepositoryController(agent: self).addRoutes(to: root)
         JobsController(agent: self).addRoutes(to: root)
+        SSHController(hostKeys: hostKeys).addRoutes(to: root)
         router.addMethodNotAllowedRoutes()
         return router
     }

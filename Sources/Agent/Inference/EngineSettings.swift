@@ -27,6 +27,8 @@ struct EngineSettings: Sendable {
     /// Where a repository load may take a config or checkpoint from.
     let loadPaths: LoadPaths
     let instances: @Sendable (String) -> Int
+    /// Who the workers run as (never root unless asked for by name).
+    let workerUser: WorkerUser
 
     init(
         config: AgentConfig, supervisor: Supervisor, logger: Logger, readiness: ReadinessRegistry,
@@ -54,5 +56,6 @@ struct EngineSettings: Sendable {
         self.placement = inference.placement
         self.loadPaths = LoadPaths(checkpointsDir: config.checkpointsDir, dataRoots: config.api.dataRoots)
         self.instances = { inference.instanceCount(of: $0) }
+        self.workerUser = WorkerUser(configured: inference.user, sshUser: config.ssh.user, logger: logger)
     }
 }

@@ -81,10 +81,12 @@ public struct InstanceStatus: Sendable, Codable, Equatable {
     public var loadSeconds: Double?
     /// GPU memory the worker last reported holding.
     public var gpuMemoryMiB: Double?
+    /// The uid the worker runs as (never 0 unless `inference.user` says root).
+    public var uid: Int?
 
     public init(
         index: Int, gpu: String?, pid: Int32?, state: String, restarts: Int, lastError: String?,
-        loadSeconds: Double? = nil, gpuMemoryMiB: Double? = nil
+        loadSeconds: Double? = nil, gpuMemoryMiB: Double? = nil, uid: Int? = nil
     ) {
         self.index = index
         self.gpu = gpu
@@ -94,10 +96,11 @@ public struct InstanceStatus: Sendable, Codable, Equatable {
         self.lastError = lastError
         self.loadSeconds = loadSeconds
         self.gpuMemoryMiB = gpuMemoryMiB
+        self.uid = uid
     }
 
     enum CodingKeys: String, CodingKey {
-        case index, gpu, pid, state, restarts
+        case index, gpu, pid, state, restarts, uid
         case lastError = "last_error"
         case loadSeconds = "load_s"
         case gpuMemoryMiB = "gpu_memory_mib"

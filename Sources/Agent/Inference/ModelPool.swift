@@ -33,6 +33,8 @@ actor ModelPool {
         var lastError: String?
         var loadSeconds: Double?
         var gpuMemoryMiB: Double?
+        /// The uid the worker runs as (what it reported, else what it was started as).
+        var uid: Int?
         var backoff: RestartBackoff
         var startedAt: ContinuousClock.Instant = .now
     }
@@ -286,7 +288,8 @@ actor ModelPool {
         let instances = slots.values.sorted { ($0.retiring ? 1 : 0, $0.index, $0.id) < ($1.retiring ? 1 : 0, $1.index, $1.id) }.map { slot in
             InstanceStatus(
                 index: slot.index, gpu: slot.gpu, pid: slot.pid, state: slot.retiring ? "stopping" : slot.state,
-                restarts: slot.restarts, lastError: slot.lastError, loadSeconds: slot.loadSeconds, gpuMemoryMiB: slot.gpuMemoryMiB)
+                restarts: slot.restarts, lastError: slot.lastError, loadSeconds: slot.loadSeconds, gpuMemoryMiB: slot.gpuMemoryMiB,
+                uid: slot.uid)
         }
         return ModelStatus(
             state: state.rawValue, name: name, version: manifest.version, reason: reason, config: current.config,
@@ -345,10 +348,18 @@ actor ModelPool {
             return
         }
         let (executable, arguments) = slot.plan.command()
+        let identity: ProcessIdentity?
+        do {
+            identity = try settings.workerUser.identity()
+        } catch {
+            slots[id]?.state = "failed"
+            slots[id]?.lastError = error.message
+            throw AgentError(.unavailable, "instance \(slot.index): \(error.message)")
+        }
         let launch = WorkerProcess.Launch(
             name: "\(name)/\(slot.index)", executable: executable, arguments: arguments,
             environment: slot.plan.environment(base: settings.baseEnvironment, instance: slot.index, gpu: slot.gpu),
-            readyTimeout: settings.loadTimeout, killGrace: settings.killGrace)
+            readyTimeout: settings.loadTimeout, killGrace: settings.killGrace, identity: identity)
         let worker = WorkerProcess(launch: launch, supervisor: settings.supervisor, logger: log)
         slots[id]?.worker = worker
         slots[id]?.state = "starting"
@@ -375,11 +386,12 @@ actor ModelPool {
         slots[id]?.pid = await worker.pid
         slots[id]?.loadSeconds = ready.loadSeconds
         slots[id]?.gpuMemoryMiB = ready.gpuMemoryMiB
+        slots[id]?.uid = ready.uid ?? identity.map { Int($0.uid) } ?? Int(geteuid())
         // A restart holds the slot for its request; a fresh start offers it at once.
         slots[id]?.state = held ? "busy" : "idle"
         log.info("worker ready", metadata: [
             "model": "\(name)", "instance": "\(slot.index)", "pid": "\(ready.pid)", "gpu": "\(slot.gpu ?? "none")",
-            "load_s": "\(ready.loadSeconds)",
+            "load_s": "\(ready.loadSeconds)", "uid": "\(slots[id]?.uid.map(String.init) ?? "?")",
         ])
         watch(worker, slotID: id)
     }

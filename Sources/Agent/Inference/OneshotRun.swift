@@ -21,21 +21,37 @@ struct OneshotRun {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let input = "\(directory)/input.json"
         let output = "\(directory)/output.json"
+        let identity: ProcessIdentity?
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try inputs.write(to: URL(fileURLWithPath: input), options: .atomic)
+            identity = try settings.workerUser.identity()
         } catch {
-            return .failed(.protocolViolation("cannot write the request's inputs to \(input): \(error.localizedDescription)"))
+            return .failed(.protocolViolation(error.message))
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try inputs.write(to: URL(fileURLWithPath: input), options: .atomic)
+            // The script reads {input} and writes {output} here as the workers' user.
+            if let identity {
+                for path in [directory, input] where chown(path, identity.uid, identity.gid) != 0 {
+                    throw AgentError(.system, "chown \(path) to \(identity): \(String(cString: strerror(errno)))")
+                }
+            }
+        } catch {
+            let reason = (error as? AgentError)?.message ?? error.localizedDescription
+            return .failed(.protocolViolation("cannot prepare the request's folder \(directory): \(reason)"))
         }
         let (executable, arguments) = lease.plan.command(input: input, output: output)
         var environment = lease.plan.environment(base: settings.baseEnvironment, instance: lease.index, gpu: lease.gpu)
         environment["PODAGENT_REQUEST_ID"] = requestID
+        identity?.apply(to: &environment)
         let child: Child
         do {
             child = try settings.supervisor.spawn(ProcessSpec(
-                executable: executable, arguments: arguments, environment: environment, stdin: .null, stdout: .pipe, stderr: .pipe))
+                executable: executable, arguments: arguments, environment: environment, stdin: .null, stdout: .pipe, stderr: .pipe,
+                identity: identity))
         } catch {
-            return .failed(.protocolViolation("cannot start the oneshot command \(executable): \(error.message)"))
+            let user = identity.map { " as \($0)" } ?? ""
+            return .failed(.protocolViolation("cannot start the oneshot command \(executable)\(user): \(error.message)"))
         }
         let tail = LineTail(limit: 40)
         let logger = settings.logger
@@ -77,13 +93,27 @@ struct OneshotRun {
         case .exited(let status):
             child.signalGroup(SIGKILL)  // whatever the script left behind in its group
             guard status.succeeded else { return .failed(.exited(status, stderrTail: tail.text)) }
-            guard let data = FileManager.default.contents(atPath: output), !data.isEmpty else {
+            // The folder belongs to the script's user: never follow a link it may have put there.
+            guard let data = Self.readRegularFile(output, owner: identity?.uid), !data.isEmpty else {
                 return .failed(.answered(
                     kind: "model_error", message: "the oneshot command exited 0 but wrote nothing to {output}",
                     traceback: tail.text))
             }
             return .raw(data, seconds: seconds)
         }
+    }
+}
+
+extension OneshotRun {
+    /// The file's bytes when it is a regular file (not a symbolic link, never followed) owned by
+    /// `owner` (when given); nil otherwise. podagent reads what a less privileged script wrote.
+    static func readRegularFile(_ path: String, owner: uid_t?) -> Data? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, owner.map({ info.st_uid == $0 }) ?? true else { return nil }
+        return try? handle.readToEnd() ?? Data()
     }
 }
 

@@ -42,6 +42,10 @@ struct WorkerLaunchPlan: Sendable {
         environment["PODAGENT_MODEL_CHECKPOINT"] = checkpoint
         environment["PODAGENT_DEVICE"] = gpu == nil ? "cpu" : "cuda:0"
         environment["PODAGENT_WORKER_OPTIONS"] = Self.optionsJSON(manifest.worker.options)
+        if let declared = manifest.environment?.declaredArchitectures {
+            // What the image's compiled code runs on: the worker compares it with its GPU before loading.
+            environment["PODAGENT_CUDA_ARCHITECTURES"] = Self.architecturesJSON(declared)
+        }
         environment["PODAGENT_WORKER"] = "\(manifest.name)/\(instance)"
         environment["PODAGENT_AGENT_PID"] = "\(getpid())"
         if let existing = base["PYTHONPATH"], !existing.isEmpty {
@@ -55,6 +59,13 @@ struct WorkerLaunchPlan: Sendable {
             environment.removeValue(forKey: "CUDA_VISIBLE_DEVICES")
         }
         return environment
+    }
+
+    /// `{"component": ["8.0", "8.6+PTX"], ...}` for PODAGENT_CUDA_ARCHITECTURES (Plugins/runtime/podagent_gpu.py).
+    static func architecturesJSON(_ declared: [String: [String]]) -> String {
+        let object = JSONValue.object(declared.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map { .string($0) })) })
+        // Names and architectures are plain strings, so writing cannot fail.
+        return String(decoding: (try? JSONWriter.write(object)) ?? Array("{}".utf8), as: UTF8.self)
     }
 
     static func optionsJSON(_ options: [String: JSONValue]) -> String {

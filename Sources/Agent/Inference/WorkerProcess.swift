@@ -20,10 +20,12 @@ public actor WorkerProcess {
         public var readyTimeout: Duration
         /// SIGTERM → SIGKILL grace when the worker must be stopped.
         public var killGrace: Duration
+        /// The user the worker runs as; nil keeps podagent's own.
+        public var identity: ProcessIdentity?
 
         public init(
             name: String, executable: String, arguments: [String], environment: [String: String],
-            readyTimeout: Duration = .seconds(600), killGrace: Duration = .seconds(5)
+            readyTimeout: Duration = .seconds(600), killGrace: Duration = .seconds(5), identity: ProcessIdentity? = nil
         ) {
             self.name = name
             self.executable = executable
@@ -31,6 +33,8 @@ public actor WorkerProcess {
             self.environment = environment
             self.readyTimeout = readyTimeout
             self.killGrace = killGrace
+            self.identity = identity
+            identity?.apply(to: &self.environment)
         }
     }
 
@@ -39,6 +43,8 @@ public actor WorkerProcess {
         public var pid: Int32
         public var loadSeconds: Double
         public var gpuMemoryMiB: Double?
+        /// The uid the worker says it runs as (`ready.uid`); nil from a worker that does not say.
+        public var uid: Int? = nil
     }
 
     /// Why a worker could not answer.
@@ -97,12 +103,13 @@ public actor WorkerProcess {
         guard child == nil else { throw .protocolViolation("\(launch.name): already started") }
         let spec = ProcessSpec(
             executable: launch.executable, arguments: launch.arguments, environment: launch.environment,
-            stdin: .pipe, stdout: .pipe, stderr: .pipe)
+            stdin: .pipe, stdout: .pipe, stderr: .pipe, identity: launch.identity)
         let started: Child
         do {
             started = try supervisor.spawn(spec)
         } catch {
-            throw .protocolViolation("\(launch.name): cannot start: \(error.message)")
+            let user = launch.identity.map { " as \($0) (the workers' user must be able to reach and run it; inference.user)" } ?? ""
+            throw .protocolViolation("\(launch.name): cannot start\(user): \(error.message)")
         }
         child = started
         exitWaiter = started
@@ -130,7 +137,8 @@ public actor WorkerProcess {
             return Ready(
                 pid: message["pid"]?.numberValue.map { Int32($0) } ?? started.pid,
                 loadSeconds: message["load_s"]?.numberValue ?? 0,
-                gpuMemoryMiB: message["gpu_memory_mib"]?.numberValue)
+                gpuMemoryMiB: message["gpu_memory_mib"]?.numberValue,
+                uid: message["uid"]?.numberValue.map { Int($0) })
         case "fatal":
             await stop()
             throw .loadFailed(message: message["message"]?.stringValue ?? "unknown", traceback: message["traceback"]?.stringValue ?? "")

@@ -19,7 +19,9 @@ public struct ModelChecksService: Service {
         for name in catalog.enabled {
             agent.readiness.update(Self.partName(name), PartStatus(ready: false, state: "validating", reason: "checks before inference are running"))
         }
-        let validator = ModelValidator(runner: CommandRunner(supervisor: agent.supervisor), pluginsDir: agent.config.pluginsDir)
+        let validator = ModelValidator(
+            runner: CommandRunner(supervisor: agent.supervisor), pluginsDir: agent.config.pluginsDir,
+            workerIdentity: try? agent.engine.settings.workerUser.identity())
         for name in catalog.enabled {
             guard let plugin = catalog.plugin(named: name) else { continue }
             let problems = await validator.problems(manifest: plugin.manifest, checkpointsDir: agent.config.checkpointsDir)

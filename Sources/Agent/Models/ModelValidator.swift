@@ -14,11 +14,21 @@ public struct ModelValidator: Sendable {
     let python: String
     let timeout: Duration
 
-    public init(runner: CommandRunner, pluginsDir: String, python: String = "python3", timeout: Duration = .seconds(600)) {
+    /// `runtime/podagent_gpu.py`: what the worker checks at load, run for `validate`.
+    let gpuProbe: String
+    /// The user model workers run as (nil: podagent's own): the config and checkpoint must be readable by it.
+    let workerIdentity: ProcessIdentity?
+
+    public init(
+        runner: CommandRunner, pluginsDir: String, python: String = "python3", timeout: Duration = .seconds(600),
+        workerIdentity: ProcessIdentity? = nil
+    ) {
         self.runner = runner
         self.configReader = "\(pluginsDir)/read_config.py"
+        self.gpuProbe = "\(pluginsDir)/runtime/podagent_gpu.py"
         self.python = python
         self.timeout = timeout
+        self.workerIdentity = workerIdentity
     }
 
     /// Every problem found, one sentence each; empty when all is well.
@@ -33,9 +43,73 @@ public struct ModelValidator: Sendable {
                 return "\(what) \(path) does not exist"
             }
         }
-        var problems = await configProblems(manifest: manifest, path: config ?? manifest.config)
-        problems += await checkpointProblems(manifest: manifest, path: checkpoint ?? "\(checkpointsDir)/\(manifest.checkpoint.file)")
+        let configPath = config ?? manifest.config
+        let checkpointPath = checkpoint ?? "\(checkpointsDir)/\(manifest.checkpoint.file)"
+        var problems = await configProblems(manifest: manifest, path: configPath)
+        problems += await checkpointProblems(manifest: manifest, path: checkpointPath)
+        if problems.isEmpty {
+            problems += await workerAccessProblems([("config", configPath), ("checkpoint", checkpointPath)])
+        }
         return problems
+    }
+
+    /// Files the workers' user cannot read, checked as that user (a child started as it runs `test -r`):
+    /// podagent reads them as root, the model worker does not.
+    func workerAccessProblems(_ files: [(what: String, path: String)]) async -> [String] {
+        guard let identity = workerIdentity else { return [] }
+        var problems: [String] = []
+        for (what, path) in files {
+            let spec = ProcessSpec(executable: "/bin/sh", arguments: ["-c", "test -r \"$1\"", "sh", path], identity: identity)
+            do {
+                let output = try await runner.run(spec, timeout: .seconds(30))
+                if !output.status.succeeded {
+                    problems.append("\(what) \(path) is not readable by \(identity), the user model workers run as (inference.user; docs/inference.md): make it and its folders readable to that user")
+                }
+            } catch {
+                problems.append("cannot check whether \(identity) can read \(what) \(path): \(error.message)")
+            }
+        }
+        return problems
+    }
+
+    /// What `podagent validate` says about the GPUs: the same check the worker makes before loading
+    /// (Plugins/runtime/podagent_gpu.py: each visible GPU's compute capability against torch's arch
+    /// list and the manifest's declared architectures). Problems make validate fail; notes do not.
+    public func gpuReport(manifest: PluginManifest) async -> (problems: [String], notes: [String]) {
+        guard !manifest.isSynthetic else { return ([], []) }
+        var environment = ProcessInfo.processInfo.environment
+        if let declared = manifest.environment?.declaredArchitectures {
+            environment["PODAGENT_CUDA_ARCHITECTURES"] = WorkerLaunchPlan.architecturesJSON(declared)
+        }
+        let output: CommandRunner.Output
+        do {
+            output = try await runner.run(ProcessSpec(executable: python, arguments: [gpuProbe], environment: environment), timeout: .seconds(120))
+        } catch {
+            return (["cannot check the GPU: \(error.message)"], [])
+        }
+        guard output.status.succeeded, let report = try? JSONReader.parse(output.stdout, source: "podagent_gpu.py output") else {
+            let detail = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            return (["cannot check the GPU: \(gpuProbe) \(output.status)\(detail.isEmpty ? "" : ": \(detail.suffix(500))")"], [])
+        }
+        if let error = report["error"]?.stringValue {
+            return (["cannot check the GPU: \(error) (the check imports torch, as the worker does)"], [])
+        }
+        let devices = report["devices"]?.arrayValue ?? []
+        let torch = report["torch"]?.stringValue ?? "?"
+        guard !devices.isEmpty else {
+            return ([], ["no GPU visible to torch \(torch): nothing to compare (the worker makes the same check when it loads)"])
+        }
+        var problems: [String] = []
+        var notes: [String] = []
+        for device in devices {
+            if let reason = device["reason"]?.stringValue {
+                problems.append(reason)
+            } else {
+                let index = device["index"]?.numberValue.map { String(Int($0)) } ?? "?"
+                notes.append("GPU \(index) \(device["name"]?.stringValue ?? "?") (\(device["sm"]?.stringValue ?? "?")): this image's torch \(torch) and compiled code run on it")
+            }
+        }
+        return (problems, notes)
     }
 
     func configProblems(manifest: PluginManifest, path: String) async -> [String] {

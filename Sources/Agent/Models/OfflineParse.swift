@@ -10,6 +10,8 @@ public struct OfflineParse: Sendable {
     public var scoreThreshold: Double?
     public var topologyThreshold: Double
     public var calibration: String?
+    /// A JSON file with the OpenLane-V2 submission's header (method, authors, e-mail, institution, country).
+    public var submissionInfo: String?
     public var sampleID: String?
     public var includeRaw: Bool
     /// Dense topology matrices in the standard result (the openlane format always has them).
@@ -19,7 +21,7 @@ public struct OfflineParse: Sendable {
     public init(
         model: String, input: String, format: ExportFormat = .standard, scoreThreshold: Double? = nil,
         topologyThreshold: Double = 0.5, calibration: String? = nil, sampleID: String? = nil, includeRaw: Bool = false,
-        denseTopology: Bool = false, pretty: Bool = true
+        denseTopology: Bool = false, pretty: Bool = true, submissionInfo: String? = nil
     ) {
         self.model = model
         self.input = input
@@ -31,6 +33,7 @@ public struct OfflineParse: Sendable {
         self.includeRaw = includeRaw
         self.denseTopology = denseTopology
         self.pretty = pretty
+        self.submissionInfo = submissionInfo
     }
 
     /// Parses and renders.
@@ -39,10 +42,20 @@ public struct OfflineParse: Sendable {
         guard let plugin = plugins.first(where: { $0.manifest.name.lowercased() == model.lowercased() }) else {
             throw AgentError(.invalidArgument, ModelCatalog.unknownModelMessage(model, known: plugins))
         }
+        if submissionInfo != nil, format != .openlane {
+            throw AgentError(.invalidArgument, "--submission-info needs --format openlane")
+        }
         guard let bytes = FileManager.default.contents(atPath: input) else {
             throw AgentError(.invalidArgument, "\(input): cannot read the raw output")
         }
         return try AgentError.mapping {
+            var info: OpenLaneSubmissionInfo?
+            if let submissionInfo {
+                guard let data = FileManager.default.contents(atPath: submissionInfo) else {
+                    throw AgentError(.invalidArgument, "\(submissionInfo): cannot read the submission info file")
+                }
+                info = try OpenLaneSubmissionInfo.read(JSONReader.parse(Array(data), source: submissionInfo), source: submissionInfo)
+            }
             let raw = try JSONReader.parse(Array(bytes), source: input)
             let options = ParseOptions(
                 scoreThreshold: scoreThreshold, sampleID: sampleID, includeRaw: includeRaw,
@@ -55,7 +68,8 @@ public struct OfflineParse: Sendable {
                 }
                 calibrationSet = try SampleCalibration.readSet(JSONReader.parse(Array(data), source: calibration), source: calibration)
             }
-            return try format.render(results, calibration: calibrationSet, pretty: pretty)
+            return try format.render(
+                results, conventions: plugin.exportConventions, calibration: calibrationSet, submissionInfo: info, pretty: pretty)
         }
     }
 
@@ -81,7 +95,7 @@ public struct OfflineParse: Sendable {
             for _ in 0..<iterations {
                 let start = ContinuousClock.now
                 let results = try plugin.parseAll(raw: JSONReader.parse(bytes, source: input), options: options)
-                size = try format.render(results, calibration: calibrationSet, pretty: false).count
+                size = try format.render(results, conventions: plugin.exportConventions, calibration: calibrationSet, pretty: false).count
                 let elapsed = ContinuousClock.now - start
                 samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
             }

@@ -22,11 +22,13 @@ public struct ProcessSpec: Sendable {
     public var stderr: Stream
     /// A new process group lets podagent signal the child and every descendant at once.
     public var newProcessGroup: Bool
+    /// The user the child runs as, switched to in the child before exec; nil keeps podagent's own.
+    public var identity: ProcessIdentity?
 
     public init(
         executable: String, arguments: [String] = [], environment: [String: String]? = nil,
         workingDirectory: String? = nil, stdin: Stream = .null, stdout: Stream = .pipe, stderr: Stream = .pipe,
-        newProcessGroup: Bool = true
+        newProcessGroup: Bool = true, identity: ProcessIdentity? = nil
     ) {
         self.executable = executable
         self.arguments = arguments
@@ -36,6 +38,7 @@ public struct ProcessSpec: Sendable {
         self.stdout = stdout
         self.stderr = stderr
         self.newProcessGroup = newProcessGroup
+        self.identity = identity
     }
 
     /// The executable's absolute path: itself when it contains a slash, else the first match on PATH.

@@ -102,9 +102,16 @@ public final class Supervisor: Sendable {
             for attempt in 0..<20 {
                 rc = withCStrings(argv) { cArgv in
                     withCStrings(env) { cEnv in
-                        pa_spawn(
-                            path, cArgv, cEnv, childFDs[0], childFDs[1], childFDs[2],
-                            spec.newProcessGroup ? 1 : 0, spec.workingDirectory, &pid)
+                        guard let identity = spec.identity else {
+                            return pa_spawn(
+                                path, cArgv, cEnv, childFDs[0], childFDs[1], childFDs[2],
+                                spec.newProcessGroup ? 1 : 0, spec.workingDirectory, &pid)
+                        }
+                        return Self.spawn(as: identity) { cIdentity in
+                            pa_spawn_as(
+                                cIdentity, path, cArgv, cEnv, childFDs[0], childFDs[1], childFDs[2],
+                                spec.newProcessGroup ? 1 : 0, spec.workingDirectory, &pid)
+                        }
                     }
                 }
                 guard rc == ETXTBSY, attempt < 19 else { break }
@@ -125,6 +132,14 @@ public final class Supervisor: Sendable {
         case .failure(let error):
             for case let pipe? in pipes { close(pipe.parent) }
             throw error
+        }
+    }
+
+    /// Runs `body` with `identity` as the C struct `pa_spawn_as` takes.
+    private static func spawn(as identity: ProcessIdentity, _ body: (UnsafePointer<pa_identity>) -> Int32) -> Int32 {
+        identity.groups.withUnsafeBufferPointer { groups in
+            var cIdentity = pa_identity(uid: identity.uid, gid: identity.gid, groups: groups.baseAddress, group_count: Int32(groups.count))
+            return body(&cIdentity)
         }
     }
 

@@ -20,8 +20,9 @@ extension AgentLauncher {
             services.append(service)
             sshd = service
         } else {
-            agent.logger.info("sshd is not managed", metadata: [
-                "reason": "\(config.ssh.enabled == .off ? "ssh.enabled is off" : getuid() != 0 ? "podagent is not root" : "\(config.ssh.sshdPath) is missing")"])
+            let reason = config.ssh.enabled == .off ? "ssh.enabled is off" : getuid() != 0 ? "podagent is not root" : "\(config.ssh.sshdPath) is missing"
+            agent.logger.info("sshd is not managed", metadata: ["reason": "\(reason)"])
+            agent.hostKeys.publish(.notManaged(reason: "sshd is not managed by podagent (\(reason))"))
         }
         var commandService: CommandService?
         if !command.isEmpty {

@@ -30,6 +30,8 @@ public final class PodAgent: Sendable {
     public let logFile: LogFile?
     /// How the API receives request bodies: size limit, large-body cap, decoding off the cooperative pool.
     public let bodyIntake: BodyIntake
+    /// sshd's host keys as the sshd service published them, for `GET /v2/ssh/host-keys`.
+    public let hostKeys = HostKeyBoard()
 
     /// - Parameters:
     ///   - gpuProbe: the probe to use; nil builds the system's (NVML, then nvidia-smi).
@@ -69,9 +71,12 @@ public final class PodAgent: Sendable {
         // The engine serves the API unless a test hands in another backend; with no plugin at all there is nothing to serve.
         let decoding = BlockingPool(threads: 2, name: "podagent-bodies")
         self.bodyIntake = BodyIntake(limit: config.api.maxBodyBytes, maxLarge: config.api.maxLargeBodies, pool: decoding)
+        let workerUser = engine.settings.workerUser
         let chosen: (any InferenceBackend)? = serveInference ? backend ?? (models.plugins.isEmpty ? nil : engine) : nil
         let service = chosen.map {
-            InferenceService(backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics, pool: decoding)
+            InferenceService(
+                backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics,
+                workerUser: workerUser, pool: decoding)
         }
         self.inference = service
         self.jobs = service.map {

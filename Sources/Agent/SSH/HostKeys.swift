@@ -1,20 +1,58 @@
+import Crypto
 import Foundation
+
+/// One public host key as sshd offers it: the algorithm name, the key blob in base64, and the
+/// SHA256 fingerprint OpenSSH prints for it.
+public struct SSHHostKey: Sendable, Equatable, Codable {
+    /// The key's algorithm name as in a `.pub` file and known_hosts (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`).
+    public var type: String
+    /// The public key blob, base64 (the second field of a `.pub` line).
+    public var publicKey: String
+    /// `SHA256:` and the unpadded base64 SHA-256 of the blob, as `ssh-keygen -l` prints it.
+    public var fingerprint: String
+
+    enum CodingKeys: String, CodingKey {
+        case type, publicKey = "public_key", fingerprint
+    }
+
+    /// Reads a `.pub` line (`TYPE BASE64 [COMMENT]`); nil when it is not one.
+    public init?(publicKeyLine line: String) {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+        guard fields.count >= 2, let blob = Data(base64Encoded: String(fields[1])), !blob.isEmpty else { return nil }
+        // The blob starts with the algorithm name again (RFC 4253 6.6): a mismatch means a damaged file.
+        guard blob.count >= 4 else { return nil }
+        let length = blob.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+        guard length > 0, blob.count >= 4 + length,
+              String(decoding: blob.dropFirst(4).prefix(length), as: UTF8.self) == String(fields[0]) else { return nil }
+        type = String(fields[0])
+        publicKey = String(fields[1])
+        fingerprint = Self.fingerprint(blob: blob)
+    }
+
+    /// `SHA256:` + base64 of the blob's SHA-256, without padding (OpenSSH's format).
+    public static func fingerprint(blob: Data) -> String {
+        let digest = Data(SHA256.hash(data: blob)).base64EncodedString()
+        return "SHA256:" + String(digest.prefix { $0 != "=" })
+    }
+}
 
 /// sshd's host keys, generated once with ssh-keygen into `<state dir>/ssh/` and reused on every start,
 /// so the fingerprint users pinned survives pod restarts when the state dir is on /workspace.
 struct HostKeys: Sendable {
-    /// One host key and its SHA256 fingerprint.
+    /// One host key file and the public key sshd serves from it.
     struct Key: Sendable, Equatable {
+        /// The `-t` name it was generated with (ed25519, ecdsa, rsa).
         var type: String
         var path: String
-        var fingerprint: String
+        var publicKey: SSHHostKey
+        var fingerprint: String { publicKey.fingerprint }
     }
 
     let directory: String
     let keygen: String
     let runner: CommandRunner
 
-    /// Makes sure a key of each type exists (private 0600, public next to it) and returns their fingerprints.
+    /// Makes sure a key of each type exists (private 0600, public next to it) and returns their public keys.
     /// - Throws: ``AgentError`` when ssh-keygen fails or the directory cannot be used.
     func ensure(types: [String]) async throws(AgentError) -> (keys: [Key], generated: [String]) {
         try AtomicFile.ensureDirectory(directory, mode: 0o700)
@@ -28,11 +66,8 @@ struct HostKeys: Sendable {
             } else {
                 // A private key readable by others makes sshd refuse it.
                 chmod(path, 0o600)
-                if !FileManager.default.fileExists(atPath: path + ".pub") {
-                    try await restorePublic(path: path)
-                }
             }
-            keys.append(Key(type: type, path: path, fingerprint: try await fingerprint(of: path + ".pub")))
+            keys.append(Key(type: type, path: path, publicKey: try await publicKey(of: path)))
         }
         return (keys, generated)
     }
@@ -56,20 +91,17 @@ struct HostKeys: Sendable {
         }
     }
 
-    private func restorePublic(path: String) async throws(AgentError) {
+    /// The public half derived from the private key (what sshd actually serves, whatever the `.pub` file
+    /// says); the `.pub` file is rewritten when it is missing or differs.
+    private func publicKey(of path: String) async throws(AgentError) -> SSHHostKey {
         let output = try await runner.run(ProcessSpec(executable: keygen, arguments: ["-y", "-f", path]), timeout: .seconds(30))
-        guard output.status.succeeded else {
+        guard output.status.succeeded, let key = SSHHostKey(publicKeyLine: output.stdout) else {
             throw AgentError(.system, "\(path): cannot read the host key (\(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); move it away to get a new one")
         }
-        try AtomicFile.write(output.stdout, to: path + ".pub", mode: 0o644)
-    }
-
-    private func fingerprint(of publicKey: String) async throws(AgentError) -> String {
-        let output = try await runner.run(ProcessSpec(executable: keygen, arguments: ["-l", "-E", "sha256", "-f", publicKey]), timeout: .seconds(30))
-        let fields = output.stdout.split(separator: " ")
-        guard output.status.succeeded, fields.count >= 2 else {
-            throw AgentError(.system, "\(publicKey): cannot read the fingerprint: \(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let existing = (try? String(contentsOfFile: path + ".pub", encoding: .utf8)).flatMap { SSHHostKey(publicKeyLine: $0) }
+        if existing != key {
+            try AtomicFile.write("\(key.type) \(key.publicKey) podagent-host-key\n", to: path + ".pub", mode: 0o644)
         }
-        return String(fields[1])
+        return key
     }
 }

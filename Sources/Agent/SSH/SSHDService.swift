@@ -60,6 +60,7 @@ public final class SSHDService: Service, Sendable {
         self.loadSettings = loadSettings
         self.stopGrace = stopGrace
         (events, continuation) = AsyncStream.makeStream(of: Event.self)
+        agent.hostKeys.publish(.preparing)
     }
 
     /// The running sshd's pid, if one runs.
@@ -101,8 +102,10 @@ public final class SSHDService: Service, Sendable {
         do {
             let result = try await setup(settings).prepare()
             facts.withLock { $0.prepared = result; $0.lastError = nil }
+            agent.hostKeys.publish(.ready(result.hostKeys.map(\.publicKey)))
             prepared = true
         } catch {
+            agent.hostKeys.publishFailure(error.message)
             agent.logger.error("sshd not started: \(error.message)")
             facts.withLock { $0.lastError = error.message }
             report(state: "config_error", ready: false, reason: error.message)
@@ -174,6 +177,7 @@ public final class SSHDService: Service, Sendable {
                     let fresh = try loadSettings()
                     let result = try await setup(fresh).prepare()
                     facts.withLock { $0.prepared = result; $0.lastError = nil }
+                    agent.hostKeys.publish(.ready(result.hostKeys.map(\.publicKey)))
                     republish()
                     let portChanged = fresh.port != settings.port
                     settings = fresh

@@ -14,6 +14,24 @@ int pa_spawn(const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd,
              int new_process_group, const char *cwd, pid_t *pid);
 
+/// Who a child runs as. Taken in the child between fork and exec, in this order: supplementary
+/// groups, then gid, then uid (each with setres*: real, effective and saved), so nothing of the
+/// parent's identity survives into the child.
+typedef struct pa_identity {
+    uid_t uid;
+    gid_t gid;
+    /// The supplementary groups (may be NULL when group_count is 0).
+    const gid_t *groups;
+    int group_count;
+} pa_identity;
+
+/// pa_spawn that also switches the child to `identity` before exec (and sets the parent-death
+/// signal after it: a change of credentials clears it). NULL `identity` is pa_spawn: one fork path
+/// for both. Returns 0 or errno.
+int pa_spawn_as(const pa_identity *identity, const char *path, char *const argv[], char *const envp[],
+                int stdin_fd, int stdout_fd, int stderr_fd,
+                int new_process_group, const char *cwd, pid_t *pid);
+
 /// prctl(PR_SET_CHILD_SUBREAPER, 1). Returns 0 or errno.
 int pa_set_child_subreaper(void);
 

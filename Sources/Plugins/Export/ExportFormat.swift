@@ -6,16 +6,23 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     case standard
     /// nuScenes detection submission (`results_nusc.json`).
     case nuscenes
-    /// MapTR's `nuscmap_results.json`.
+    /// The vector-map results: MapTR's `nuscmap_results.json`, or VAD's `map_results` (``ExportConventions/Map``).
     case nuscmap
     /// OpenLane-V2 submission (JSON keyed by `split/segment_id/timestamp`).
     case openlane
 
     /// Renders `results` in this format.
-    /// - Parameter calibration: per sample token; required by ``nuscenes``.
+    /// - Parameters:
+    ///   - conventions: the model's (``ModelPlugin/exportConventions``): `use_external`, whose detection and map files.
+    ///   - calibration: per sample token; required by ``nuscenes``.
+    ///   - submissionInfo: the OpenLane-V2 header (``openlane``); without it the header keys are left out.
     public func render(
-        _ results: [StandardResult], calibration: [String: SampleCalibration]? = nil, pretty: Bool = false
+        _ results: [StandardResult], conventions: ExportConventions = ExportConventions(),
+        calibration: [String: SampleCalibration]? = nil, submissionInfo: OpenLaneSubmissionInfo? = nil, pretty: Bool = false
     ) throws(PluginError) -> [UInt8] {
+        if submissionInfo != nil, self != .openlane {
+            throw PluginError(.unsupportedExport, "submission info belongs to the openlane format, not \(rawValue)")
+        }
         switch self {
         case .standard:
             if results.count == 1 { return Array(try results[0].jsonData(pretty: pretty)) }
@@ -36,11 +43,11 @@ public enum ExportFormat: String, Sendable, CaseIterable {
             guard let calibration else {
                 throw PluginError(.invalidCalibration, "the nuScenes format needs per-sample calibration (lidar2ego and ego2global)")
             }
-            return try JSONWriter.write(NuScenesExport.submission(results, calibration: calibration), pretty: pretty)
+            return try JSONWriter.write(NuScenesExport.submission(results, calibration: calibration, conventions: conventions), pretty: pretty)
         case .nuscmap:
-            return try JSONWriter.write(NuScenesMapExport.submission(results), pretty: pretty)
+            return try JSONWriter.write(NuScenesMapExport.submission(results, conventions: conventions), pretty: pretty)
         case .openlane:
-            return try JSONWriter.write(OpenLaneExport.submission(results), pretty: pretty)
+            return try JSONWriter.write(OpenLaneExport.submission(results, info: submissionInfo), pretty: pretty)
         }
     }
 }

@@ -1,15 +1,24 @@
-/// MapTR's `nuscmap_results.json` vector format, for MapTR results and VAD's map elements.
+/// The vector-map results file, as the model's own `_format_bbox` writes it (``ExportConventions/Map``):
+/// MapTR's `nuscmap_results.json` (`results`, a list) or VAD's map part (`map_results`, keyed by sample token).
+///
+/// Both evaluators pair predictions with the ground truth by position (MapTR `mean_ap.py` l.152/l.205; VAD
+/// `mean_ap.py` l.205 over `gen_results.values()`), so the samples must be the whole val set in info order:
+/// the export keeps the input order and refuses a sample token given twice.
 public enum NuScenesMapExport {
-    /// The submission: `results` is a list in the given (dataset) order.
-    /// - Throws: ``PluginError`` when a result has no map elements section or no sample id.
-    public static func submission(_ results: [StandardResult]) throws(PluginError) -> JSONValue {
-        var samples: [JSONValue] = []
+    /// The submission for `results`, in the given (dataset) order.
+    /// - Throws: ``PluginError`` when a result has no map elements section or no sample id, or a token repeats.
+    public static func submission(_ results: [StandardResult], conventions: ExportConventions = ExportConventions()) throws(PluginError) -> JSONValue {
+        var samples: [(String, JSONValue)] = []
+        var seen: Set<String> = []
         for result in results {
             guard let elements = result.mapElements else {
                 throw PluginError(.unsupportedExport, "the nuscmap format needs map elements; model \(result.meta.model) gives none")
             }
             guard let token = result.meta.sampleID else {
                 throw PluginError(.invalidValue, "a result has no sample_id: nuscmap results name their sample token")
+            }
+            guard seen.insert(token).inserted else {
+                throw PluginError(.invalidValue, "sample token '\(token)' appears twice: the map evaluators pair results with the val set by position")
             }
             let vectors: [JSONValue] = elements.map { element in
                 .object([
@@ -20,15 +29,14 @@ public enum NuScenesMapExport {
                     ("confidence_level", .number(element.score)),
                 ])
             }
-            samples.append(.object([("sample_token", .string(token)), ("vectors", .array(vectors))]))
+            samples.append((token, .object([("sample_token", .string(token)), ("vectors", .array(vectors))])))
         }
-        // MapTR's input_modality (camera only, external data allowed).
-        return .object([
-            ("meta", .object([
-                ("use_lidar", .bool(false)), ("use_camera", .bool(true)), ("use_radar", .bool(false)),
-                ("use_map", .bool(false)), ("use_external", .bool(true)),
-            ])),
-            ("results", .array(samples)),
-        ])
+        // `'meta': self.modality`: the config's input_modality (MapTR nuscenes_map_dataset.py l.1315, VAD l.1550).
+        switch conventions.map {
+        case .maptr:
+            return .object([("meta", conventions.nuScenesMeta), ("results", .array(samples.map(\.1)))])
+        case .vad:
+            return .object([("meta", conventions.nuScenesMeta), ("map_results", .object(samples))])
+        }
     }
 }

@@ -50,6 +50,10 @@ public enum ConfigCheck {
                 problems.append("\(configPath): '\(variable)' is not a literal list of 6 numbers")
             }
         }
+        // The exports write it as nuScenes meta.use_external; compared whenever the config sets it literally.
+        if case .bool(let configured)? = keywords["input_modality.use_external"], configured != manifest.useExternal {
+            problems.append("\(configPath): 'input_modality.use_external' is \(configured) but the plugin's use_external is \(manifest.useExternal)")
+        }
         return problems
     }
 }

@@ -121,7 +121,7 @@ struct NodeReader {
         let top = try mapping(root, "", allowed: [
             "name", "version", "parser", "tasks", "upstream", "config", "checkpoint", "class_names", "map_class_names",
             "default_score_threshold", "point_cloud_range", "versions", "worker", "timeout_seconds", "retries", "config_checks",
-            "synthetic",
+            "synthetic", "use_external", "environment",
         ])
         let synthetic = try flag(top, "", "synthetic")
         let taskNames = try strings(top, "", "tasks") ?? []
@@ -202,6 +202,8 @@ struct NodeReader {
             timeoutSeconds: try number(top, "", "timeout_seconds", default: 600, range: 1...86400),
             retries: try integer(top, "", "retries", default: 0, range: 0...100),
             configChecks: checks,
+            useExternal: try flag(top, "", "use_external"),
+            environment: try environment(top["environment"]),
             synthetic: synthetic ? true : nil,
             sourcePath: path)
     }

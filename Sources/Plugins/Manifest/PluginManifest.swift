@@ -88,6 +88,11 @@ public struct PluginManifest: Sendable, Equatable, Codable {
     public var timeoutSeconds: Double
     public var retries: Int
     public var configChecks: ConfigChecks?
+    /// The model config's `input_modality['use_external']` (external data in training), written as nuScenes
+    /// `meta.use_external` by the nuScenes and nuscmap exports; false when not declared.
+    public var useExternal: Bool = false
+    /// The model's whole software environment, what its image is built from; nil for a synthetic model.
+    public var environment: Environment?
     /// True for a synthetic model (Demo): it has no upstream, config, checkpoint or software stack,
     /// so those keys may be left out (they read as empty) and `validate` has no files to check.
     public var synthetic: Bool?
@@ -103,7 +108,9 @@ public struct PluginManifest: Sendable, Equatable, Codable {
         case timeoutSeconds = "timeout_seconds"
         case configChecks = "config_checks"
         case sourcePath = "source_path"
+        case useExternal = "use_external"
         case synthetic
+        case environment
     }
 
     /// Whether the manifest declares a synthetic model (no real config or checkpoint).

@@ -51,6 +51,8 @@ public protocol ModelPlugin: Sendable {
     var inputs: [TensorMetadata] { get }
     /// What the raw output holds, for OIP metadata.
     var outputs: [TensorMetadata] { get }
+    /// What the exports follow for this model (its config's `use_external`, whose evaluation files).
+    var exportConventions: ExportConventions { get }
 
     /// Parses one sample's raw output (`model(return_loss=False, rescale=True, **data)` as `tolist()` JSON).
     /// - Throws: ``PluginError`` naming the key, the expected and the actual shape, or the bad value.
@@ -59,6 +61,9 @@ public protocol ModelPlugin: Sendable {
 
 extension ModelPlugin {
     public var platform: String { "pytorch_mmdetection3d" }
+
+    /// mmdet3d's nuScenes detection file and MapTR's map file, with the manifest's `use_external`.
+    public var exportConventions: ExportConventions { ExportConventions(useExternal: manifest.useExternal) }
 
     /// Parses one sample's raw output into a standard result, with meta and timings filled in.
     ///

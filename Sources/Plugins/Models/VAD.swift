@@ -12,6 +12,12 @@ public struct VADPlugin: ModelPlugin {
 
     public let manifest: PluginManifest
 
+    /// VAD's own `_format_bbox` (nuscenes_vad_dataset.py l.1449-1563): its detection range and `fut_traj`,
+    /// and `map_results` keyed by sample token.
+    public var exportConventions: ExportConventions {
+        ExportConventions(useExternal: manifest.useExternal, detection: .vad, map: .vad)
+    }
+
     public init(manifest: PluginManifest) throws(PluginError) {
         guard !manifest.classNames.isEmpty else {
             throw PluginError(.invalidManifest, "\(manifest.sourcePath): key 'class_names': the detection classes are required")
@@ -73,8 +79,10 @@ public struct VADPlugin: ModelPlugin {
             detections.append(detection)
         }
         result.detections = detections
+        // VAD's score threshold is for detections only (nuscenes_vad_dataset.py l.1483); every map vector is
+        // kept (l.1526-1535). Only a non-finite score, which JSON cannot carry, drops one (with a warning).
         result.mapElements = try MapDecoder(classes: manifest.mapClassNames ?? [])
-            .decode(bbox, path: path, threshold: threshold, warnings: &result.meta.warnings, prefix: "map_")
+            .decode(bbox, path: path, threshold: -.infinity, warnings: &result.meta.warnings, prefix: "map_")
         result.egoPlan = try egoPlan(bbox, path: path)
     }
 

@@ -114,9 +114,13 @@ struct APIHarness: Sendable {
         return path
     }
 
-    /// What is left in `<state_dir>/uploads`.
+    /// Where this agent writes uploads: `<state_dir>/uploads`, or, when the workers run as another
+    /// user than podagent (root here), the folder that user can reach (``UploadArea``).
+    var uploadsDir: String { agent.inference?.uploads.directory ?? stateDir + "/uploads" }
+
+    /// What is left in the uploads folder.
     var leftoverUploads: [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/uploads")) ?? []
+        (try? FileManager.default.contentsOfDirectory(atPath: uploadsDir)) ?? []
     }
 }
 

@@ -40,9 +40,23 @@ enum TestSupport {
         chmod(path, 0o755)
     }
 
-    /// The environment of this process plus `extra`, minus any PODAGENT_* the developer may have set.
+    /// The Python model workers are started with. Tests run as root, so the engine starts workers as
+    /// an unprivileged user (`nobody` by default): the interpreter must be one that user can run, the
+    /// system's, not a root-only one (a pyenv under /root) found first on PATH.
+    static let workerPython = "/usr/bin/python3"
+
+    /// A temporary directory the workers' user (not root) may write to, as a real model's output or scratch folder would be.
+    static func workerWritableDirectory(_ name: String = "worker") throws -> String {
+        let path = try temporaryDirectory(name)
+        chmod(path, 0o1777)
+        return path
+    }
+
+    /// The environment of this process plus `extra`, minus any PODAGENT_* the developer may have set,
+    /// with the workers' Python (``workerPython``) for the podagent processes tests start.
     static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PODAGENT_") }
+        environment["PODAGENT_INFERENCE_PYTHON"] = workerPython
         environment.merge(extra) { $1 }
         return environment
     }

@@ -77,6 +77,13 @@ def maptr(token):
 def vad(token):
     sample = petr_like("0.17", token)
     bbox = sample["pts_bbox"]
+    # VAD's own range (|x| <= 30, |y| <= 15 in the ego frame) against detection_cvpr_2019's radial one: this
+    # traffic cone lands at ego (28, 14), 31.3 m out: beyond the cone's 30 m radius but inside VAD's box; and
+    # petr_like's pedestrian (ego y = 20, 20.4 m out) and far car (ego y = -44) are inside their radii but
+    # outside VAD's box.
+    bbox["boxes_3d"].append([-14.0, 27.06, -1.9, 0.4, 0.4, 1.0, 0.0, 0.0, 0.0])
+    bbox["scores_3d"].append(0.5)
+    bbox["labels_3d"].append(9)
     n = len(bbox["scores_3d"])
     rng = np.random.RandomState(4)
     trajs = np.round(rng.uniform(-1.5, 1.5, size=(n, 6, 12)), 3)
@@ -175,6 +182,11 @@ def main():
     dump("golden_maptr_nuscmap.json", reference.nuscmap(m, "MapTR", 0.0))
     dump("golden_vad_nuscmap.json", reference.nuscmap(v, "VAD", 0.2))
     dump("golden_topomlp_openlane.json", reference.openlane(t, key, 0.0))
+    # An OpenLane-V2 submission's header (podagent parse --submission-info).
+    info = {"method": "TopoMLP (PodAgent fixture)", "authors": ["A. Author", "B. Author"],
+            "e-mail": "team@example.org", "institution / company": "Example University", "country / region": "Germany"}
+    dump("submission_info.json", info)
+    dump("golden_topomlp_openlane_submission.json", reference.openlane(t, key, 0.0, info))
 
 
 if __name__ == "__main__":

@@ -124,16 +124,20 @@ class StreamPETRStandin(StandinDetector):
 
 
 class BEVFormerStyle(StandinDetector):
-    """MapTR/VAD: prev_frame_info (prev BEV, scene token, ego motion from can_bus)."""
+    """MapTR/VAD: prev_frame_info (prev BEV, scene token, ego motion from can_bus); prev BEV used only with
+    video_test_mode (default False), as their forward_test does."""
 
-    def __init__(self, **cfg):
+    def __init__(self, video_test_mode=False, **cfg):
         super().__init__(**cfg)
+        self.video_test_mode = video_test_mode
         self.prev_frame_info = {"prev_bev": None, "scene_token": None, "prev_pos": 0, "prev_angle": 0}
 
     def temporal_step(self, meta):
         if meta["scene_token"] != self.prev_frame_info["scene_token"]:
             self.prev_frame_info["prev_bev"] = None
         self.prev_frame_info["scene_token"] = meta["scene_token"]
+        if not self.video_test_mode:
+            self.prev_frame_info["prev_bev"] = None
         can_bus = np.asarray(meta["can_bus"], dtype=np.float64)
         used_prev = self.prev_frame_info["prev_bev"] is not None
         record("bev.frame", model=type(self).__name__, scene_token=meta["scene_token"], used_prev_bev=used_prev,

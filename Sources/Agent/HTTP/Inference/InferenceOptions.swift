@@ -7,11 +7,13 @@ struct InferenceOptions: Sendable {
     var format: ExportFormat = .standard
     var includeRaw = false
     var timeout: Duration?
+    /// The OpenLane-V2 submission's header, for `format: openlane`.
+    var submissionInfo: OpenLaneSubmissionInfo?
     /// Every other option, as a JSON object, for the worker (e.g. the Demo model's `raw_format`).
     var worker: JSONValue = .object([])
 
     /// The agent's own option names.
-    static let agentKeys: Set<String> = ["score_threshold", "format", "include_raw", "timeout_s"]
+    static let agentKeys: Set<String> = ["score_threshold", "format", "include_raw", "timeout_s", "submission_info"]
 
     /// Reads `options` (nil or an object).
     /// - Throws: ``AgentError`` `.invalidArgument` naming the option and what it must be.
@@ -43,9 +45,18 @@ struct InferenceOptions: Sendable {
                     throw AgentError(.invalidArgument, "\(key).timeout_s: expected a number of seconds above 0 (at most 86400)")
                 }
                 timeout = .milliseconds(Int64((seconds * 1000).rounded(.up)))
+            case "submission_info":
+                do {
+                    submissionInfo = try OpenLaneSubmissionInfo.read(value, source: "\(key).submission_info")
+                } catch {
+                    throw AgentError(.invalidArgument, error.message)
+                }
             default:
                 rest.append((name, value))
             }
+        }
+        if submissionInfo != nil, format != .openlane {
+            throw AgentError(.invalidArgument, "\(key).submission_info needs \(key).format openlane")
         }
         worker = .object(rest)
     }

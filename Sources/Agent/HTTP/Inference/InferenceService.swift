@@ -14,15 +14,16 @@ public final class InferenceService: Sendable {
 
     /// - Parameters:
     ///   - stateDir: uploads go to `<stateDir>/uploads/<request id>/` (leftovers from a crash are removed now).
+    ///   - workerUser: who the workers run as; when another user, uploads go where it can read them (``UploadArea``).
     ///   - pool: the threads that decode and write uploads.
     public init(
         backend: any InferenceBackend, dataRoots: [String], stateDir: String, models: ModelCatalog, metrics: AgentMetrics? = nil,
-        pool: BlockingPool = BlockingPool(threads: 2, name: "podagent-inputs")
+        workerUser: WorkerUser? = nil, pool: BlockingPool = BlockingPool(threads: 2, name: "podagent-inputs")
     ) {
         self.backend = backend
         self.pool = pool
         self.resolver = InputResolver(dataRoots: dataRoots)
-        self.uploads = UploadArea(stateDir: stateDir)
+        self.uploads = UploadArea(stateDir: stateDir, workerUser: workerUser)
         self.models = models
         self.metrics = metrics
     }
@@ -77,7 +78,8 @@ public final class InferenceService: Sendable {
                     scoreThreshold: call.options.scoreThreshold, sampleID: sampleID, includeRaw: call.options.includeRaw,
                     denseTopology: call.options.format == .openlane))
             let outcome = try await backend.infer(request)
-            let body = try Self.render(outcome, format: call.options.format, inputs: inputs)
+            let conventions = models.plugin(named: call.model)?.exportConventions ?? ExportConventions()
+            let body = try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs)
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", "ok")])
             return Answer(outcome: outcome, body: body)
         } catch {
@@ -90,8 +92,12 @@ public final class InferenceService: Sendable {
         do { return try JSONWriter.write(value) } catch { throw AgentError(.invalidArgument, error.message) }
     }
 
-    /// The standard result with the timings in `meta.timings_seconds`, or the asked-for export format.
-    static func render(_ outcome: InferenceOutcome, format: ExportFormat, inputs: JSONValue) throws(AgentError) -> [UInt8] {
+    /// The standard result with the timings in `meta.timings_seconds`, or the asked-for export format
+    /// as the model's own code writes it (`conventions`).
+    static func render(
+        _ outcome: InferenceOutcome, options: InferenceOptions, conventions: ExportConventions, inputs: JSONValue
+    ) throws(AgentError) -> [UInt8] {
+        let format = options.format
         var result = outcome.result
         let timings = outcome.timings
         result.meta.timingsSeconds.merge(
@@ -108,9 +114,11 @@ public final class InferenceService: Sendable {
                     throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.sample_id (the nuScenes sample token)")
                 }
                 let set = try SampleCalibration.readSet(.object([(token, calibration)]), source: "inputs.calibration")
-                return try format.render([result], calibration: set)
-            case .nuscmap, .openlane:
-                return try format.render([result])
+                return try format.render([result], conventions: conventions, calibration: set)
+            case .nuscmap:
+                return try format.render([result], conventions: conventions)
+            case .openlane:
+                return try format.render([result], submissionInfo: options.submissionInfo)
             }
         }
     }

@@ -1,6 +1,8 @@
 """STAND-IN for torch (tests only): numpy-backed tensors and a recording torch.cuda. Not PyTorch."""
 import numpy as _np
 
+__version__ = "1.9.1+standin"
+
 from standin_log import record as _record
 
 float32 = _np.float32

@@ -42,3 +42,23 @@ def memory_reserved(device=None):
 def empty_cache():
     _state["reserved"] = _state["allocated"]
     _record("torch.cuda.empty_cache", reserved_mib=_state["reserved"] / _MIB)
+
+
+# What the GPU-compatibility check asks (Plugins/runtime/podagent_gpu.py). Knobs:
+# STANDIN_CUDA_CAPABILITY ("8.6"), STANDIN_CUDA_NAME, STANDIN_TORCH_ARCH_LIST (space-separated, torch's
+# spelling; default: what torch 1.9 + CUDA 11.1 wheels list), STANDIN_CUDA_COUNT ("1").
+def device_count():
+    return int(os.environ.get("STANDIN_CUDA_COUNT", "1")) if is_available() else 0
+
+
+def get_device_capability(device=None):
+    major, _, minor = os.environ.get("STANDIN_CUDA_CAPABILITY", "8.6").partition(".")
+    return int(major), int(minor or 0)
+
+
+def get_device_name(device=None):
+    return os.environ.get("STANDIN_CUDA_NAME", "STAND-IN GPU (not a real device)")
+
+
+def get_arch_list():
+    return os.environ.get("STANDIN_TORCH_ARCH_LIST", "sm_37 sm_50 sm_60 sm_70 sm_75 sm_80 sm_86").split()

@@ -4,6 +4,9 @@ Loaders really open the files they are given (a missing file fails like the real
 formatting/collect steps build DataContainers the way mmdet3d's do; everything else passes the
 results through. Every transform applied is recorded.
 """
+import importlib
+import os
+
 import numpy as np
 
 import torch
@@ -28,6 +31,18 @@ class Transform:
 
     def __call__(self, results):
         _record("pipeline", transform=self.kind)
+        # Faults of the image, not of the sample (knobs, unset by default):
+        # STANDIN_PIPELINE_NEEDS: a key another version of this code reads that the worker's dict lacks;
+        # STANDIN_PIPELINE_IMPORTS: a module a transform imports when it runs (missing from the image).
+        # And of the sample: STANDIN_PIPELINE_LOOKUP names a key whose value the transform looks up in
+        # a table of known values (as a map location is), so an unknown value is a KeyError of it.
+        needed = os.environ.get("STANDIN_PIPELINE_NEEDS")
+        if needed and needed not in results and "img" not in results:
+            raise KeyError(needed)
+        if os.environ.get("STANDIN_PIPELINE_IMPORTS"):
+            importlib.import_module(os.environ["STANDIN_PIPELINE_IMPORTS"])
+        if os.environ.get("STANDIN_PIPELINE_LOOKUP"):
+            {"scene-known": 0}[results[os.environ["STANDIN_PIPELINE_LOOKUP"]]]
         if "Load" in self.kind and "Image" in self.kind:
             paths = results["img_paths"] if "img_paths" in results else results["img_filename"]
             images = []
@@ -77,6 +92,10 @@ class Transform:
 class Compose:
     def __init__(self, transforms):
         _record("pipeline.Compose", transforms=[t["type"] for t in transforms])
+        # Like mmcv's build_from_cfg: a transform type no installed package registered (knob).
+        missing = os.environ.get("STANDIN_UNREGISTERED_TRANSFORM")
+        if missing and missing in [t["type"] for t in transforms]:
+            raise KeyError(f"{missing} is not in the pipeline registry")
         self.transforms = [Transform(t["type"], **{k: v for k, v in t.items() if k != "type"}) for t in transforms]
 
     def __call__(self, data):

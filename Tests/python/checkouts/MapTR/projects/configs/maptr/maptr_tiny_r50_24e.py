@@ -4,7 +4,8 @@ plugin_dir = 'projects/mmdet3d_plugin/'
 class_names = ['car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'barrier',
                'motorcycle', 'bicycle', 'pedestrian', 'traffic_cone']
 map_classes = ['divider', 'ped_crossing', 'boundary']
-model = dict(type='MapTR', video_test_mode=True)
+# As MapTR's own (maptr_tiny_r50_24e.py l.55): prev_bev is dropped at test time.
+model = dict(type='MapTR', video_test_mode=False)
 test_pipeline = [
     dict(type='LoadMultiViewImageFromFiles', to_float32=True),
     dict(type='NormalizeMultiviewImage'),

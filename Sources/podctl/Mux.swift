@@ -1,0 +1,81 @@
+import ArgumentParser
+import Controller
+import Foundation
+
+extension PodctlCommand {
+    struct Mux: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The background process that keeps SSH sessions for commands run with --persist.",
+            discussion: """
+                exec, push, pull, health, infer, forward and compare with --persist DURATION (or PODCTL_PERSIST) send their \
+                work to a per-user mux that keeps its libssh sessions open; sessions idle longer than DURATION close, and \
+                the mux exits when it holds none. Its socket lives in $XDG_RUNTIME_DIR/podctl (else ~/.cache/podctl/mux).
+                """,
+            subcommands: [Status.self, Stop.self, Serve.self])
+
+        struct Status: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show the mux's sessions: pods, age, idle time, channels open.")
+            @Flag(help: "Print the status as JSON.") var json = false
+
+            func run() throws {
+                let directory = MuxDirectory.resolve()
+                do {
+                    guard let status = try MuxCommand.status(directory: directory) else {
+                        OutputWriter.stdout.write("no mux running (\(directory.socket))\n")
+                        return
+                    }
+                    if json {
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys]
+                        let data = (try? encoder.encode(status)) ?? Data("{}".utf8)
+                        OutputWriter.stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+                    } else {
+                        OutputWriter.stdout.write(MuxCommand.table(status))
+                    }
+                } catch {
+                    throw fail(error)
+                }
+            }
+        }
+
+        struct Stop: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Close the mux's sessions and end it.")
+
+            func run() throws {
+                let directory = MuxDirectory.resolve()
+                do {
+                    let stopped = try MuxCommand.stop(directory: directory)
+                    OutputWriter.stdout.write(stopped ? "mux stopped\n" : "no mux running (\(directory.socket))\n")
+                } catch {
+                    throw fail(error)
+                }
+            }
+        }
+
+        struct Serve: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Run the mux in the foreground (podctl starts it by itself; for debugging).", shouldDisplay: false)
+            @Option(help: "The mux's directory (default: $XDG_RUNTIME_DIR/podctl, else ~/.cache/podctl/mux).") var dir: String?
+
+            func run() throws {
+                let status = MuxCommand.serve(directory: MuxDirectory.resolve(override: dir))
+                if status != 0 { throw ExitCode(status) }
+            }
+        }
+    }
+}
+
+/// `--persist DURATION` for the commands that connect to pods (PODCTL_PERSIST when not given).
+struct PersistArguments: ParsableArguments {
+    @Option(help: ArgumentHelp("Keep the SSH sessions in the background mux for later commands, closing them after DURATION idle (e.g. 10m, 1h; off). Default: PODCTL_PERSIST.", valueName: "duration"))
+    var persist: String?
+
+    func validate() throws {
+        do { _ = try settings() } catch { throw ValidationError(error.message) }
+    }
+
+    func settings() throws(ControllerError) -> PersistSettings? {
+        guard let text = persist ?? ProcessInfo.processInfo.environment["PODCTL_PERSIST"], !text.isEmpty else { return nil }
+        return try PersistSettings.parseDuration(text).map { PersistSettings(idle: $0) }
+    }
+}

@@ -28,6 +28,8 @@ import Testing
         ) { config in
             config.inference.python = "python3"
             config.inference.user = "root"
+            // A repository load takes a config and checkpoint from the data roots (and the model's own dirs).
+            config.api.dataRoots = [TestSupport.repoRoot.appendingPathComponent("Tests/python/checkouts").path, NSTemporaryDirectory()]
         }
         return (engine, readiness)
     }

@@ -2,8 +2,8 @@ import Foundation
 import Plugins
 
 /// Where a repository `load` may take a model's config and checkpoint from: the model's plugin
-/// directory, the checkpoints directory and the data roots (symlinks resolved), or the manifest's
-/// own config. A model's loader executes its config file (mmdet's `Config.fromfile` runs Python), so
+/// directory, the checkpoints directory and the data roots (symlinks resolved), or the directory of
+/// the manifest's own config (the model's other configs in its code, installed with the image). A model's loader executes its config file (mmdet's `Config.fromfile` runs Python), so
 /// a path from the API is confined like an input path, and the answer to a refused path is the
 /// same whether the file exists or not.
 struct LoadPaths: Sendable {
@@ -13,15 +13,16 @@ struct LoadPaths: Sendable {
     /// The real path of `path` for `key` (`parameters.config`), or a 400 naming the key.
     func confine(_ path: String, key: String, manifest: PluginManifest) throws(AgentError) -> String {
         let pluginDir = (manifest.sourcePath as NSString).deletingLastPathComponent
-        let places = "the model's plugin directory (\(pluginDir)), the checkpoints directory (\(checkpointsDir)) or the data roots (\(dataRoots.joined(separator: ", ")))"
+        // Only an absolute directory below the root: a config at "/x.py" must not open the whole file system.
+        let configDir = Optional((manifest.config as NSString).deletingLastPathComponent).flatMap { $0.hasPrefix("/") && $0 != "/" ? $0 : nil }
+        let places = "the model's plugin directory (\(pluginDir))" + (configDir.map { ", its configs' directory (\($0))" } ?? "")
+            + ", the checkpoints directory (\(checkpointsDir)) or the data roots (\(dataRoots.joined(separator: ", ")))"
         let refused = AgentError(.invalidArgument, "\(key): '\(Self.shown(path))' is not a readable file inside \(places)")
         // NUL would cut the path short for the C calls below; other control characters have no place in a path.
         guard path.hasPrefix("/"), !path.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw refused }
         guard let real = InputResolver.resolvedPath(path) else { throw refused }
-        let roots = ([pluginDir, checkpointsDir] + dataRoots).compactMap(InputResolver.resolvedPath)
-        let inside = roots.contains { real == $0 || real.hasPrefix($0 == "/" ? "/" : $0 + "/") }
-        let isManifestConfig = !manifest.config.isEmpty && InputResolver.resolvedPath(manifest.config) == real
-        guard inside || isManifestConfig else { throw refused }
+        let roots = ([pluginDir, checkpointsDir] + (configDir.map { [$0] } ?? []) + dataRoots).compactMap(InputResolver.resolvedPath)
+        guard roots.contains(where: { real == $0 || real.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else { throw refused }
         var info = stat()
         guard stat(real, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(real, R_OK) == 0 else { throw refused }
         return real

@@ -17,7 +17,7 @@ struct FaultInferenceTests {
     func unloadWithRequestsInFlight() async throws {
         let agent = try await Agent.start(stateDir: try TestSupport.temporaryDirectory("unload"))
         try await Agent.waitFor(agent, "/v2/health/ready")
-        let oldPID = try #require(try await Agent.workerPID(agent))
+        let oldPID = try await Agent.readyWorker(agent)
         async let running = Agent.send(agent, "POST", "/models/Demo/infer", json: Self.slow(3, id: "running"))
         #expect(await eventually { (try? await Agent.demoStatus(agent))?["instances"].map { "\($0)".contains("busy") } == true })
         async let queued = Agent.send(agent, "POST", "/models/Demo/infer", json: Self.slow(0, id: "queued"))
@@ -48,7 +48,7 @@ struct FaultInferenceTests {
         // Load again, then reload over a busy worker: the request finishes, the old worker goes.
         let load = try await Agent.send(agent, "POST", "/v2/repository/models/Demo/load", timeout: 60)
         #expect(load.status == 200 && load.json?["state"] as? String == "READY", "\(load.text)")
-        let busyPID = try #require(try await Agent.workerPID(agent))
+        let busyPID = try await Agent.readyWorker(agent)
         async let during = Agent.send(agent, "POST", "/models/Demo/infer", json: Self.slow(3, id: "during-reload"))
         #expect(await eventually { (try? await Agent.demoStatus(agent))?["instances"].map { "\($0)".contains("busy") } == true })
         let reload = try await Agent.send(agent, "POST", "/v2/repository/models/Demo/load", timeout: 60)
@@ -104,7 +104,7 @@ struct FaultInferenceTests {
         #expect(unchanged["state"] as? String == "READY", "a refused load leaves the model as it was")
         let good = try await load(["config": root + "/demo_config.py"])
         #expect(good.status == 200 && good.json?["config"] as? String == root + "/demo_config.py", "\(good.text)")
-        let pid = try #require(try await Agent.workerPID(agent))
+        let pid = try await Agent.readyWorker(agent)
         #expect(ProcFS().environment(pid)?["PODAGENT_MODEL_CONFIG"] == root + "/demo_config.py")
         #expect(await agent.stop() == .exited(0))
     }
@@ -139,12 +139,31 @@ struct FaultInferenceTests {
         #expect(await again.stop() == .exited(0))
     }
 
+    @Test("a job whose model stays not ready fails after the model's load timeout, with the model's reason")
+    func jobForAModelThatNeverLoads() async throws {
+        let agent = try await Agent.start(stateDir: try TestSupport.temporaryDirectory("jobs-expire"), environment: ["PODAGENT_INFERENCE_LOAD_TIMEOUT": "2"])
+        try await Agent.waitFor(agent, "/v2/health/ready")
+        _ = try await Agent.send(agent, "POST", "/v2/repository/models/Demo/unload", timeout: 30)
+        let submitted = try await Agent.send(agent, "POST", "/jobs", json: ["model": "Demo", "inputs": ["sample_id": "never"]])
+        let id = try #require(submitted.json?["id"] as? String)
+        #expect(try await Agent.send(agent, "GET", "/jobs/\(id)").json?["state"] as? String == "queued")
+        var record: [String: Any] = [:]
+        #expect(await eventually {
+            record = (try? await Agent.send(agent, "GET", "/jobs/\(id)").json) ?? [:]
+            return record["state"] as? String == "failed"
+        })
+        let error = record["error"] as? [String: Any] ?? [:]
+        #expect(error["code"] as? String == "not_ready" && (error["message"] as? String)?.contains("unloaded through the repository") == true, "\(record)")
+        #expect(record["runs"] as? Int == 0, "it never ran")
+        #expect(await agent.stop() == .exited(0))
+    }
+
     @Test("a client that hangs up cancels its request: a queued one leaves the queue, a running one ends the worker's attempt")
     func disconnectCancelsTheRequest() async throws {
         let agent = try await Agent.start(stateDir: try TestSupport.temporaryDirectory("disconnect"))
         try await Agent.waitFor(agent, "/v2/health/ready")
         let port = agent.port
-        let workerBefore = try #require(try await Agent.workerPID(agent))
+        let workerBefore = try await Agent.readyWorker(agent)
         let body = try jsonData(Self.slow(60, id: "abandoned"))
         let running = try await onThread { () -> RawConnection in
             let connection = try RawConnection(port: port)

@@ -182,7 +182,7 @@ public final class JobRunner: Service, Sendable {
         let models = state.withLock { state in state.stopping ? [] : Set(state.queue.compactMap { state.records[$0]?.model }) }
         guard !models.isEmpty else { return }
         var statuses: [String: ModelStatus?] = [:]
-        for model in models { statuses[model] = await inference.backend.status(of: model) }
+        for model in models { statuses.updateValue(await inference.backend.status(of: model), forKey: model) }
         let now = ContinuousClock.now
         let timeout = modelReadyTimeout
         let (expired, recheck) = state.withLock { state -> ([JobRecord], Bool) in

@@ -105,6 +105,19 @@ enum FaultAgent {
         return try #require(models.first { $0["name"] as? String == "Demo" })
     }
 
+    /// Waits for the Demo model's worker (ready and idle) and returns its pid.
+    static func readyWorker(_ agent: AgentProcess) async throws -> Int32 {
+        var pid: Int32?
+        let found = await eventually {
+            let status = try? await demoStatus(agent)
+            let idle = (status?["instances"] as? [[String: Any]])?.contains { $0["state"] as? String == "idle" } == true
+            pid = idle ? try? await workerPID(agent) : nil
+            return status?["state"] as? String == "READY" && pid != nil
+        }
+        #expect(found, "the Demo worker never became ready and idle; podagent log:\n\(agent.log.suffix(2000))")
+        return try #require(pid)
+    }
+
     /// The pid of the Demo model's first instance that is not stopping.
     static func workerPID(_ agent: AgentProcess) async throws -> Int32? {
         let instances = try await demoStatus(agent)["instances"] as? [[String: Any]] ?? []

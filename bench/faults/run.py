@@ -30,6 +30,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def start(binary, state, wrapper=()):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODAGENT_")}
     env.update({"PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo", "PODAGENT_LOG_FILE": "off"})
+    # As root the workers run as nobody: give them a Python that user can run (not a pyenv under /root).
+    if os.path.exists("/usr/bin/python3"):
+        env["PODAGENT_INFERENCE_PYTHON"] = "/usr/bin/python3"
     proc = subprocess.Popen([*wrapper, binary, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state,
                              "--plugins-dir", os.path.join(REPO, "Plugins")],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

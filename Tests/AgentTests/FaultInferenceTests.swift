@@ -154,7 +154,7 @@ struct FaultInferenceTests {
         })
         let error = record["error"] as? [String: Any] ?? [:]
         #expect(error["code"] as? String == "not_ready" && (error["message"] as? String)?.contains("unloaded through the repository") == true, "\(record)")
-        #expect(record["runs"] as? Int == 0, "it never ran")
+        #expect(record["runs"] as? Int == 0, "it never ran: \(record); podagent log:\n\(agent.log.suffix(3000))")
         #expect(await agent.stop() == .exited(0))
     }
 

@@ -111,7 +111,8 @@ struct InferenceEngineTests {
     @Test func cancellingAQueuedRequestRemovesItFromTheQueue() async throws {
         let (engine, _, _) = try S.engine()
         _ = try await engine.load("Demo", overrides: ModelOverrides())
-        let running = Task { try await engine.infer(try S.request("slow", options: ["infer_time_s": 2])) }
+        // Long enough that the queued request is still queued when it is cancelled, even on a loaded machine.
+        let running = Task { try await engine.infer(try S.request("slow", options: ["infer_time_s": 8])) }
         #expect(await eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
         let queued = Task { () async -> AgentError? in
             await S.failure { () throws(AgentError) in _ = try await engine.infer(try! S.request("to-cancel")) }

@@ -3,7 +3,8 @@ import Plugins
 import ServiceLifecycle
 
 /// Runs ``ModelValidator`` once for each enabled model at start and reports each as the readiness
-/// part `model:<name>`: not ready while checking, not ready with every problem when a check fails.
+/// part `model:<name>`: not ready while checking, not ready with every problem when a check fails,
+/// and still not ready when they pass (`validated`) until the engine reports the workers ready.
 public struct ModelChecksService: Service {
     let agent: PodAgent
 
@@ -27,7 +28,11 @@ public struct ModelChecksService: Service {
             let problems = await validator.problems(manifest: plugin.manifest, checkpointsDir: agent.config.checkpointsDir)
             let details = ["version": plugin.manifest.version, "commit": plugin.manifest.upstream.commit]
             if problems.isEmpty {
-                agent.readiness.update(Self.partName(name), PartStatus(ready: true, state: "validated", details: details))
+                // Not ready yet: the engine starts the workers now and reports loading, then ready. A
+                // "validated" that counted as ready let /v2/health/ready answer 200 before the model loaded.
+                agent.readiness.update(
+                    Self.partName(name),
+                    PartStatus(ready: false, state: "validated", reason: "checks passed; starting the model's workers", details: details))
             } else {
                 agent.logger.error("model \(name) failed its checks: \(problems.joined(separator: "; "))")
                 agent.readiness.update(Self.partName(name), PartStatus(ready: false, state: "invalid", reason: problems.joined(separator: "; "), details: details))

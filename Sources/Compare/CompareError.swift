@@ -1,5 +1,7 @@
+import PodAgentExtras
+
 /// The Compare module's one error type: a code for scripts, a message for people.
-public struct CompareError: Error, Sendable, CustomStringConvertible {
+public struct CompareError: Error, Sendable, CustomStringConvertible, CommandLineError {
     public enum Code: String, Sendable, Codable {
         /// Bad flags or input files.
         case usage
@@ -35,15 +37,15 @@ public struct CompareError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// The process exit status: 2 bad usage, 3 auth, 4 not found, 5 busy or not ready, 6 timeout, 1 otherwise.
-    public var exitCode: Int32 {
+    /// The row of the exit status table (``ProgramExit``).
+    public var programExit: ProgramExit {
         switch code {
-        case .usage: return 2
-        case .unauthorized: return 3
-        case .notFound: return 4
-        case .overloaded, .unavailable: return 5
-        case .timeout: return 6
-        default: return 1
+        case .usage: .usage
+        case .unauthorized: .unauthorized
+        case .notFound: .notFound
+        case .overloaded, .unavailable: .unavailable
+        case .timeout: .timeout
+        case .badRequest, .serverError, .transport, .invalidResult, .io: .failure
         }
     }
 }

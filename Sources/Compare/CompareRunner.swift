@@ -1,3 +1,4 @@
+import AgentAPI
 import Foundation
 import Plugins
 import Synchronization
@@ -74,9 +75,9 @@ public struct CompareSeries: Sendable, Equatable {
 public struct CompareTarget: Sendable {
     public var name: String
     public var client: AgentClient
-    public var served: [ServedModel]
+    public var served: [ModelStatus]
 
-    public init(name: String, client: AgentClient, served: [ServedModel]) {
+    public init(name: String, client: AgentClient, served: [ModelStatus]) {
         self.name = name
         self.client = client
         self.served = served
@@ -102,8 +103,8 @@ public enum CompareRunner {
                 return (entry.target == nil || entry.target == target.name) && target.served.contains { $0.name == entry.model }
             }
             let listed = serving.compactMap { targets[$0].served.first { $0.name == entry.model } }
-            facts[entry.label] = ModelFacts(loadSeconds: listed.compactMap(\.loadSeconds).max(),
-                                            gpuMemoryMiB: listed.compactMap(\.gpuMemoryMiB).max())
+            facts[entry.label] = ModelFacts(loadSeconds: listed.compactMap(\.longestLoadSeconds).max(),
+                                            gpuMemoryMiB: listed.compactMap(\.instancesGPUMemoryMiB).max())
             guard !serving.isEmpty else {
                 let why: String
                 if targets.isEmpty {
@@ -156,7 +157,7 @@ public enum CompareRunner {
 
     static func request(target: CompareTarget, series: CompareSeries, sample: Sample) -> CompareRecord {
         do {
-            let reply = try target.client.infer(model: series.model, inputs: sample.inputs, options: series.options)
+            let reply = try target.client.inferResult(model: series.model, inputs: sample.inputs, options: series.options)
             return CompareRecord(model: series.label, sample: sample.id, pod: target.name, result: reply.result,
                                  latencySeconds: reply.latencySeconds, serverTimings: reply.serverTimings, gpuMemoryMiB: reply.gpuMemoryMiB)
         } catch {

@@ -1,36 +1,22 @@
 import Foundation
 import SSHClient
 
-/// Connection settings for one podctl run, shared by all pods.
+/// How one podctl run reaches its pods: libssh's options (host keys, timeouts, agent), and with
+/// `--persist` the mux that keeps sessions for later runs. Codable: the mux receives it with each request.
 public struct ConnectionSettings: Sendable, Codable {
-    public var knownHostsFile: String
-    public var hostKeyPolicy: HostKeyPolicy
-    public var connectTimeout: Int
-    public var useAgent: Bool
-    public var keepaliveInterval: Int
-    /// The ssh-agent socket; nil means `SSH_AUTH_SOCK`.
-    public var agentSocket: String?
+    /// What every session of the run is opened with.
+    public var ssh: SSHConnectOptions
     /// With `--persist`: commands go through the mux and its kept sessions.
     public var persist: PersistSettings?
 
-    public init(knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: Int = 10,
-                useAgent: Bool = true, keepaliveInterval: Int = 30, agentSocket: String? = nil) {
-        self.knownHostsFile = knownHostsFile
-        self.hostKeyPolicy = hostKeyPolicy
-        self.connectTimeout = connectTimeout
-        self.useAgent = useAgent
-        self.keepaliveInterval = keepaliveInterval
-        self.agentSocket = agentSocket
-    }
-
-    var sshOptions: SSHConnectOptions {
-        SSHConnectOptions(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeyPolicy, connectTimeout: connectTimeout,
-                          keepaliveInterval: keepaliveInterval, useAgent: useAgent, agentSocket: agentSocket)
+    public init(ssh: SSHConnectOptions, persist: PersistSettings? = nil) {
+        self.ssh = ssh
+        self.persist = persist
     }
 
     /// Opens an authenticated session to `pod` (on the calling thread, which then owns it).
     public func connect(_ pod: Pod) throws(SSHError) -> SSHSession {
-        try SSHSession(endpoint: Self.endpoint(pod), options: sshOptions)
+        try SSHSession(endpoint: Self.endpoint(pod), options: ssh)
     }
 
     /// Where and as whom to reach `pod`, and the names its host key is pinned under.
@@ -71,10 +57,4 @@ public struct PersistSettings: Sendable, Codable {
         }
         return value * scale
     }
-}
-
-/// Milliseconds between two instants.
-func milliseconds(_ from: ContinuousClock.Instant, _ to: ContinuousClock.Instant) -> Double {
-    let duration = to - from
-    return Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }

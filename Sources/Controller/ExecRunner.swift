@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 import SSHClient
 import Synchronization
 
@@ -58,12 +59,12 @@ public enum ExecRunner {
             session = try settings.connect(pod)
         } catch {
             result.record(error)
-            result.connectMs = milliseconds(start, .now)
+            result.connectMs = (ContinuousClock.now - start).inMilliseconds
             result.totalMs = result.connectMs
             return result
         }
         let connected = ContinuousClock.now
-        result.connectMs = milliseconds(start, connected)
+        result.connectMs = (connected - start).inMilliseconds
         let kept = KeptOutput(request)
         do {
             let outcome = try session.exec(request.command, timeout: request.timeout) { stream, bytes in
@@ -74,8 +75,8 @@ public enum ExecRunner {
         } catch {
             result.record(error)
         }
-        result.runMs = milliseconds(connected, .now)
-        result.totalMs = milliseconds(start, .now)
+        result.runMs = (ContinuousClock.now - connected).inMilliseconds
+        result.totalMs = (ContinuousClock.now - start).inMilliseconds
         kept.store(in: &result)
         return result
     }

@@ -43,8 +43,8 @@ public struct SSHEndpoint: Sendable, Hashable {
     }
 }
 
-/// Connection settings shared by every pod of a run.
-public struct SSHConnectOptions: Sendable {
+/// Connection settings shared by every pod of a run (Codable: podctl hands them to its mux).
+public struct SSHConnectOptions: Sendable, Codable {
     public var knownHostsFile: String
     public var hostKeyPolicy: HostKeyPolicy
     /// Seconds for connect, key exchange and each blocking read (libssh's SSH_OPTIONS_TIMEOUT).

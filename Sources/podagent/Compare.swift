@@ -1,6 +1,9 @@
+import Agent
+import AgentAPI
 import ArgumentParser
 import Compare
 import Foundation
+import PodAgentExtras
 
 extension PodAgentCommand {
     struct CompareModels: ParsableCommand {
@@ -9,7 +12,7 @@ extension PodAgentCommand {
             abstract: "Run the same samples through several models on this pod's agent (HTTP, no SSH); write report.json and report.html.",
             discussion: """
                 --models takes [LABEL=]MODEL[@URL] entries; --option [LABEL:]KEY=VALUE sets request options. \
-                Token: --token-file, else PODAGENT_TOKEN, else the file named by PODAGENT_TOKEN_FILE. \
+                Token: --token-file, else PODAGENT_TOKEN, else api.token_file (PODAGENT_TOKEN_FILE). \
                 The report is written even when some requests fail (exit 1 then); see docs/compare.md.
                 """)
 
@@ -36,7 +39,8 @@ extension PodAgentCommand {
                 let token = try Self.token(file: tokenFile, environment: ProcessInfo.processInfo.environment)
                 var targets: [CompareTarget] = []
                 for base in url.isEmpty ? ["http://127.0.0.1:8080"] : url {
-                    let client = AgentClient(transport: try HTTPAgentTransport(baseURL: base, token: token), timeout: timeout)
+                    let client = AgentClient(transport: try SocketTransport(baseURL: base), token: token, tokenRule: .podagent,
+                                             timeout: .seconds(clamping: timeout))
                     do {
                         targets.append(CompareTarget(name: base, client: client, served: try client.servedModels()))
                     } catch {
@@ -47,8 +51,7 @@ extension PodAgentCommand {
                                                         tool: "podagent", progress: progress)
             } catch {
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                FileHandle.standardError.write(Data("podagent: error: \(error.message)\n".utf8))
-                throw ExitCode(error.exitCode)
+                throw error
             }
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             for row in outcome.report.perModel {
@@ -62,13 +65,12 @@ extension PodAgentCommand {
             if !outcome.report.failures.isEmpty { throw ExitCode(1) }
         }
 
-        static func token(file: String?, environment: [String: String]) throws(CompareError) -> String? {
-            if file == nil, let token = environment["PODAGENT_TOKEN"], !token.isEmpty { return token }
-            guard let path = file ?? environment["PODAGENT_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
-            guard let data = FileManager.default.contents(atPath: path) else { throw CompareError(.usage, "cannot read the token file \(path)") }
-            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !token.isEmpty else { throw CompareError(.usage, "the token file \(path) is empty") }
-            return token
+        /// The agent's token by podagent's rule; the configuration is read only when the flag and
+        /// PODAGENT_TOKEN leave the token file to it.
+        static func token(file: String?, environment: [String: String]) throws -> AgentToken? {
+            let configured = file == nil && environment[AgentToken.Rule.podagent.variable] == nil
+                ? try ConfigLoader(file: nil, flags: [:]).load().api.tokenFile : nil
+            return try AgentToken.resolve(flagFile: file, environment: environment, configuredFile: configured, rule: .podagent)
         }
     }
 }

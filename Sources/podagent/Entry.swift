@@ -1,6 +1,8 @@
 import Agent
 import ArgumentParser
 import Dispatch
+import Foundation
+import PodAgentExtras
 
 @main
 enum Entry {
@@ -19,6 +21,9 @@ enum Entry {
                 } else {
                     try command.run()
                 }
+            } catch let error as any CommandLineError {
+                // The one place podagent shows an error: each module's error knows its row of ProgramExit.
+                exit(error.report(program: "podagent"))
             } catch {
                 PodAgentCommand.exit(withError: error)
             }

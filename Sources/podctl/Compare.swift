@@ -5,8 +5,9 @@ import Foundation
 import Synchronization
 
 extension PodctlCommand {
-    struct Compare: ParsableCommand {
+    struct CompareModels: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "compare",
             abstract: "Run the same samples through several models on the pods that serve them; write report.json and report.html.",
             discussion: """
                 --models takes [LABEL=]MODEL[@POD] entries, e.g. PETR,VAD or petr=Demo@pod1,vad=Demo@pod2. \
@@ -41,7 +42,7 @@ extension PodctlCommand {
                     progress: update, warn: { OutputWriter.stderr.write("podctl: \($0)\n") })
             } catch {
                 progress?.clear()
-                throw failCompare(error)
+                throw error
             }
             progress?.clear()
             try printOutcome(outcome.report, json: outcome.json, html: outcome.html, tool: "podctl")

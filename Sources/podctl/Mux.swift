@@ -19,21 +19,17 @@ extension PodctlCommand {
 
             func run() throws {
                 let directory = MuxDirectory.resolve()
-                do {
-                    guard let status = try MuxCommand.status(directory: directory) else {
-                        OutputWriter.stdout.write("no mux running (\(directory.socket))\n")
-                        return
-                    }
-                    if json {
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.sortedKeys]
-                        let data = (try? encoder.encode(status)) ?? Data("{}".utf8)
-                        OutputWriter.stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-                    } else {
-                        OutputWriter.stdout.write(MuxCommand.table(status))
-                    }
-                } catch {
-                    throw fail(error)
+                guard let status = try MuxCommand.status(directory: directory) else {
+                    OutputWriter.stdout.write("no mux running (\(directory.socket))\n")
+                    return
+                }
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    let data = (try? encoder.encode(status)) ?? Data("{}".utf8)
+                    OutputWriter.stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+                } else {
+                    OutputWriter.stdout.write(MuxCommand.table(status))
                 }
             }
         }
@@ -43,12 +39,8 @@ extension PodctlCommand {
 
             func run() throws {
                 let directory = MuxDirectory.resolve()
-                do {
-                    let stopped = try MuxCommand.stop(directory: directory)
-                    OutputWriter.stdout.write(stopped ? "mux stopped\n" : "no mux running (\(directory.socket))\n")
-                } catch {
-                    throw fail(error)
-                }
+                let stopped = try MuxCommand.stop(directory: directory)
+                OutputWriter.stdout.write(stopped ? "mux stopped\n" : "no mux running (\(directory.socket))\n")
             }
         }
 

@@ -1,5 +1,7 @@
 import CPodctlShims
+import Crypto
 import Foundation
+import PodAgentExtras
 import SSHClient
 import Synchronization
 
@@ -22,10 +24,10 @@ struct SessionKey: Hashable, Sendable {
         port = pod.port
         user = pod.user
         identity = pod.identity
-        identityDigest = pod.identity.flatMap { FileManager.default.contents(atPath: $0) }.map { SHA256.hex(Array($0)) }
-        knownHosts = settings.knownHostsFile
-        policy = settings.hostKeyPolicy
-        agentSocket = settings.useAgent ? settings.agentSocket : nil
+        identityDigest = pod.identity.flatMap { FileManager.default.contents(atPath: $0) }.map { SHA256.hash(data: $0).hex }
+        knownHosts = settings.ssh.knownHostsFile
+        policy = settings.ssh.hostKeyPolicy
+        agentSocket = settings.ssh.useAgent ? settings.ssh.agentSocket : nil
     }
 
     var target: String { "\(user)@\(host):\(port)" }
@@ -166,8 +168,7 @@ final class KeptSession: Sendable {
     /// Seconds until the idle limit passes (0 when it has).
     var idleRemaining: Double {
         shared.withLock { state in
-            let idle = ContinuousClock.now - state.lastUsed
-            return max(0, state.idleLimit - (Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18))
+            max(0, state.idleLimit - (ContinuousClock.now - state.lastUsed).inSeconds)
         }
     }
 
@@ -175,8 +176,8 @@ final class KeptSession: Sendable {
         shared.withLock { state in
             let now = ContinuousClock.now
             return MuxSessionStatus(pods: state.pods, target: key.target, state: state.state,
-                                    ageSeconds: milliseconds(state.connectedAt, now) / 1000,
-                                    idleSeconds: state.channels > 0 ? 0 : milliseconds(state.lastUsed, now) / 1000,
+                                    ageSeconds: (now - state.connectedAt).inSeconds,
+                                    idleSeconds: state.channels > 0 ? 0 : (now - state.lastUsed).inSeconds,
                                     idleLimitSeconds: state.idleLimit, channels: state.channels, connects: state.connects)
         }
     }
@@ -294,7 +295,7 @@ private final class SessionDriver {
     /// A usable session: the kept one (its host key checked again if known_hosts changed), or a new one.
     func ensureSession() -> (fresh: Bool, connectMs: Double, failure: SSHError?) {
         if let session, session.isAlive {
-            let stamp = FileStamp(kept.settings.knownHostsFile)
+            let stamp = FileStamp(kept.settings.ssh.knownHostsFile)
             if stamp != knownHostsStamp {
                 do { try session.recheckHostKey() } catch {
                     MuxLog.write("\(kept.key.target): host key no longer accepted: \(error.message)")
@@ -315,7 +316,7 @@ private final class SessionDriver {
             session = made
             loop = newLoop
             connects += 1
-            knownHostsStamp = FileStamp(kept.settings.knownHostsFile)
+            knownHostsStamp = FileStamp(kept.settings.ssh.knownHostsFile)
             let count = connects
             kept.update { state in
                 state.connects = count
@@ -323,10 +324,10 @@ private final class SessionDriver {
                 state.state = "open"
             }
             MuxLog.write("\(kept.key.target): connected (\(kept.pod.name)), host key \(made.hostKeyFingerprint)")
-            return (true, milliseconds(start, .now), nil)
+            return (true, (ContinuousClock.now - start).inMilliseconds, nil)
         } catch {
             MuxLog.write("\(kept.key.target): cannot connect: \(error.message)")
-            return (true, milliseconds(start, .now), error)
+            return (true, (ContinuousClock.now - start).inMilliseconds, error)
         }
     }
 

@@ -159,8 +159,8 @@ final class SSHDFleet: Sendable {
 
     /// Strict host-key settings against the fleet's known_hosts.
     func settings(policy: HostKeyPolicyChoice = .strict, knownHosts: String? = nil, agentSocket: String? = nil) -> ConnectionSettings {
-        ConnectionSettings(knownHostsFile: knownHosts ?? self.knownHosts, hostKeyPolicy: policy.value, connectTimeout: 10,
-                           useAgent: agentSocket != nil, agentSocket: agentSocket)
+        ConnectionSettings(ssh: SSHConnectOptions(knownHostsFile: knownHosts ?? self.knownHosts, hostKeyPolicy: policy.value, connectTimeout: 10,
+                                                  useAgent: agentSocket != nil, agentSocket: agentSocket))
     }
 
     /// Writes an executable script into the sessions' PATH.

@@ -1,23 +1,26 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
-/// `podagent health`: asks a running agent and turns the answer into an exit status and a summary.
+/// `podagent health` (and so Docker's HEALTHCHECK and `podctl health`, which runs it on each pod):
+/// asks a running agent and turns the answer into healthy or not, a one-screen summary and the JSON.
 public struct HealthCheck: Sendable {
+    /// What to ask: liveness, readiness, or the detailed report (the default).
     public enum Kind: Sendable { case live, ready, report }
 
-    /// The answer: healthy or not, a one-screen summary and the JSON to print with `--json`.
+    /// The answer: healthy or not, a summary for people and the JSON `--json` prints (the agent's
+    /// body as received, or `{"error": ..., "healthy": false}` when nothing usable came back).
     public struct Outcome: Sendable {
         public var healthy: Bool
         public var summary: String
         public var json: String
     }
 
-    public var baseURL: String
-    public var timeout: Duration
+    public var client: AgentClient
 
-    public init(baseURL: String, timeout: Duration) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.timeout = timeout
-    }
+    public init(client: AgentClient) { self.client = client }
 
     public func run(_ kind: Kind) -> Outcome {
         let path = switch kind {
@@ -25,13 +28,11 @@ public struct HealthCheck: Sendable {
         case .ready: "/v2/health/ready"
         case .report: "/health"
         }
-        let token = ProcessInfo.processInfo.environment["PODAGENT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        let response: LocalHTTPClient.Response
+        let response: AgentResponse
         do {
-            response = try LocalHTTPClient(timeout: timeout, bearerToken: token).get(baseURL + path)
+            response = try client.send("GET", path, timeout: client.timeout)
         } catch {
-            let body = (try? JSONSerialization.data(withJSONObject: ["healthy": false, "error": error.message], options: [.sortedKeys])) ?? Data()
-            return Outcome(healthy: false, summary: "unhealthy: \(error.message)", json: String(decoding: body, as: UTF8.self))
+            return Self.failed(error.message)
         }
         let json = String(decoding: response.body, as: UTF8.self)
         switch kind {
@@ -39,14 +40,28 @@ public struct HealthCheck: Sendable {
             let healthy = response.status == 200
             return Outcome(healthy: healthy, summary: "\(healthy ? "ok" : "unhealthy"): HTTP \(response.status) \(json)", json: json)
         case .report:
-            guard response.status == 200, let report = try? JSONDecoder().decode(HealthReport.self, from: response.body) else {
+            guard response.status == 200 else {
                 return Outcome(healthy: false, summary: "unhealthy: HTTP \(response.status) \(json)", json: json)
             }
-            return Outcome(healthy: report.ready, summary: Self.summary(report), json: json)
+            do {
+                let report = try AgentJSON.decode(HealthReport.self, from: response.body, what: "GET /health")
+                return Outcome(healthy: report.ready, summary: Self.summary(report), json: json)
+            } catch {
+                return Outcome(healthy: false, summary: "unhealthy: \(error.message)", json: json)
+            }
         }
     }
 
-    static func summary(_ report: HealthReport) -> String {
+    /// No answer to show: `{"error": ..., "healthy": false}`, which `podctl health` reads as "agent not answering".
+    static func failed(_ message: String) -> Outcome {
+        struct Failure: Encodable { var error: String, healthy = false }
+        let json = (try? AgentJSON.encoder().encode(Failure(error: message))).map { String(decoding: $0, as: UTF8.self) }
+            ?? #"{"healthy":false}"#
+        return Outcome(healthy: false, summary: "unhealthy: \(message)", json: json)
+    }
+
+    /// The report on one screen: version, readiness, each part, each GPU.
+    public static func summary(_ report: HealthReport) -> String {
         var lines = ["podagent \(report.agent.version): \(report.ready ? "ready" : "NOT READY"), up \(Int(report.agent.uptime_s)) s, state in \(report.agent.state_dir)"]
         lines += report.reasons.map { "  not ready: \($0)" }
         for (name, part) in report.parts.sorted(by: { $0.key < $1.key }) {

@@ -105,6 +105,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "AgentAPITests",
+            dependencies: ["AgentAPI", "Plugins", "TestProcesses"],
+            path: "Tests/AgentAPITests",
+            exclude: ["Support/scripted_http.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "PodAgentExtrasTests",
             dependencies: ["PodAgentExtras"],
             path: "Tests/PodAgentExtrasTests",

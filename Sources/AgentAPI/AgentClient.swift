@@ -101,12 +101,17 @@ public struct AgentClient: Sendable {
     }
 
     /// `POST /v2/models/{model}/infer` (Open Inference Protocol) with the sample description (a JSON
-    /// object, as bytes) as the BYTES input `sample`.
-    public func inferOIP(model: String, sample: Data, id: String? = nil) throws(AgentAPIError) -> OIPInferResponse {
+    /// object, as bytes) as the BYTES input `sample` and `parameters` (a JSON object, as bytes) as the request's options.
+    public func inferOIP(model: String, sample: Data, parameters: Data = Data("{}".utf8), id: String? = nil) throws(AgentAPIError) -> OIPInferResponse {
         struct Tensor: Encodable { var name = "sample", datatype = "BYTES", shape = [1], data: [String] }
         struct Body: Encodable { var id: String?, inputs: [Tensor] }
         let path = "/v2/models/\(Self.escape(model))/infer"
-        let body = try encode(Body(id: id, inputs: [Tensor(data: [String(decoding: sample, as: UTF8.self)])]), what: "POST \(path)")
+        var body = try encode(Body(id: id, inputs: [Tensor(data: [String(decoding: sample, as: UTF8.self)])]), what: "POST \(path)")
+        // `parameters` goes in as given (a JSON object): the closing brace of the body makes room for it.
+        body.removeLast()
+        body.append(Data(#","parameters":"#.utf8))
+        body.append(parameters)
+        body.append(Data("}".utf8))
         let response = try send("POST", path, body: body, timeout: timeout)
         guard response.status == 200 else { throw error(for: response, request: "POST \(path)", subject: "model '\(model)'") }
         return try AgentJSON.decode(OIPInferResponse.self, from: response.body, what: "POST \(path)")

@@ -111,6 +111,20 @@ let package = Package(
             exclude: ["Support/scripted_http.py"],
             swiftSettings: strict
         ),
+        // The libssh and libcurl wrappers on their own: a real sshd, a real HTTP(S) server on loopback.
+        .testTarget(
+            name: "SSHClientTests",
+            dependencies: ["SSHClient", "TestProcesses"],
+            path: "Tests/SSHClientTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CurlClientTests",
+            dependencies: ["CurlClient", "TestProcesses"],
+            path: "Tests/CurlClientTests",
+            exclude: ["Support/echo_server.py"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PodAgentExtrasTests",
             dependencies: ["PodAgentExtras"],

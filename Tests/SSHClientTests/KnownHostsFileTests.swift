@@ -1,4 +1,3 @@
-import Controller
 import Foundation
 import SSHClient
 import Testing
@@ -7,12 +6,7 @@ import TestProcesses
 /// known_hosts reading and pinning on real files, against what OpenSSH's own tools write and read.
 @Suite("known_hosts: lookup by name, all-or-nothing pins, concurrent writers, a full disk")
 struct KnownHostsFileTests {
-    let fleet = SSHDFleet.shared
-
-    func key(_ index: Int) throws -> SSHPublicKey {
-        let fields = fleet.hostKeyLines[index].split(separator: " ")
-        return try SSHPublicKey(type: String(fields[1]), base64: String(fields[2]))
-    }
+    func key(_ index: Int) throws -> SSHPublicKey { try HostKeys.shared.key(index) }
 
     @Test func hashedEntriesWrittenByOpenSSHAreFound() throws {
         let dir = try Shell.temporaryDirectory("kh-hashed")
@@ -51,7 +45,7 @@ struct KnownHostsFileTests {
         let dir = try Shell.temporaryDirectory("kh-concurrent")
         let file = "\(dir)/known_hosts"
         let keys = try (0..<4).map { try key($0) }
-        FanOut.run(count: 64, width: 32) { index in
+        DispatchQueue.concurrentPerform(iterations: 64) { index in
             _ = try? KnownHostsFile(path: file).pin(keys, names: ["pod\(index)", "[127.0.0.1]:\(3000 + index)"])
         }
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)

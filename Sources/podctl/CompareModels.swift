@@ -2,7 +2,6 @@ import ArgumentParser
 import Compare
 import Controller
 import Foundation
-import Synchronization
 
 extension PodctlCommand {
     struct CompareModels: ParsableCommand {
@@ -62,22 +61,4 @@ func printOutcome(_ report: CompareReport, json: String, html: String, tool: Str
     if report.failures.count > 20 { OutputWriter.stderr.write("\(tool): ... \(report.failures.count - 20) more failures in \(json)\n") }
     OutputWriter.stdout.write("wrote \(json) and \(html)\n")
     if !report.failures.isEmpty { throw ExitCode(1) }
-}
-
-/// `[done/total, N failed]` on stderr while a comparison runs; only on a terminal.
-final class CompareProgress: Sendable {
-    private let last = Mutex<ContinuousClock.Instant?>(nil)
-
-    static func onTerminal() -> CompareProgress? { OutputWriter.stderr.isTerminal ? CompareProgress() : nil }
-
-    func update(done: Int, total: Int, failed: Int) {
-        last.withLock { last in
-            let now = ContinuousClock.now
-            guard done == total || last.map({ now - $0 > .milliseconds(100) }) ?? true else { return }
-            last = now
-            OutputWriter.stderr.write("\r\u{1B}[K[\(done)/\(total) requests, \(failed) failed]")
-        }
-    }
-
-    func clear() { OutputWriter.stderr.write("\r\u{1B}[K") }
 }

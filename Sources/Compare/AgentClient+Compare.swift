@@ -75,22 +75,3 @@ extension ModelStatus {
         return memory.isEmpty ? nil : memory.reduce(0, +)
     }
 }
-
-extension CompareError {
-    /// The agent's error, same code (an answer that is not the API's is an invalid result).
-    public init(_ error: AgentAPIError) {
-        let code: Code = switch error.code {
-        case .usage: .usage
-        case .unauthorized: .unauthorized
-        case .notFound: .notFound
-        case .overloaded: .overloaded
-        case .unavailable: .unavailable
-        case .timeout: .timeout
-        case .badRequest: .badRequest
-        case .serverError: .serverError
-        case .transport: .transport
-        case .invalidAnswer: .invalidResult
-        }
-        self.init(code, error.message)
-    }
-}

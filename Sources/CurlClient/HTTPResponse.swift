@@ -6,10 +6,4 @@ public struct HTTPResponse: Sendable {
     /// Header names lower-cased; a repeated header keeps its last value.
     public var headers: [String: String]
     public var body: Data
-
-    public init(status: Int, headers: [String: String] = [:], body: Data) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-    }
 }

@@ -24,6 +24,10 @@ enum Entry {
             } catch let error as any CommandLineError {
                 // The one place podagent shows an error: each module's error knows its row of ProgramExit.
                 exit(error.report(program: "podagent"))
+            } catch where PodAgentCommand.exitCode(for: error) == .validationFailure {
+                // swift-argument-parser's usage errors exit with the table's 2 (bad usage), not its 64.
+                FileHandle.standardError.write(Data((PodAgentCommand.fullMessage(for: error) + "\n").utf8))
+                exit(ProgramExit.usage.rawValue)
             } catch {
                 PodAgentCommand.exit(withError: error)
             }

@@ -21,13 +21,16 @@ struct PodctlCommand: ParsableCommand {
     }
 
     /// Parses, runs, and is the one place podctl shows an error: each module's error knows its row
-    /// of ``ProgramExit``; swift-argument-parser's own (usage, `--help`, ExitCode) go through it as usual.
+    /// of ``ProgramExit``; swift-argument-parser's usage errors exit 2 like ours, `--help` and ExitCode as usual.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as any CommandLineError {
             Foundation.exit(error.report(program: "podctl"))
+        } catch where exitCode(for: error) == .validationFailure {
+            OutputWriter.stderr.write(fullMessage(for: error) + "\n")
+            Foundation.exit(ProgramExit.usage.rawValue)
         } catch {
             exit(withError: error)
         }

@@ -27,7 +27,9 @@ test: deps
 	$(SWIFT) test --skip-build --filter '^AgentTests\.'
 	$(SWIFT) test --skip-build --filter '^PluginsTests\.'
 	$(SWIFT) test --skip-build --filter '^(ControllerTests|CompareTests)\.'
+	$(SWIFT) test --skip-build --filter '^(AgentAPITests|PodAgentExtrasTests|SSHClientTests|CurlClientTests)\.'
 	python3 -m unittest discover -s Tests/images -p 'test_images.py'
+	python3 -m unittest discover -s Tests/repo
 	python3 -m unittest discover -s Tests/images -p 'test_loadpath.py'
 	$(MAKE) test-python
 	$(MAKE) test-static

@@ -42,10 +42,15 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
 
+        // What every module may use: durable file writes, Duration in seconds, the exit statuses. libc only.
+        .target(name: "PodAgentExtras", path: "Sources/PodAgentExtras", swiftSettings: strict),
+        // The agent's HTTP API for server and clients: its Codable types, one blocking HTTP transport, the
+        // client, the token rule. FoundationEssentials only (no NIO, no URLSession), so podagent stays lean.
+        .target(name: "AgentAPI", dependencies: ["PodAgentExtras"], path: "Sources/AgentAPI", swiftSettings: strict),
         // Model plugins: manifests, parsers, the standard result, exports. No networking.
         .target(
             name: "Plugins",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["PodAgentExtras", .product(name: "Yams", package: "Yams")],
             path: "Sources/Plugins",
             swiftSettings: strict
         ),
@@ -53,7 +58,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "Plugins", "CShims",
+                "Plugins", "CShims", "AgentAPI", "PodAgentExtras",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -69,17 +74,17 @@ let package = Package(
             swiftSettings: strict
         ),
         // libssh, wrapped: typed errors, Swift types only.
-        .target(name: "SSHClient", dependencies: ["CLibSSH", "CShims"], path: "Sources/SSHClient", swiftSettings: strict),
+        .target(name: "SSHClient", dependencies: ["CLibSSH", "CShims", "PodAgentExtras"], path: "Sources/SSHClient", swiftSettings: strict),
         // libcurl, wrapped: typed errors, Swift types only.
         .target(name: "CurlClient", dependencies: ["CCurl"], path: "Sources/CurlClient", swiftSettings: strict),
         // Model comparison: runs samples through the agent's HTTP API, metrics, report.json/report.html.
         // No SSH and no libcurl, so podagent (inside the pod) and podctl (through a tunnel) share it.
-        .target(name: "Compare", dependencies: ["Plugins"], path: "Sources/Compare", swiftSettings: strict),
+        .target(name: "Compare", dependencies: ["Plugins", "AgentAPI", "PodAgentExtras"], path: "Sources/Compare", swiftSettings: strict),
         // podctl's logic: inventory, targets, fan-out, commands.
         .target(
             name: "Controller",
             dependencies: [
-                "SSHClient", "CurlClient", "Plugins", "Compare", "CPodctlShims",
+                "SSHClient", "CurlClient", "Plugins", "Compare", "AgentAPI", "PodAgentExtras", "CPodctlShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -89,20 +94,47 @@ let package = Package(
         ),
         .executableTarget(
             name: "podagent",
-            dependencies: ["Agent", "Plugins", "Compare", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Agent", "AgentAPI", "Plugins", "Compare", "PodAgentExtras", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/podagent",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "podctl",
-            dependencies: ["Controller", "Compare", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Controller", "AgentAPI", "Compare", "PodAgentExtras", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/podctl",
             swiftSettings: strict
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Plugins", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Agent", "AgentAPI", "Plugins", "PodAgentExtras", .product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/AgentTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AgentAPITests",
+            dependencies: ["AgentAPI", "Plugins", "TestProcesses"],
+            path: "Tests/AgentAPITests",
+            exclude: ["Support/scripted_http.py"],
+            swiftSettings: strict
+        ),
+        // The libssh and libcurl wrappers on their own: a real sshd, a real HTTP(S) server on loopback.
+        .testTarget(
+            name: "SSHClientTests",
+            dependencies: ["SSHClient", "TestProcesses"],
+            path: "Tests/SSHClientTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CurlClientTests",
+            dependencies: ["CurlClient", "TestProcesses"],
+            path: "Tests/CurlClientTests",
+            exclude: ["Support/echo_server.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PodAgentExtrasTests",
+            dependencies: ["PodAgentExtras"],
+            path: "Tests/PodAgentExtrasTests",
             swiftSettings: strict
         ),
         .testTarget(
@@ -120,13 +152,16 @@ let package = Package(
         ),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "SSHClient", "CurlClient", "Compare", "TestProcesses"],
+            dependencies: [
+                "Controller", "SSHClient", "CurlClient", "Compare", "AgentAPI", "PodAgentExtras", "TestProcesses",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/ControllerTests",
             swiftSettings: strict
         ),
         .testTarget(
             name: "CompareTests",
-            dependencies: ["Compare", "Plugins", "TestProcesses"],
+            dependencies: ["Compare", "AgentAPI", "Plugins", "TestProcesses"],
             path: "Tests/CompareTests",
             exclude: ["Support/standin_agent.py"],
             swiftSettings: strict

@@ -21,3 +21,9 @@ static inline CURLcode pa_curl_setopt_write_function(CURL *handle, pa_curl_write
 static inline CURLcode pa_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+static inline CURLcode pa_curl_setopt_off(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode pa_curl_setopt_header_function(CURL *handle, pa_curl_write_fn fn) {
+    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, fn);
+}

@@ -1,28 +1,34 @@
-/// The Compare module's one error type: a code for scripts, a message for people.
-public struct CompareError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable, Codable {
+import AgentAPI
+import PodAgentExtras
+
+/// The Compare module's one error type: a code for scripts (and the report's failure kinds), a message for people.
+public struct CompareError: Error, Sendable, CustomStringConvertible, CommandLineError {
+    /// Compare's own codes, and the agent's by AgentAPI's names (`unauthorized`, `not_found`, `overloaded`,
+    /// `unavailable`, `timeout`, `bad_request`, `server_error`, `transport`): the report's failure kinds.
+    public struct Code: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// An agent's error as AgentAPI names it; an answer that is not the API's is an invalid result.
+        public init(_ agent: AgentAPIError.Code) {
+            rawValue = agent == .invalidAnswer ? "invalid_result" : agent.rawValue
+        }
+
         /// Bad flags or input files.
-        case usage
-        /// The agent refused the token (401).
-        case unauthorized
-        /// No such model or route (404).
-        case notFound = "not_found"
-        /// Queue full (429).
-        case overloaded
-        /// Model not ready (503).
-        case unavailable
-        /// The request ran past its timeout (504, or no answer in time).
-        case timeout
-        /// The agent said the request was wrong (400, 413).
-        case badRequest = "bad_request"
-        /// The agent failed on this input (500 and other statuses).
-        case serverError = "server_error"
-        /// Nothing answered, or the connection broke.
-        case transport
+        public static let usage = Code(.usage)
         /// The answer was not a standard result.
-        case invalidResult = "invalid_result"
+        public static let invalidResult = Code(.invalidAnswer)
         /// Writing the report failed.
-        case io
+        public static let io = Code(rawValue: "io")
+        public static let unauthorized = Code(.unauthorized)
+        public static let notFound = Code(.notFound)
+        public static let overloaded = Code(.overloaded)
+        public static let unavailable = Code(.unavailable)
+        public static let timeout = Code(.timeout)
+        public static let badRequest = Code(.badRequest)
+        public static let serverError = Code(.serverError)
+        public static let transport = Code(.transport)
     }
 
     public var code: Code
@@ -33,17 +39,16 @@ public struct CompareError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The agent's error, same code and message.
+    public init(_ error: AgentAPIError) {
+        self.init(Code(error.code), error.message)
+    }
+
     public var description: String { message }
 
-    /// The process exit status: 2 bad usage, 3 auth, 4 not found, 5 busy or not ready, 6 timeout, 1 otherwise.
-    public var exitCode: Int32 {
-        switch code {
-        case .usage: return 2
-        case .unauthorized: return 3
-        case .notFound: return 4
-        case .overloaded, .unavailable: return 5
-        case .timeout: return 6
-        default: return 1
-        }
+    /// The row of the exit status table (``ProgramExit``): an agent's error exits as AgentAPI's does.
+    public var programExit: ProgramExit {
+        if let agent = AgentAPIError.Code(rawValue: code.rawValue) { return AgentAPIError(agent, message).programExit }
+        return .failure
     }
 }

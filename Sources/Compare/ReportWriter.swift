@@ -1,5 +1,6 @@
 import Foundation
 import Plugins
+import PodAgentExtras
 
 /// Writes `report.json` and `report.html` into a folder, each whole or not at all (temp, fsync, rename).
 public enum ReportWriter {
@@ -21,15 +22,12 @@ public enum ReportWriter {
             throw CompareError(.io, "\(directory): cannot create the report folder: \(error.localizedDescription)")
         }
         let json = "\(directory)/report.json", html = "\(directory)/report.html"
+        let encoded = try encode(report)
         do {
-            try AtomicFile.write(Array(try encode(report)) + [0x0A], to: json)
-            try AtomicFile.write(Array(ReportHTML.render(report).utf8), to: html)
-        } catch let error as PluginError {
-            throw CompareError(.io, error.message)
-        } catch let error as CompareError {
-            throw error
+            try AtomicFile.write(Array(encoded) + [0x0A], to: json)
+            try AtomicFile.write(ReportHTML.render(report), to: html)
         } catch {
-            throw CompareError(.io, "\(directory): \(error)")
+            throw CompareError(.io, error.message)
         }
         return (json, html)
     }

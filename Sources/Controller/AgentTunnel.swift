@@ -1,4 +1,4 @@
-import Compare
+import AgentAPI
 import Foundation
 import Synchronization
 
@@ -61,31 +61,8 @@ public final class AgentTunnel: Sendable {
         finished.wait()
     }
 
-    /// A transport through this tunnel.
-    public func transport(token: String?) throws(ControllerError) -> HTTPAgentTransport {
-        do { return try HTTPAgentTransport(baseURL: baseURL, token: token) } catch {
-            throw ControllerError(.usage, error.message)
-        }
-    }
-}
-
-/// Where podctl gets the agent's API token: `--token-file`, then `PODCTL_TOKEN`, then the pod's `token_file`.
-public enum AgentToken {
-    /// The token, or nil when none is configured anywhere (an agent without a token binds 127.0.0.1 only,
-    /// which the tunnel reaches). Only the file name ever appears in errors, never the content.
-    public static func resolve(tokenFile: String?, environment: [String: String], pod: Pod?) throws(ControllerError) -> String? {
-        if let file = tokenFile ?? nil { return try read(file, what: "--token-file") }
-        if let token = environment["PODCTL_TOKEN"], !token.isEmpty { return token }
-        if let file = pod?.tokenFile { return try read(file, what: "\(pod?.name ?? "pod") token_file") }
-        return nil
-    }
-
-    static func read(_ path: String, what: String) throws(ControllerError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ControllerError(.usage, "\(what): cannot read \(path)")
-        }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty else { throw ControllerError(.usage, "\(what): \(path) is empty") }
-        return token
+    /// A client for the agent through this tunnel.
+    public func client(token: AgentToken?, timeout: Duration = .seconds(300)) -> AgentClient {
+        AgentClient(transport: SocketTransport(loopbackPort: localPort), token: token, tokenRule: .podctl, timeout: timeout)
     }
 }

@@ -1,5 +1,7 @@
+import AgentAPI
 import Compare
 import Foundation
+import PodAgentExtras
 
 /// `podctl compare`: a tunnel per pod, the models each serves, then the shared runner.
 public enum CompareCommand {
@@ -13,15 +15,13 @@ public enum CompareCommand {
         var targets: [CompareTarget] = []
         for pod in pods {
             do {
-                let token = try AgentToken.resolve(tokenFile: tokenFile, environment: environment, pod: pod)
+                let token = try AgentToken.resolve(flagFile: tokenFile, environment: environment, configuredFile: pod.tokenFile, rule: .podctl)
                 let tunnel = try AgentTunnel.open(pod: pod, settings: settings)
                 tunnels.append(tunnel)
-                let client = AgentClient(transport: try tunnel.transport(token: token), timeout: timeout)
+                let client = tunnel.client(token: token, timeout: .seconds(clamping: timeout))
                 let served = try client.servedModels()
                 targets.append(CompareTarget(name: pod.name, client: client, served: served))
-            } catch let error as ControllerError {
-                warn("\(pod.name): skipped: \(error.message)")
-            } catch let error as CompareError {
+            } catch let error as any CommandLineError {
                 warn("\(pod.name): skipped: \(error.message)")
             } catch {
                 warn("\(pod.name): skipped: \(error)")

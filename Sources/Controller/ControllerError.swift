@@ -1,5 +1,7 @@
+import PodAgentExtras
+
 /// The Controller module's one error type: a code for scripts, a message for people.
-public struct ControllerError: Error, Sendable, CustomStringConvertible {
+public struct ControllerError: Error, Sendable, CustomStringConvertible, CommandLineError {
     public enum Code: String, Sendable {
         case inventory, targets, usage, io, discovery, ssh, transfer, mux
     }
@@ -14,11 +16,23 @@ public struct ControllerError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// The process exit status for this error (2 for bad input, 1 otherwise).
-    public var exitCode: Int32 {
+    /// The row of the exit status table (``ProgramExit``): bad input is usage, the rest a failure.
+    public var programExit: ProgramExit {
         switch code {
-        case .inventory, .targets, .usage: return 2
-        default: return 1
+        case .inventory, .targets, .usage: .usage
+        case .io, .discovery, .ssh, .transfer, .mux: .failure
         }
+    }
+}
+
+extension ControllerError {
+    /// A durable write that failed (``AtomicFile``): the path, the step and errno's text.
+    public init(_ failure: AtomicFile.Failure) {
+        self.init(.io, failure.message)
+    }
+
+    /// Runs `body` (one of ``AtomicFile``'s writes), mapping its failure once.
+    static func writing<T>(_ body: @autoclosure () throws(AtomicFile.Failure) -> T) throws(ControllerError) -> T {
+        do { return try body() } catch { throw ControllerError(error) }
     }
 }

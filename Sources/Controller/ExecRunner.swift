@@ -1,36 +1,7 @@
 import Foundation
+import PodAgentExtras
 import SSHClient
 import Synchronization
-
-/// Receives output as it arrives and each pod's result as it finishes (from worker threads).
-public protocol OutputSink: Sendable {
-    func output(pod: Pod, stream: SSHClient.OutputStream, bytes: [UInt8])
-    func finished(_ result: PodResult)
-}
-
-/// What `podctl exec` runs and how.
-public struct ExecRequest: Sendable {
-    public var command: String
-    /// Seconds before the command (and its remote process group) is ended; nil waits forever.
-    public var timeout: Double?
-    public var fanout: Int
-    /// Whether stdout/stderr are kept in the results (for gather, JSON and health).
-    public var keepOutput: Bool
-    /// Bytes kept per stream and pod when output is kept (the first and the last half); nil keeps all.
-    public var maxOutput: Int?
-
-    /// The default cap on kept output: 1 MiB per stream and pod.
-    public static let defaultMaxOutput = 1 << 20
-
-    public init(command: String, timeout: Double? = nil, fanout: Int = 64, keepOutput: Bool = true,
-                maxOutput: Int? = ExecRequest.defaultMaxOutput) {
-        self.command = command
-        self.timeout = timeout
-        self.fanout = fanout
-        self.keepOutput = keepOutput
-        self.maxOutput = maxOutput
-    }
-}
 
 /// Runs one command on many pods through the sliding window.
 public enum ExecRunner {
@@ -58,12 +29,12 @@ public enum ExecRunner {
             session = try settings.connect(pod)
         } catch {
             result.record(error)
-            result.connectMs = milliseconds(start, .now)
+            result.connectMs = (ContinuousClock.now - start).inMilliseconds
             result.totalMs = result.connectMs
             return result
         }
         let connected = ContinuousClock.now
-        result.connectMs = milliseconds(start, connected)
+        result.connectMs = (connected - start).inMilliseconds
         let kept = KeptOutput(request)
         do {
             let outcome = try session.exec(request.command, timeout: request.timeout) { stream, bytes in
@@ -74,8 +45,8 @@ public enum ExecRunner {
         } catch {
             result.record(error)
         }
-        result.runMs = milliseconds(connected, .now)
-        result.totalMs = milliseconds(start, .now)
+        result.runMs = (ContinuousClock.now - connected).inMilliseconds
+        result.totalMs = (ContinuousClock.now - start).inMilliseconds
         kept.store(in: &result)
         return result
     }

@@ -32,10 +32,9 @@ public struct FleetOptions: Sendable {
     public func expandingTilde(_ path: String) -> String { expandTilde(path, home: home) }
 
     public var settings: ConnectionSettings {
-        var settings = ConnectionSettings(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeys, connectTimeout: connectTimeout,
-                                          useAgent: useAgent, keepaliveInterval: keepaliveInterval)
-        settings.persist = persist
-        return settings
+        ConnectionSettings(ssh: SSHConnectOptions(knownHostsFile: knownHostsFile, hostKeyPolicy: hostKeys, connectTimeout: connectTimeout,
+                                                  keepaliveInterval: keepaliveInterval, useAgent: useAgent),
+                           persist: persist)
     }
 
     /// The inventory: `-i FILE`, else `./fleet.yaml`, else `~/.config/podctl/fleet.yaml`, else empty.

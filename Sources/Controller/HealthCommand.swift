@@ -1,4 +1,6 @@
+import AgentAPI
 import Foundation
+import Plugins
 
 /// One pod's line in `podctl health`, read from `podagent health --json` run on the pod.
 public struct HealthRow: Sendable, Equatable {
@@ -26,7 +28,8 @@ public struct HealthRow: Sendable, Equatable {
         self.problem = problem
     }
 
-    /// Reads the agent's report (HealthReport's JSON: agent, ready, gpu.devices, parts).
+    /// Reads what `podagent health --json` printed on the pod: the agent's ``HealthReport``, or
+    /// `{"error": ..., "healthy": false}` when the agent did not answer (or refused the check).
     /// Model parts are the `parts` entries whose names start with "model".
     public static func from(_ result: PodResult) -> HealthRow {
         var row = HealthRow(pod: result.pod.name, ready: nil, sshd: "-", gpuUtilization: "-", gpuMemory: "-",
@@ -35,45 +38,37 @@ public struct HealthRow: Sendable, Equatable {
             row.problem = "\(result.status.rawValue): \(result.errorMessage ?? "")"
             return row
         }
-        guard let report = try? JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any] else {
-            let stderr = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            row.problem = "no health report from podagent (exit \(result.exitCode.map(String.init) ?? "?"))"
-                + (stderr.isEmpty ? "" : ": \(stderr.prefix(200))")
-            return row
-        }
-        // `podagent health --json` answers {"healthy": false, "error": ...} when its agent does not answer.
-        if let error = report["error"] as? String {
-            row.ready = false
-            row.problem = "agent not answering: \(error)"
-            return row
-        }
-        row.ready = report["ready"] as? Bool
-        if row.ready == nil { row.problem = "report has no 'ready'" }
-        if row.ready == false, let reasons = report["reasons"] as? [String], !reasons.isEmpty {
-            row.problem = reasons.joined(separator: "; ")
-        }
-        if let agent = report["agent"] as? [String: Any], let version = agent["version"] as? String { row.version = version }
-        let parts = report["parts"] as? [String: [String: Any]] ?? [:]
-        if let sshd = parts["sshd"] {
-            row.sshd = (sshd["state"] as? String) ?? ((sshd["ready"] as? Bool) == true ? "ready" : "not ready")
-        }
-        let models = parts.filter { $0.key.hasPrefix("model") }
-        if !models.isEmpty {
-            row.models = "\(models.values.filter { ($0["ready"] as? Bool) == true }.count)/\(models.count)"
-        }
-        if let gpu = report["gpu"] as? [String: Any] {
-            let devices = gpu["devices"] as? [[String: Any]] ?? []
-            if devices.isEmpty {
-                row.gpuUtilization = (gpu["available"] as? Bool) == true ? "0 GPUs" : "no GPU"
-            } else {
-                row.gpuUtilization = devices.map { ($0["utilization_percent"] as? Double).map { "\(Int($0))%" } ?? "?" }
-                    .joined(separator: ",")
-                row.gpuMemory = devices.map { device in
-                    let used = (device["memory_used_mib"] as? Double).map { String(Int($0)) } ?? "?"
-                    let total = (device["memory_total_mib"] as? Double).map { String(Int($0)) } ?? "?"
-                    return "\(used)/\(total)MiB"
-                }.joined(separator: ",")
+        let output = Data(result.stdout)
+        let report: HealthReport
+        do {
+            report = try AgentJSON.decode(HealthReport.self, from: output, what: HealthCommand.remoteCommand)
+        } catch {
+            if let failure = try? AgentJSON.decoder().decode(ErrorBody.self, from: output) {
+                row.ready = false
+                row.problem = "agent not answering: \(failure.error)"
+                return row
             }
+            let stderr = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let why = output.isEmpty ? (stderr.isEmpty ? "" : ": \(stderr.prefix(200))") : ": \(error.message.prefix(300))"
+            row.problem = "no health report from podagent (exit \(result.exitCode.map(String.init) ?? "?"))\(why)"
+            return row
+        }
+        row.ready = report.ready
+        if !report.ready, !report.reasons.isEmpty { row.problem = report.reasons.joined(separator: "; ") }
+        row.version = report.agent.version
+        if let sshd = report.parts["sshd"] { row.sshd = sshd.state }
+        let models = report.parts.filter { $0.key.hasPrefix("model") }
+        if !models.isEmpty { row.models = "\(models.values.filter(\.ready).count)/\(models.count)" }
+        let devices = report.gpu.devices
+        if devices.isEmpty {
+            row.gpuUtilization = report.gpu.available ? "0 GPUs" : "no GPU"
+        } else {
+            row.gpuUtilization = devices.map { $0.utilization_percent.map { "\(Int($0))%" } ?? "?" }.joined(separator: ",")
+            row.gpuMemory = devices.map { device in
+                let used = device.memory_used_mib.map { String(Int($0)) } ?? "?"
+                let total = device.memory_total_mib.map { String(Int($0)) } ?? "?"
+                return "\(used)/\(total)MiB"
+            }.joined(separator: ",")
         }
         return row
     }
@@ -90,17 +85,25 @@ public enum HealthCommand {
                                      settings: settings)
         let rows = results.map(HealthRow.from)
         if json {
-            for (row, result) in zip(rows, results) {
-                var record: [String: Any] = ["pod": row.pod, "healthy": row.healthy, "problem": row.problem ?? NSNull()]
-                record["report"] = (try? JSONSerialization.jsonObject(with: Data(result.stdout))) ?? NSNull()
-                if let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) {
-                    out.write(String(decoding: data, as: UTF8.self) + "\n")
-                }
-            }
+            for (row, result) in zip(rows, results) { out.write(record(row, output: result.stdout) + "\n") }
         } else {
             out.write(table(rows))
         }
         return (rows, rows.allSatisfy(\.healthy) ? 0 : 1)
+    }
+
+    /// One `--json` line: `{"healthy", "pod", "problem", "report"}`, the report as the pod printed it
+    /// (the agent's report, or the error; null when it printed no JSON).
+    static func record(_ row: HealthRow, output: [UInt8]) -> String {
+        func line(_ report: JSONValue) -> String? {
+            let record = JSONValue.object([
+                ("healthy", .bool(row.healthy)), ("pod", .string(row.pod)), ("problem", row.problem.map(JSONValue.string) ?? .null),
+                ("report", report),
+            ])
+            return (try? JSONWriter.write(record)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        // A report JSON cannot carry (a NaN from a hostile pod) is left out rather than the pod's line.
+        return line((try? JSONReader.parse(output, source: remoteCommand)) ?? .null) ?? line(.null) ?? ""
     }
 
     public static func table(_ rows: [HealthRow]) -> String {

@@ -1,6 +1,8 @@
+import AgentAPI
 import Compare
 import Foundation
 import Plugins
+import PodAgentExtras
 
 /// `podctl infer POD MODEL INPUT...`: one sample through the pod's agent, over an SSH tunnel.
 public enum InferCommand {
@@ -10,20 +12,18 @@ public enum InferCommand {
     /// which is printed as received; `--summary` then prints it whole).
     /// Errors from the agent become `CompareError`s (401 → 3, 404 → 4, 429/503 → 5, 504 → 6).
     public static func run(pod: Pod, settings: ConnectionSettings, model: String, sample: Sample,
-                           options: [String: JSONValue], token: String?, timeout: Double, output: Output,
+                           options: [String: JSONValue], token: AgentToken?, timeout: Double, output: Output,
                            out: OutputWriter = .stdout) throws(CompareError) -> InferReply? {
         let tunnel: AgentTunnel
         do { tunnel = try AgentTunnel.open(pod: pod, settings: settings) } catch {
             throw CompareError(.transport, error.message)
         }
         defer { tunnel.close() }
-        let transport: HTTPAgentTransport
-        do { transport = try tunnel.transport(token: token) } catch { throw CompareError(.usage, error.message) }
-        let client = AgentClient(transport: transport, timeout: timeout)
+        let client = tunnel.client(token: token, timeout: .seconds(clamping: timeout))
         // An export format (nuscenes, nuscmap, openlane) is not a standard result: print it as received.
         if case .string(let format)? = options["format"], format != "standard" {
-            let reply: HTTPReply
-            do { reply = try client.post(model: model, inputs: sample.inputs, options: options).0 } catch {
+            let reply: InferAnswer
+            do { reply = try client.inferAsReceived(model: model, inputs: sample.inputs, options: options) } catch {
                 throw CompareError(error.code, "\(pod.name): \(error.message)")
             }
             out.write(output == .json ? String(decoding: reply.body, as: UTF8.self) + "\n" : pretty(reply.body) + "\n")
@@ -31,7 +31,7 @@ public enum InferCommand {
         }
         let reply: InferReply
         do {
-            reply = try client.infer(model: model, inputs: sample.inputs, options: options)
+            reply = try client.inferResult(model: model, inputs: sample.inputs, options: options)
         } catch {
             throw CompareError(error.code, "\(pod.name): \(error.message)")
         }

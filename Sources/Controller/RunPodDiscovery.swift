@@ -1,5 +1,6 @@
 import CurlClient
 import Foundation
+import PodAgentExtras
 import Yams
 
 /// One pod from RunPod's REST API (`GET /v1/pods`), with only the fields podctl uses.
@@ -144,7 +145,7 @@ public enum RunPodDiscovery {
         }
         let directory = (fleetFile as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        try AtomicFile.write(text, to: fleetFile, mode: 0o644)
+        try ControllerError.writing(AtomicFile.write(text, to: fleetFile, mode: 0o644))
         return result
     }
 }

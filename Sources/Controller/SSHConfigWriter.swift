@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 import SSHClient
 
 /// Writes `~/.ssh/podctl/config` and the one `Include` line at the top of `~/.ssh/config`, so plain
@@ -58,72 +59,13 @@ public struct SSHConfigWriter: Sendable {
         guard flock(lock, LOCK_EX) == 0 else { throw ControllerError(.io, "cannot lock \(lockPath)") }
         defer { flock(lock, LOCK_UN) }
 
-        try AtomicFile.write(render(pods, knownHostsFile: knownHostsFile, policy: policy), to: podctlConfig, mode: 0o600)
+        try ControllerError.writing(AtomicFile.write(render(pods, knownHostsFile: knownHostsFile, policy: policy), to: podctlConfig, mode: 0o600))
         let existing = fm.contents(atPath: userConfig).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let lines = existing.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.contains(where: { $0.trimmingCharacters(in: .whitespaces) == includeLine }) { return false }
         // At the top: ssh uses the first value it sees, and an Include after a `Host *` block could be shadowed.
         let header = "# Added by podctl: pods from the fleet file.\n\(includeLine)\n\n"
-        try AtomicFile.write(header + existing, to: userConfig, mode: 0o600)
+        try ControllerError.writing(AtomicFile.write(header + existing, to: userConfig, mode: 0o600))
         return true
-    }
-}
-
-/// Temp file in the same directory, fsync, rename: readers see the old file or the new one.
-enum AtomicFile {
-    static func write(_ text: String, to path: String, mode: mode_t) throws(ControllerError) {
-        let temporary = "\(path).podctl-tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ControllerError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress.map { $0 + offset }, bytes.count - offset) }
-            if written <= 0 {
-                close(fd)
-                unlink(temporary)
-                throw ControllerError(.io, "cannot write \(temporary): \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard synced, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw ControllerError(.io, "cannot replace \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-}
-
-/// `podctl code POD [PATH]`: the VS Code Remote-SSH URL, and `code --remote` when it is installed.
-public enum CodeCommand {
-    public static func url(pod: String, path: String) -> String {
-        let cleanPath = path.hasPrefix("/") ? path : "/" + path
-        return "vscode://vscode-remote/ssh-remote+\(SSHConfigWriter.alias(pod))\(cleanPath)"
-    }
-
-    /// The `code` executable on PATH, if any.
-    public static func findCode(path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
-        for directory in (path ?? "").split(separator: ":") {
-            let candidate = "\(directory)/code"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
-    /// Runs `code --remote ssh-remote+NAME PATH` and returns its exit status.
-    public static func launch(code: String, pod: String, path: String) throws(ControllerError) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: code)
-        process.arguments = ["--remote", "ssh-remote+\(SSHConfigWriter.alias(pod))", path]
-        do {
-            try process.run()
-        } catch {
-            // Foundation wraps the errno in a generic Cocoa error; the POSIX one says what went wrong.
-            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-            throw ControllerError(.io, "cannot run \(code): \((underlying ?? error as NSError).localizedDescription)")
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import PodAgentExtras
 import SSHClient
 import Synchronization
 
@@ -35,12 +37,12 @@ struct LocalFile: Sendable {
                 throw ControllerError(.transfer, "cannot read \(path): \(error.localizedDescription)")
             }
             if chunk.isEmpty { break }
-            hasher.update(chunk)
+            hasher.update(data: chunk)
             counted += UInt64(chunk.count)
         }
         self.path = path
         size = counted
-        sha256 = hasher.finalizeHex()
+        sha256 = hasher.finalize().hex
         mode = ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int).map { mode_t($0) } ?? 0o644
     }
 }
@@ -87,7 +89,7 @@ public enum TransferCommand {
     }
 
     /// Downloads `remote` from every pod to `localDirectory/<pod name>/<file name>`, checking the
-    /// size and the pod's `sha256sum` against what arrived; written to a temp file, fsynced, renamed.
+    /// size and the pod's `sha256sum` against what arrived; staged beside it, put in place only when it checks out.
     public static func pull(remote: String, localDirectory: String, pods: [Pod], settings: ConnectionSettings,
                             fanout: Int, progress: ProgressLine? = nil) -> [TransferResult] {
         if let persist = settings.persist {
@@ -109,7 +111,6 @@ public enum TransferCommand {
         let fileName = (remote as NSString).lastPathComponent
         let directory = "\(localDirectory)/\(pod.name)"
         let destination = "\(directory)/\(fileName)"
-        let temporary = "\(destination).podctl-partial"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -120,37 +121,20 @@ public enum TransferCommand {
             let sftp = try SFTPSession(session: session)
             let expectedSize = try sftp.size(of: remote)
             let remoteDigest = try remoteSHA256(remote, session)
-            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw ControllerError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+            // Dropped without a commit (an error below), the staged file is removed and nothing is left behind.
+            let staged = try ControllerError.writing(StagedFile(replacing: destination, mode: 0o644))
             var hasher = SHA256()
             var received: UInt64 = 0
-            do {
-                try sftp.download(remote) { buffer in
-                    hasher.update(buffer)
-                    received += UInt64(buffer.count)
-                    var offset = 0
-                    while offset < buffer.count, let base = buffer.baseAddress {
-                        let written = write(fd, base + offset, buffer.count - offset)
-                        if written < 0 { throw ControllerError(.io, "write to \(temporary) failed: \(String(cString: strerror(errno)))") }
-                        offset += written
-                    }
-                }
-            } catch {
-                close(fd)
-                unlink(temporary)
-                throw error
+            try sftp.download(remote) { buffer in
+                hasher.update(bufferPointer: buffer)
+                received += UInt64(buffer.count)
+                try ControllerError.writing(staged.write(buffer))
             }
-            let synced = fsync(fd) == 0
-            close(fd)
-            let digest = hasher.finalizeHex()
-            guard synced, received == expectedSize, digest == remoteDigest else {
-                unlink(temporary)
+            let digest = hasher.finalize().hex
+            guard received == expectedSize, digest == remoteDigest else {
                 throw ControllerError(.transfer, "verification failed: remote \(expectedSize) bytes sha256 \(remoteDigest), received \(received) bytes sha256 \(digest)")
             }
-            guard rename(temporary, destination) == 0 else {
-                unlink(temporary)
-                throw ControllerError(.io, "cannot rename into \(destination): \(String(cString: strerror(errno)))")
-            }
+            try ControllerError.writing(staged.commit())
             return TransferResult(pod: pod, bytes: received, sha256: digest, path: destination)
         } catch {
             throw transferError(error)

@@ -1,21 +1,8 @@
-import Crypto
-import CurlClient
+import AgentAPI
 import Foundation
+import PodAgentExtras
 import SSHClient
 import Synchronization
-
-/// One host key as a pod's agent reported it, checked: libssh reads it, and its fingerprint is
-/// recomputed here rather than taken from the answer.
-public struct AgentHostKey: Sendable, Equatable {
-    public var key: SSHPublicKey
-    /// `SHA256:` + unpadded base64 of the blob's SHA-256, as OpenSSH prints it.
-    public var fingerprint: String
-
-    /// `SHA256:` + unpadded base64 SHA-256 of a key blob.
-    public static func fingerprint(blob: Data) -> String {
-        "SHA256:" + String(Data(Crypto.SHA256.hash(data: blob)).base64EncodedString().prefix { $0 != "=" })
-    }
-}
 
 /// `podctl trust`: fetches each pod's sshd host keys from its agent (`GET {agent_url}/v2/ssh/host-keys`,
 /// libcurl, TLS verified, the pod's token) and pins them in known_hosts under the pod's alias and its
@@ -88,10 +75,14 @@ public enum TrustCommand {
         let names = ConnectionSettings.endpoint(pod).knownHostsNames
         var result = Result(pod: pod.name, status: .failed, names: names, keys: [], message: "")
         do {
-            let token = try AgentToken.resolve(tokenFile: options.tokenFile, environment: options.environment, pod: pod)
+            let token = try AgentToken.resolve(flagFile: options.tokenFile, environment: options.environment, configuredFile: pod.tokenFile,
+                                               rule: .podctl)
             result.keys = try fetch(pod, token: token, caFile: options.caFile, timeout: options.timeout)
-        } catch {
+        } catch let error as any CommandLineError {
             result.message = error.message
+            return result
+        } catch {
+            result.message = "\(error)"
             return result
         }
         let summary = result.keys.map { "\($0.key.type) \($0.fingerprint)" }.joined(separator: ", ")
@@ -112,8 +103,8 @@ public enum TrustCommand {
         case .refused(let conflicts):
             result.status = .refused
             let details = conflicts.map { conflict in
-                "\(conflict.name) pins \(conflict.pinned.type) \(AgentHostKey.fingerprint(blob: conflict.pinned.blob)), "
-                    + "the agent reports \(AgentHostKey.fingerprint(blob: conflict.offered.blob))"
+                "\(conflict.name) pins \(conflict.pinned.type) \(conflict.pinned.fingerprint), "
+                    + "the agent reports \(conflict.offered.fingerprint)"
             }
             let first = conflicts.first?.name ?? names[0]
             result.message = """
@@ -125,43 +116,21 @@ public enum TrustCommand {
         return result
     }
 
-    /// `GET {agent_url}/v2/ssh/host-keys`: the agent's keys, each checked. The token goes only into the
-    /// Authorization header, never into a message.
-    public static func fetch(_ pod: Pod, token: String?, caFile: String?, timeout: Int) throws(ControllerError) -> [AgentHostKey] {
+    /// `GET {agent_url}/v2/ssh/host-keys` over libcurl (TLS verified): the agent's keys, each read by libssh
+    /// and its fingerprint recomputed here. The token goes only into the Authorization header, never into a message.
+    public static func fetch(_ pod: Pod, token: AgentToken?, caFile: String?, timeout: Int) throws(ControllerError) -> [AgentHostKey] {
         guard let base = pod.agentURL else {
             throw ControllerError(.usage, "no agent_url in the fleet file (set agent_url, or run podctl discover runpod)")
         }
         try requireAuthenticatedChannel(base)
-        let url = base + "/v2/ssh/host-keys"
-        var headers = ["Accept: application/json"]
-        if let token { headers.append("Authorization: Bearer \(token)") }
-        let response: HTTPResponse
+        let answer: HostKeyList
         do {
-            response = try HTTPClient(timeoutSeconds: timeout, caFile: caFile, maxBodyBytes: maxAnswerBytes).get(url, headers: headers)
+            let transport = try CurlAgentTransport(baseURL: base, caFile: caFile, maxResponseBytes: maxAnswerBytes)
+            let client = AgentClient(transport: transport, token: token, label: "the agent at \(base)", tokenRule: .podctl,
+                                     timeout: .seconds(max(1, timeout)))
+            answer = try client.hostKeys()
         } catch {
-            let hint = error.message.localizedCaseInsensitiveContains("certificate") && caFile == nil
-                ? " (an agent behind a private CA or a self-signed certificate needs --agent-ca FILE)" : ""
-            throw ControllerError(.io, "cannot fetch the host keys from the agent: \(error.message)\(hint)")
-        }
-        let agentMessage = (try? JSONDecoder().decode(ErrorBody.self, from: response.body))?.error
-            ?? String(decoding: response.body.prefix(200), as: UTF8.self)
-        switch response.status {
-        case 200: break
-        case 401:
-            let sent = token == nil ? "no token was sent" : "the token was refused"
-            throw ControllerError(.io, "the agent at \(base) answered 401: \(sent) (set --token-file, PODCTL_TOKEN or the pod's token_file)")
-        case 404:
-            throw ControllerError(.io, "the agent at \(base) has no /v2/ssh/host-keys (404: \(agentMessage)); is it an older podagent?")
-        case 503:
-            throw ControllerError(.io, "the agent cannot tell its host keys (503): \(agentMessage)")
-        default:
-            throw ControllerError(.io, "GET \(url) answered HTTP \(response.status): \(agentMessage)")
-        }
-        let answer: Answer
-        do {
-            answer = try JSONDecoder().decode(Answer.self, from: response.body)
-        } catch {
-            throw ControllerError(.io, "GET \(url): not the host-keys answer podctl expects: \(error)")
+            throw ControllerError(error.code == .usage ? .usage : .io, hostKeysProblem(error, base: base, caFile: caFile))
         }
         guard !answer.hostKeys.isEmpty else { throw ControllerError(.io, "the agent at \(base) reported no host key") }
         var keys: [AgentHostKey] = []
@@ -170,7 +139,7 @@ public enum TrustCommand {
             do { key = try SSHPublicKey(type: entry.type, base64: entry.publicKey) } catch {
                 throw ControllerError(.io, "the agent at \(base) reported a key podctl cannot read: \(error.message)")
             }
-            let fingerprint = AgentHostKey.fingerprint(blob: key.blob)
+            let fingerprint = key.fingerprint
             guard fingerprint == entry.fingerprint else {
                 throw ControllerError(.io, "the agent at \(base) reported \(entry.type) with fingerprint \(entry.fingerprint), but its key hashes to \(fingerprint)")
             }
@@ -179,30 +148,28 @@ public enum TrustCommand {
         return keys
     }
 
+    /// Why the keys could not be had, with what to do about it.
+    static func hostKeysProblem(_ error: AgentAPIError, base: String, caFile: String?) -> String {
+        switch error.code {
+        case .transport, .timeout:
+            let hint = error.message.localizedCaseInsensitiveContains("certificate") && caFile == nil
+                ? " (an agent behind a private CA or a self-signed certificate needs --agent-ca FILE)" : ""
+            return "cannot fetch the host keys from the agent: \(error.message)\(hint)"
+        case .notFound:
+            return "\(error.message); is it an older podagent without /v2/ssh/host-keys?"
+        case .unavailable:
+            return "the agent cannot tell its host keys: \(error.message)"
+        default:
+            return error.message
+        }
+    }
+
     /// Plain HTTP authenticates nothing (anyone on the path could hand over their own keys, and would see
     /// the token): only https, or http to this machine's loopback (a test, or an agent reached locally).
     static func requireAuthenticatedChannel(_ base: String) throws(ControllerError) {
-        guard let components = URLComponents(string: base), let scheme = components.scheme?.lowercased() else {
-            throw ControllerError(.usage, "agent_url '\(base)' is not a URL")
-        }
-        if scheme == "https" { return }
-        let host = (components.host ?? "").lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        if scheme == "http", host == "localhost" || host == "::1" || host.hasPrefix("127.") { return }
+        let url: AgentURL
+        do { url = try AgentURL(base) } catch { throw ControllerError(.usage, "agent_url: \(error.message)") }
+        if url.scheme == "https" || url.isLoopback { return }
         throw ControllerError(.usage, "agent_url \(base) is plain HTTP: it cannot prove the keys come from the pod (use https)")
-    }
-
-    struct Answer: Decodable {
-        struct Entry: Decodable {
-            var type: String
-            var publicKey: String
-            var fingerprint: String
-            enum CodingKeys: String, CodingKey { case type, publicKey = "public_key", fingerprint }
-        }
-        var hostKeys: [Entry]
-        enum CodingKeys: String, CodingKey { case hostKeys = "host_keys" }
-    }
-
-    struct ErrorBody: Decodable {
-        var error: String
     }
 }

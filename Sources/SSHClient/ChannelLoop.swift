@@ -1,5 +1,6 @@
 import CLibSSH
 import Foundation
+import PodAgentExtras
 import Synchronization
 
 /// The channels of one session, driven by the one thread that owns the session (libssh sessions are not
@@ -86,8 +87,7 @@ public final class ChannelLoop {
         // packets already: a short command may have ended inside them. Moving on first means nothing waits
         // for traffic that has already arrived.
         let progressed = advance(now: .now)
-        let milliseconds = progressed ? 0 : Int32(max(0, min(Int64(Int32.max),
-            wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)))
+        let milliseconds = progressed ? 0 : Int32(max(0, min(Double(Int32.max), wait.inMilliseconds.rounded(.down))))
         ssh_event_add_session(event, session.raw)
         let rc = ssh_event_dopoll(event, milliseconds)
         ssh_event_remove_session(event, session.raw)

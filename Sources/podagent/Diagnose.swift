@@ -17,13 +17,8 @@ extension PodAgentCommand {
             let runner = CommandRunner(supervisor: supervisor)
             let bundle = DiagnosticsBundle(loader: options.loader, runner: runner, probe: SystemGPUProbe(runner: runner, timeout: .seconds(5)))
             let output = out ?? DiagnosticsBundle.defaultOutput()
-            do {
-                let files = try await bundle.write(to: output)
-                print("wrote \(output) (\(files.count) files: \(files.joined(separator: ", ")))")
-            } catch {
-                StandardStream.writeError("podagent: error: \(error.message)\n")
-                throw ExitCode(error.exitCode)
-            }
+            let files = try await bundle.write(to: output)
+            print("wrote \(output) (\(files.count) files: \(files.joined(separator: ", ")))")
         }
     }
 }

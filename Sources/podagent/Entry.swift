@@ -1,6 +1,8 @@
 import Agent
 import ArgumentParser
 import Dispatch
+import Foundation
+import PodAgentExtras
 
 @main
 enum Entry {
@@ -19,6 +21,13 @@ enum Entry {
                 } else {
                     try command.run()
                 }
+            } catch let error as any CommandLineError {
+                // The one place podagent shows an error: each module's error knows its row of ProgramExit.
+                exit(error.report(program: "podagent"))
+            } catch where PodAgentCommand.exitCode(for: error) == .validationFailure {
+                // swift-argument-parser's usage errors exit with the table's 2 (bad usage), not its 64.
+                StandardStream.writeError(PodAgentCommand.fullMessage(for: error) + "\n")
+                exit(ProgramExit.usage.rawValue)
             } catch {
                 PodAgentCommand.exit(withError: error)
             }

@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Foundation
 import Logging
+import PodAgentExtras
 
 extension PodAgentCommand {
     struct GPU: AsyncParsableCommand {
@@ -20,7 +21,7 @@ extension PodAgentCommand.GPU {
         @Option(help: "Seconds the GPU reading may take.") var timeout: Double = 5
 
         func run() async throws {
-            let report = await SystemGPUProbe.forCommand(timeout: commandDuration(seconds: timeout)).read()
+            let report = await SystemGPUProbe.forCommand(timeout: .seconds(clamping: timeout)).read()
             let listing = GPUListing(report: report)
             if json {
                 print(CommandJSON.string(listing))
@@ -44,7 +45,7 @@ extension PodAgentCommand.GPU {
 
         func run() async throws {
             let probe = SystemGPUProbe.forCommand(timeout: .seconds(5))
-            let result = await GPUOrphanCleanup(probe: probe).run(dryRun: dryRun, timeout: commandDuration(seconds: timeout))
+            let result = await GPUOrphanCleanup(probe: probe).run(dryRun: dryRun, timeout: .seconds(clamping: timeout))
             print(json ? CommandJSON.string(result) : GPUOrphanCleanup.render(result))
             if !result.complete { throw ExitCode(1) }
         }
@@ -66,7 +67,7 @@ extension PodAgentCommand.GPU {
         func run() async throws {
             let probe = SystemGPUProbe.forCommand(timeout: .seconds(5))
             let reclaimer = GPUReclaimer(probe: probe, metrics: nil, logger: Logger(label: "podagent.gpu"))
-            let record = await reclaimer.reclaim(model: model, processGroup: group, timeout: commandDuration(seconds: timeout))
+            let record = await reclaimer.reclaim(model: model, processGroup: group, timeout: .seconds(clamping: timeout))
             if json {
                 print(CommandJSON.string(record))
             } else {
@@ -75,9 +76,4 @@ extension PodAgentCommand.GPU {
             if !record.complete { throw ExitCode(1) }
         }
     }
-}
-
-/// Seconds from a command-line number; negative or non-finite values count as zero.
-func commandDuration(seconds value: Double) -> Duration {
-    .milliseconds(Int64((value.isFinite ? max(0, value) : 0) * 1000))
 }

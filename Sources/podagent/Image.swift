@@ -30,35 +30,30 @@ extension PodAgentCommand {
             }
 
             func run() throws {
-                do throws(AgentError) {
-                    var flags: [String: ConfigValue] = [:]
-                    if let pluginsDir { flags["plugins_dir"] = .scalar(pluginsDir) }
-                    let config = try ConfigLoader(file: nil, flags: flags).load()
-                    let manifests: [PluginManifest]
-                    do {
-                        manifests = try ManifestLoader.loadDirectory(config.pluginsDir)
-                    } catch {
-                        throw AgentError(error)
-                    }
-                    if all, let outDir {
-                        let result = try ImageRecipes.writeAll(manifests: manifests, into: outDir)
-                        for path in result.written { print("wrote \(path)") }
-                        for skip in result.skipped { print("skipped \(skip.model): \(skip.reason)") }
-                        return
-                    }
-                    let name = model ?? ""
-                    guard let manifest = manifests.first(where: { $0.name.lowercased() == name.lowercased() }) else {
-                        throw AgentError(.invalidArgument, "unknown model '\(name)' in \(config.pluginsDir) (known: \(manifests.map(\.name).joined(separator: ", ")))")
-                    }
-                    let text = try DockerfileGenerator().dockerfile(for: manifest)
-                    if let out {
-                        try ImageRecipes.write(text, to: out)
-                    } else {
-                        StandardStream.writeOutput(text)
-                    }
+                var flags: [String: ConfigValue] = [:]
+                if let pluginsDir { flags["plugins_dir"] = .scalar(pluginsDir) }
+                let config = try ConfigLoader(file: nil, flags: flags).load()
+                let manifests: [PluginManifest]
+                do {
+                    manifests = try ManifestLoader.loadDirectory(config.pluginsDir)
                 } catch {
-                    StandardStream.writeError("podagent: error: \(error.message)\n")
-                    throw ExitCode(error.exitCode)
+                    throw AgentError(error)
+                }
+                if all, let outDir {
+                    let result = try ImageRecipes.writeAll(manifests: manifests, into: outDir)
+                    for path in result.written { print("wrote \(path)") }
+                    for skip in result.skipped { print("skipped \(skip.model): \(skip.reason)") }
+                    return
+                }
+                let name = model ?? ""
+                guard let manifest = manifests.first(where: { $0.name.lowercased() == name.lowercased() }) else {
+                    throw AgentError(.invalidArgument, "unknown model '\(name)' in \(config.pluginsDir) (known: \(manifests.map(\.name).joined(separator: ", ")))")
+                }
+                let text = try DockerfileGenerator().dockerfile(for: manifest)
+                if let out {
+                    try ImageRecipes.write(text, to: out)
+                } else {
+                    StandardStream.writeOutput(text)
                 }
             }
         }

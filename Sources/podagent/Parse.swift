@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Plugins
+import PodAgentExtras
 
 extension PodAgentCommand {
     struct Parse: AsyncParsableCommand {
@@ -25,38 +26,33 @@ extension PodAgentCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            do {
-                guard let exportFormat = ExportFormat(rawValue: format) else {
-                    throw AgentError(.invalidArgument, "--format: '\(format)' is not one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                if pickle != nil, exportFormat != .openlane || output == nil {
-                    throw AgentError(.invalidArgument, "--pickle needs --format openlane and --output")
-                }
-                let config = try options.loader.load()
-                let catalog = try ModelCatalog.load(config: config)
-                let job = OfflineParse(
-                    model: model, input: input, format: exportFormat, scoreThreshold: scoreThreshold,
-                    topologyThreshold: topologyThreshold, calibration: calibration, sampleID: sampleId, includeRaw: includeRaw,
-                    denseTopology: denseTopology, submissionInfo: submissionInfo)
-                if repeatCount > 0 {
-                    StandardStream.writeError(try job.benchmark(plugins: catalog.plugins, iterations: repeatCount) + "\n")
-                    return
-                }
-                let bytes = try job.render(plugins: catalog.plugins)
-                guard let output else {
-                    StandardStream.write(Data(bytes), to: STDOUT_FILENO)
-                    return
-                }
-                do { try AtomicFile.write(bytes, to: output) } catch { throw AgentError(error) }
-                if let pickle {
-                    let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.parse"))
-                    supervisor.start()
-                    try await OfflineParse.writeOpenLanePickle(
-                        json: output, pickle: pickle, pluginsDir: config.pluginsDir, runner: CommandRunner(supervisor: supervisor))
-                }
-            } catch let error as AgentError {
-                StandardStream.writeError("podagent: error: \(error.message)\n")
-                throw ExitCode(error.exitCode)
+            guard let exportFormat = ExportFormat(rawValue: format) else {
+                throw AgentError(.invalidArgument, "--format: '\(format)' is not one of \(ExportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if pickle != nil, exportFormat != .openlane || output == nil {
+                throw AgentError(.invalidArgument, "--pickle needs --format openlane and --output")
+            }
+            let config = try options.loader.load()
+            let catalog = try ModelCatalog.load(config: config)
+            let job = OfflineParse(
+                model: model, input: input, format: exportFormat, scoreThreshold: scoreThreshold,
+                topologyThreshold: topologyThreshold, calibration: calibration, sampleID: sampleId, includeRaw: includeRaw,
+                denseTopology: denseTopology, submissionInfo: submissionInfo)
+            if repeatCount > 0 {
+                StandardStream.writeError(try job.benchmark(plugins: catalog.plugins, iterations: repeatCount) + "\n")
+                return
+            }
+            let bytes = try job.render(plugins: catalog.plugins)
+            guard let output else {
+                StandardStream.write(Data(bytes), to: STDOUT_FILENO)
+                return
+            }
+            do { try AtomicFile.write(bytes, to: output) } catch { throw AgentError(error) }
+            if let pickle {
+                let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.parse"))
+                supervisor.start()
+                try await OfflineParse.writeOpenLanePickle(
+                    json: output, pickle: pickle, pluginsDir: config.pluginsDir, runner: CommandRunner(supervisor: supervisor))
             }
         }
     }

@@ -12,13 +12,7 @@ extension PodAgentCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() throws {
-            let catalog: ModelCatalog
-            do {
-                catalog = try ModelCatalog.load(config: options.loader.load())
-            } catch {
-                StandardStream.writeError("podagent: error: \(error.message)\n")
-                throw ExitCode(error.exitCode)
-            }
+            let catalog = try ModelCatalog.load(config: options.loader.load())
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

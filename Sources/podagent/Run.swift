@@ -19,7 +19,7 @@ extension PodAgentCommand {
         var command: [String] = []
 
         func run() async throws {
-            let code = await AgentLauncher.run(loader: options.loader, command: command, keepRunning: keepRunning)
+            let code = try await AgentLauncher.run(loader: options.loader, command: command, keepRunning: keepRunning)
             if code != 0 { throw ExitCode(code) }
         }
     }

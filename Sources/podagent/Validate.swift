@@ -24,18 +24,10 @@ extension PodAgentCommand {
         }
 
         func run() async throws {
-            let config: AgentConfig
-            let plugin: any ModelPlugin
-            do throws(AgentError) {
-                config = try loader.load()
-                let catalog = try ModelCatalog.load(config: config)
-                guard let found = catalog.plugin(named: model) else {
-                    throw AgentError(.invalidArgument, ModelCatalog.unknownModelMessage(model, known: catalog.plugins, pluginsDir: config.pluginsDir))
-                }
-                plugin = found
-            } catch {
-                StandardStream.writeError("podagent: error: \(error.message)\n")
-                throw ExitCode(error.exitCode)
+            let config = try loader.load()
+            let catalog = try ModelCatalog.load(config: config)
+            guard let plugin = catalog.plugin(named: model) else {
+                throw AgentError(.invalidArgument, ModelCatalog.unknownModelMessage(model, known: catalog.plugins, pluginsDir: config.pluginsDir))
             }
             let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.validate"))
             supervisor.start()

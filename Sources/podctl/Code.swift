@@ -14,12 +14,8 @@ extension PodctlCommand {
         func run() throws {
             print(CodeCommand.url(pod: pod, path: path))
             guard !printOnly, let code = CodeCommand.findCode() else { return }
-            do {
-                let status = try CodeCommand.launch(code: code, pod: pod, path: path)
-                if status != 0 { throw ExitCode(status) }
-            } catch let error as ControllerError {
-                throw fail(error)
-            }
+            let status = try CodeCommand.launch(code: code, pod: pod, path: path)
+            if status != 0 { throw ExitCode(status) }
         }
     }
 }

@@ -28,26 +28,21 @@ extension PodctlCommand {
             func run() throws {
                 let environment = ProcessInfo.processInfo.environment
                 guard let key = environment["RUNPOD_API_KEY"], !key.isEmpty else {
-                    throw fail(ControllerError(.usage, "RUNPOD_API_KEY is not set"))
+                    throw ControllerError(.usage, "RUNPOD_API_KEY is not set")
                 }
                 let base = apiURL ?? environment["RUNPOD_API_URL"] ?? RunPodDiscovery.defaultBaseURL
-                let found: [DiscoveredPod]
-                do {
-                    found = RunPodDiscovery.classify(try RunPodDiscovery.fetch(baseURL: base, apiKey: key))
-                    for pod in found {
-                        if let host = pod.host, let port = pod.port {
-                            print("\(pod.name)\t\(pod.id)\t\(pod.status)\troot@\(host):\(port)")
-                        } else {
-                            print("\(pod.name)\t\(pod.id)\t\(pod.status)\tunreachable: \(pod.unreachableReason ?? "?")")
-                        }
+                let found = RunPodDiscovery.classify(try RunPodDiscovery.fetch(baseURL: base, apiKey: key))
+                for pod in found {
+                    if let host = pod.host, let port = pod.port {
+                        print("\(pod.name)\t\(pod.id)\t\(pod.status)\troot@\(host):\(port)")
+                    } else {
+                        print("\(pod.name)\t\(pod.id)\t\(pod.status)\tunreachable: \(pod.unreachableReason ?? "?")")
                     }
-                    if !dryRun {
-                        let update = try RunPodDiscovery.update(fleetFile: inventory, with: found)
-                        OutputWriter.stderr.write("podctl: \(inventory): \(update.added) added, \(update.updated) updated\n")
-                        for note in update.notes { OutputWriter.stderr.write("podctl: \(note)\n") }
-                    }
-                } catch {
-                    throw fail(error)
+                }
+                if !dryRun {
+                    let update = try RunPodDiscovery.update(fleetFile: inventory, with: found)
+                    OutputWriter.stderr.write("podctl: \(inventory): \(update.added) added, \(update.updated) updated\n")
+                    for note in update.notes { OutputWriter.stderr.write("podctl: \(note)\n") }
                 }
                 if trust { try trustDiscovered(found) }
             }
@@ -58,12 +53,7 @@ extension PodctlCommand {
                 options.inventoryPath = inventory
                 options.knownHosts = knownHosts
                 let ids = Set(found.filter { $0.host != nil }.map(\.id))
-                let pods: [Pod]
-                do {
-                    pods = try options.loadInventory().pods.filter { $0.runpodID.map(ids.contains) ?? false }
-                } catch {
-                    throw fail(error)
-                }
+                let pods = try options.loadInventory().pods.filter { $0.runpodID.map(ids.contains) ?? false }
                 guard !pods.isEmpty else {
                     OutputWriter.stderr.write("podctl: trust: no reachable pod to trust\n")
                     return

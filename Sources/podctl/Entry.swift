@@ -1,5 +1,7 @@
 import ArgumentParser
 import Controller
+import Foundation
+import PodAgentExtras
 
 @main
 struct PodctlCommand: ParsableCommand {
@@ -7,8 +9,8 @@ struct PodctlCommand: ParsableCommand {
         commandName: "podctl",
         abstract: "Drive fleets of GPU pods over SSH.",
         version: PodctlVersion.current,
-        subcommands: [Exec.self, Health.self, Push.self, Pull.self, Forward.self, Infer.self, Compare.self, SSHConfig.self, Code.self,
-                      Discover.self, Trust.self, Mux.self, Version.self]
+        subcommands: [Exec.self, Health.self, Push.self, Pull.self, Forward.self, Infer.self, CompareModels.self, SSHConfig.self,
+                      Code.self, Discover.self, Trust.self, Mux.self, Version.self]
     )
 
     struct Version: ParsableCommand {
@@ -17,10 +19,20 @@ struct PodctlCommand: ParsableCommand {
             print("podctl \(PodctlVersion.current) (\(PodctlVersion.libraries))")
         }
     }
-}
 
-/// Prints a Controller error and exits with its status (the one place errors meet the terminal).
-func fail(_ error: ControllerError) -> ExitCode {
-    OutputWriter.stderr.write("podctl: error: \(error.message)\n")
-    return ExitCode(error.exitCode)
+    /// Parses, runs, and is the one place podctl shows an error: each module's error knows its row
+    /// of ``ProgramExit``; swift-argument-parser's usage errors exit 2 like ours, `--help` and ExitCode as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as any CommandLineError {
+            Foundation.exit(error.report(program: "podctl"))
+        } catch where exitCode(for: error) == .validationFailure {
+            OutputWriter.stderr.write(fullMessage(for: error) + "\n")
+            Foundation.exit(ProgramExit.usage.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -53,12 +53,8 @@ struct FleetArguments: ParsableArguments {
     /// settings send the work through the mux.
     func pods(persist: PersistArguments? = nil) throws -> (FleetOptions, [Pod]) {
         var options = self.options
-        do { options.persist = try persist?.settings() } catch { throw fail(error) }
+        options.persist = try persist?.settings()
         if let warning = options.hostKeyWarning { OutputWriter.stderr.write(warning + "\n") }
-        do {
-            return (options, try options.selectPods())
-        } catch {
-            throw fail(error)
-        }
+        return (options, try options.selectPods())
     }
 }

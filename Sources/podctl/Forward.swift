@@ -17,18 +17,14 @@ extension PodctlCommand {
             arguments.w = [pod]
             let (options, pods) = try arguments.pods(persist: persistence)
             guard pods.count == 1, let target = pods.first else {
-                throw fail(ControllerError(.usage, "forward takes exactly one pod; '\(pod)' selects \(pods.count)"))
+                throw ControllerError(.usage, "forward takes exactly one pod; '\(pod)' selects \(pods.count)")
             }
-            do {
-                let (local, host, remote) = try ForwardCommand.parse(spec)
-                Interrupt.install()
-                try ForwardCommand.run(pod: target, settings: options.settings, localPort: local, remoteHost: host,
-                                       remotePort: remote, ready: { port in
-                    OutputWriter.stdout.write("forwarding 127.0.0.1:\(port) -> \(target.name) \(host):\(remote) (Ctrl-C to stop)\n")
-                }, shouldStop: { Interrupt.requested })
-            } catch {
-                throw fail(error)
-            }
+            let (local, host, remote) = try ForwardCommand.parse(spec)
+            Interrupt.install()
+            try ForwardCommand.run(pod: target, settings: options.settings, localPort: local, remoteHost: host,
+                                   remotePort: remote, ready: { port in
+                OutputWriter.stdout.write("forwarding 127.0.0.1:\(port) -> \(target.name) \(host):\(remote) (Ctrl-C to stop)\n")
+            }, shouldStop: { Interrupt.requested })
         }
     }
 }

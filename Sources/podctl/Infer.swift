@@ -1,3 +1,4 @@
+import AgentAPI
 import ArgumentParser
 import Compare
 import Controller
@@ -11,7 +12,7 @@ extension PodctlCommand {
             discussion: """
                 INPUT is a sample description (JSON file). Add or replace keys with --path KEY=/path/on/the/pod or \
                 --upload KEY=LOCAL_FILE (sent base64). Token: --token-file, else PODCTL_TOKEN, else the inventory's token_file. \
-                Exit status: 0 ok, 2 bad usage, 3 token refused (401), 4 no such model (404), 5 busy or not ready (429/503), \
+                Exit status (README): 0 ok, 2 bad usage, 3 token refused (401), 4 no such model (404), 5 busy or not ready (429/503), \
                 6 timed out (504), 1 otherwise.
                 """)
 
@@ -40,31 +41,20 @@ extension PodctlCommand {
             arguments.w = [pod]
             let (options, pods) = try arguments.pods(persist: persistence)
             guard pods.count == 1, let target = pods.first else {
-                throw fail(ControllerError(.usage, "infer takes exactly one pod; '\(pod)' selects \(pods.count)"))
+                throw ControllerError(.usage, "infer takes exactly one pod; '\(pod)' selects \(pods.count)")
             }
-            do {
-                let sample = try SampleLoader.build(file: input, podPaths: paths, uploads: uploads)
-                var requestOptions: [String: JSONValue] = [:]
-                for option in self.options {
-                    let (key, value) = try CompareSeries.parseOption(option)
-                    requestOptions[key] = value
-                }
-                if let format { requestOptions["format"] = .string(format) }
-                let token = try AgentToken.resolve(tokenFile: tokenFile, environment: ProcessInfo.processInfo.environment, pod: target)
-                _ = try InferCommand.run(pod: target, settings: options.settings, model: model, sample: sample,
-                                         options: requestOptions, token: token, timeout: timeout,
-                                         output: json ? .json : summary ? .summary : .pretty)
-            } catch let error as ControllerError {
-                throw fail(error)
-            } catch let error as CompareError {
-                throw failCompare(error)
+            let sample = try SampleLoader.build(file: input, podPaths: paths, uploads: uploads)
+            var requestOptions: [String: JSONValue] = [:]
+            for option in self.options {
+                let (key, value) = try CompareSeries.parseOption(option)
+                requestOptions[key] = value
             }
+            if let format { requestOptions["format"] = .string(format) }
+            let token = try AgentToken.resolve(flagFile: tokenFile, environment: ProcessInfo.processInfo.environment,
+                                               configuredFile: target.tokenFile, rule: .podctl)
+            _ = try InferCommand.run(pod: target, settings: options.settings, model: model, sample: sample,
+                                     options: requestOptions, token: token, timeout: timeout,
+                                     output: json ? .json : summary ? .summary : .pretty)
         }
     }
-}
-
-/// Prints a Compare error and exits with its status.
-func failCompare(_ error: CompareError) -> ExitCode {
-    OutputWriter.stderr.write("podctl: error: \(error.message)\n")
-    return ExitCode(error.exitCode)
 }

@@ -19,21 +19,17 @@ extension PodctlCommand {
 
             func run() throws {
                 let directory = MuxDirectory.resolve()
-                do {
-                    guard let status = try MuxCommand.status(directory: directory) else {
-                        OutputWriter.stdout.write("no mux running (\(directory.socket))\n")
-                        return
-                    }
-                    if json {
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.sortedKeys]
-                        let data = (try? encoder.encode(status)) ?? Data("{}".utf8)
-                        OutputWriter.stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-                    } else {
-                        OutputWriter.stdout.write(MuxCommand.table(status))
-                    }
-                } catch {
-                    throw fail(error)
+                guard let status = try MuxCommand.status(directory: directory) else {
+                    OutputWriter.stdout.write("no mux running (\(directory.socket))\n")
+                    return
+                }
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    let data = (try? encoder.encode(status)) ?? Data("{}".utf8)
+                    OutputWriter.stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+                } else {
+                    OutputWriter.stdout.write(MuxCommand.table(status))
                 }
             }
         }
@@ -43,12 +39,8 @@ extension PodctlCommand {
 
             func run() throws {
                 let directory = MuxDirectory.resolve()
-                do {
-                    let stopped = try MuxCommand.stop(directory: directory)
-                    OutputWriter.stdout.write(stopped ? "mux stopped\n" : "no mux running (\(directory.socket))\n")
-                } catch {
-                    throw fail(error)
-                }
+                let stopped = try MuxCommand.stop(directory: directory)
+                OutputWriter.stdout.write(stopped ? "mux stopped\n" : "no mux running (\(directory.socket))\n")
             }
         }
 
@@ -62,20 +54,5 @@ extension PodctlCommand {
                 if status != 0 { throw ExitCode(status) }
             }
         }
-    }
-}
-
-/// `--persist DURATION` for the commands that connect to pods (PODCTL_PERSIST when not given).
-struct PersistArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("Keep the SSH sessions in the background mux for later commands, closing them after DURATION idle (e.g. 10m, 1h; off). Default: PODCTL_PERSIST.", valueName: "duration"))
-    var persist: String?
-
-    func validate() throws {
-        do { _ = try settings() } catch { throw ValidationError(error.message) }
-    }
-
-    func settings() throws(ControllerError) -> PersistSettings? {
-        guard let text = persist ?? ProcessInfo.processInfo.environment["PODCTL_PERSIST"], !text.isEmpty else { return nil }
-        return try PersistSettings.parseDuration(text).map { PersistSettings(idle: $0) }
     }
 }

@@ -15,12 +15,8 @@ extension PodctlCommand {
             let (options, pods) = try fleet.pods(persist: persistence)
             let progress = ProgressLine.onTerminal(total: pods.count)
             let results: [TransferResult]
-            do {
-                results = try TransferCommand.push(local: local, remote: remote, pods: pods, settings: options.settings,
-                                                   fanout: options.fanout, progress: progress)
-            } catch {
-                throw fail(error)
-            }
+            results = try TransferCommand.push(local: local, remote: remote, pods: pods, settings: options.settings,
+                                               fanout: options.fanout, progress: progress)
             progress?.clear()
             try report(results, verb: "pushed")
         }

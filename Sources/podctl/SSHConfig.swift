@@ -17,12 +17,8 @@ extension PodctlCommand {
                 print(writer.render(pods, knownHostsFile: options.knownHostsFile, policy: options.hostKeys), terminator: "")
                 return
             }
-            do {
-                let added = try writer.write(pods, knownHostsFile: options.knownHostsFile, policy: options.hostKeys)
-                print("wrote \(writer.podctlConfig) (\(pods.count) hosts)" + (added ? "; added '\(writer.includeLine)' to \(writer.userConfig)" : ""))
-            } catch {
-                throw fail(error)
-            }
+            let added = try writer.write(pods, knownHostsFile: options.knownHostsFile, policy: options.hostKeys)
+            print("wrote \(writer.podctlConfig) (\(pods.count) hosts)" + (added ? "; added '\(writer.includeLine)' to \(writer.userConfig)" : ""))
         }
     }
 }

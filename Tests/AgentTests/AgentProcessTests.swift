@@ -45,8 +45,57 @@ struct AgentProcessTests {
         let down = try await health(["--url", "http://127.0.0.1:\(port)", "--live", "--timeout", "2"])
         #expect(down.status == .exited(1))
         #expect(down.stdout.contains("unhealthy"))
+        // Bad usage exits 2, as the one exit-status table says (swift-argument-parser's own 64 is not used).
         let bad = try await health(["--live", "--ready"])
-        #expect(bad.status != .exited(0))
+        #expect(bad.status == .exited(2) && bad.stderr.contains("--live and --ready exclude each other"), "\(bad.stderr)")
+    }
+
+    /// The bug of issue 19: `podagent health` read only PODAGENT_TOKEN, so an agent whose token comes from a
+    /// file (`api.token_file`, or `PODAGENT_TOKEN_FILE` as Kubernetes secrets give it) answered its own health
+    /// check with 401 and every such pod showed unhealthy in `podctl health`.
+    @Test func healthFindsTheTokenFileTheAgentReads() async throws {
+        let dir = try TestSupport.temporaryDirectory("token-file")
+        let tokenFile = dir + "/token"
+        let token = "file-token-\(UUID().uuidString)"
+        try (token + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        chmod(tokenFile, 0o600)
+        let configFile = dir + "/podagent.yaml"
+        try "api:\n  token_file: \(tokenFile)\n".write(toFile: configFile, atomically: true, encoding: .utf8)
+        let runner = CommandRunner(supervisor: TestSupport.supervisor)
+        func health(_ arguments: [String], _ extra: [String: String] = [:]) async throws -> CommandRunner.Output {
+            try await runner.run(
+                ProcessSpec(executable: TestSupport.podagentBinary, arguments: ["health"] + arguments, environment: TestSupport.environment(extra)),
+                timeout: .seconds(30))
+        }
+
+        // The token from the YAML file's api.token_file: the agent and `podagent health --config` read the same file.
+        let fromConfig = try await AgentProcess.start(arguments: ["--config", configFile])
+        let withoutToken = try await health(["--url", fromConfig.baseURL])
+        #expect(withoutToken.status == .exited(1) && withoutToken.stdout.contains("401"), "the report route needs the token: \(withoutToken.stdout)")
+        let viaConfig = try await health(["--url", fromConfig.baseURL, "--config", configFile])
+        #expect(viaConfig.status == .exited(0), "\(viaConfig.stdout)\(viaConfig.stderr)")
+        #expect(viaConfig.stdout.contains("ready") && !viaConfig.stdout.contains("401"))
+        // PODAGENT_URL instead of --url, and the report as JSON (what podctl health reads).
+        let json = try await health(["--config", configFile, "--json"], ["PODAGENT_URL": fromConfig.baseURL])
+        #expect(json.status == .exited(0), "\(json.stdout)\(json.stderr)")
+        #expect(try JSONDecoder().decode(HealthReport.self, from: Data(json.stdout.utf8)).ready)
+        #expect(!(viaConfig.stdout + viaConfig.stderr + json.stderr).contains(token))
+        #expect(await fromConfig.stop() == .exited(0))
+
+        // The token from PODAGENT_TOKEN_FILE (a Kubernetes secret), for the agent and for the health check.
+        let fromVariable = try await AgentProcess.start(environment: ["PODAGENT_TOKEN_FILE": tokenFile])
+        let viaVariable = try await health(["--url", fromVariable.baseURL], ["PODAGENT_TOKEN_FILE": tokenFile])
+        #expect(viaVariable.status == .exited(0), "\(viaVariable.stdout)\(viaVariable.stderr)")
+        let viaFlag = try await health(["--url", fromVariable.baseURL, "--token-file", tokenFile])
+        #expect(viaFlag.status == .exited(0), "\(viaFlag.stdout)\(viaFlag.stderr)")
+        // The order: --token-file, then PODAGENT_TOKEN, then the file; a wrong variable is not rescued by the file.
+        let wrongVariable = try await health(["--url", fromVariable.baseURL], ["PODAGENT_TOKEN_FILE": tokenFile, "PODAGENT_TOKEN": "wrong"])
+        #expect(wrongVariable.status == .exited(1) && wrongVariable.stdout.contains("401"), "\(wrongVariable.stdout)")
+        // A token file that cannot be read is a usage error naming it (exit 2), never a silent request without a token.
+        let missing = try await health(["--url", fromVariable.baseURL, "--token-file", dir + "/missing"])
+        #expect(missing.status == .exited(2) && missing.stderr.contains("podagent: error: --token-file \(dir)/missing: cannot be read"),
+                "\(missing.stderr)")
+        #expect(await fromVariable.stop() == .exited(0))
     }
 
     @Test func gracefulShutdownFinishesTheRequestInFlight() async throws {
@@ -78,6 +127,6 @@ struct AgentProcessTests {
         #expect(String(decoding: response.body, as: UTF8.self) == "finished")
         try await server.value
         // Stopped accepting: a new connection is refused now.
-        await #expect(throws: AgentError.self) { try await httpGet("http://127.0.0.1:\(port)/v2/health/live", timeout: .seconds(2)) }
+        await #expect(throws: AgentAPIError.self) { try await httpGet("http://127.0.0.1:\(port)/v2/health/live", timeout: .seconds(2)) }
     }
 }

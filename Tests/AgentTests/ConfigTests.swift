@@ -67,7 +67,7 @@ struct ConfigTests {
         let path = try Self.file("http:\n  port: 70000\n")
         let error = try #require(Self.error(ConfigLoader(file: path, environment: [:])))
         #expect(error.code == .invalidConfig)
-        #expect(error.exitCode == 2)
+        #expect(error.programExit.rawValue == 2)
         #expect(error.message.contains(path))
         #expect(error.message.contains("line 2"))
         #expect(error.message.contains("'http.port'"))

@@ -33,7 +33,7 @@ struct HostKeysAPITests {
             ) { agent in
                 // /health needs the token too, so wait on it with the token.
                 try await agent.wait("sshd to be running") {
-                    let body = try LocalHTTPClient(timeout: .seconds(5), bearerToken: token).get("http://127.0.0.1:\(agent.httpPort)/health").body
+                    let body = try blockingGet("http://127.0.0.1:\(agent.httpPort)/health", token: token, timeout: .seconds(5)).body
                     return try JSONDecoder().decode(HealthReport.self, from: body).parts["sshd"]?.state == "running"
                 }
                 let missing = try await Self.hostKeys(agent, token: nil)

@@ -72,10 +72,10 @@ struct SSHDLoginTests {
                     arguments: agent.sshArguments(options: ["-N", "-o", "ExitOnForwardFailure=yes", "-L", "\(localPort):127.0.0.1:\(agent.httpPort)"])
                         + ["root@127.0.0.1"]))
                 defer { tunnel.signalGroup(SIGKILL) }
-                var answer: LocalHTTPClient.Response?
+                var answer: AgentResponse?
                 let deadline = ContinuousClock.now + .seconds(15)
                 while answer == nil, ContinuousClock.now < deadline, tunnel.exitStatus == nil {
-                    answer = try? LocalHTTPClient(timeout: .seconds(2)).get("http://127.0.0.1:\(localPort)/v2/health/live")
+                    answer = try? blockingGet("http://127.0.0.1:\(localPort)/v2/health/live", timeout: .seconds(2))
                     if answer == nil { try await Task.sleep(for: .milliseconds(50)) }
                 }
                 let response = try #require(answer, "no answer through the tunnel (ssh \(tunnel.exitStatus.map { "\($0)" } ?? "running"))")

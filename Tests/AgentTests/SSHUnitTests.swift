@@ -39,9 +39,12 @@ struct SSHUnitTests {
             environment: [
                 "CUDA_HOME": "/usr/local/cuda", "QUOTE": "it's", "PUBLIC_KEY": "k", "HF_TOKEN": "t", "RUNPOD_API_KEY": "a",
                 "HOME": "/root", "MY_PRIVATE": "x", "PODAGENT_SSH": "on", "bad-name": "x", "RUNPOD_POD_ID": "abc",
+                // What `podagent health` in a session needs: the port and the token file's path, never the token.
+                "PODAGENT_TOKEN": "secret", "PODAGENT_TOKEN_FILE": "/run/secrets/token", "PODAGENT_HTTP_PORT": "8080",
             ],
             hide: ["MY_*"])
-        #expect(env.variables.map(\.name) == ["CUDA_HOME", "QUOTE", "RUNPOD_POD_ID"])
+        #expect(env.variables.map(\.name) == ["CUDA_HOME", "PODAGENT_HTTP_PORT", "PODAGENT_TOKEN_FILE", "QUOTE", "RUNPOD_POD_ID"])
+        #expect(PodEnvironment(environment: ["PODAGENT_TOKEN_FILE": "/t"], hide: ["PODAGENT_*"]).variables.isEmpty)
         #expect(env.render().contains("export QUOTE='it'\\''s'\n"))
     }
 

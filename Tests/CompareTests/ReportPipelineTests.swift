@@ -4,7 +4,8 @@ import Synchronization
 import Testing
 import TestProcesses
 
-@testable import Compare
+@testable import AgentAPI
+import Compare
 
 /// The whole compare pipeline over real HTTP on loopback: results from the REAL Demo worker parsed by the REAL
 /// plugins, served by a STAND-IN of the agent's HTTP API (the real API is another helper's branch), our HTTP
@@ -45,11 +46,17 @@ struct ReportPipelineTests {
         ])
     }
 
+    /// A client of the stand-in agent through AgentAPI's plain-socket transport.
+    static func client(_ base: String, token: String?, timeout: Int) throws -> AgentClient {
+        AgentClient(transport: try SocketTransport(baseURL: base), token: try token.map { try AgentToken($0, source: "test") },
+                    timeout: .seconds(timeout))
+    }
+
     @Test func reportWithAFailingModelValidatesAndRenders() throws {
         let dir = try Shell.temporaryDirectory("pipeline")
         let agent = try standIn(dir)
         defer { agent.stop() }
-        let client = AgentClient(transport: try HTTPAgentTransport(baseURL: agent.baseURL, token: Self.token), timeout: 30)
+        let client = try Self.client(agent.baseURL, token: Self.token, timeout: 30)
         let served = try client.servedModels()
         #expect(Set(served.map(\.name)) == ["PETR", "VAD", "MapTR"])
         let series = try CompareSeries.parse(models: "PETR,VAD,MapTR,again=PETR,Missing", options: ["score_threshold=0.2"])
@@ -105,19 +112,19 @@ struct ReportPipelineTests {
         defer { agent.stop() }
         let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=s2"], uploads: [])
         let wrongToken = "not-the-token-\(UUID().uuidString.prefix(6))"
-        let wrong = AgentClient(transport: try HTTPAgentTransport(baseURL: agent.baseURL, token: wrongToken), timeout: 10)
-        let unauthorized = #expect(throws: CompareError.self) { try wrong.infer(model: "PETR", inputs: sample.inputs) }
-        #expect(unauthorized?.code == .unauthorized && unauthorized?.exitCode == 3)
+        let wrong = try Self.client(agent.baseURL, token: wrongToken, timeout: 10)
+        let unauthorized = #expect(throws: CompareError.self) { try wrong.inferResult(model: "PETR", inputs: sample.inputs) }
+        #expect(unauthorized?.code == .unauthorized && unauthorized?.programExit.rawValue == 3)
         #expect(unauthorized?.message.contains(wrongToken) == false, "the token must never appear in messages")
-        let client = AgentClient(transport: try HTTPAgentTransport(baseURL: agent.baseURL, token: Self.token), timeout: 10)
-        let missing = #expect(throws: CompareError.self) { try client.infer(model: "Nope", inputs: sample.inputs) }
+        let client = try Self.client(agent.baseURL, token: Self.token, timeout: 10)
+        let missing = #expect(throws: CompareError.self) { try client.inferResult(model: "Nope", inputs: sample.inputs) }
         #expect(missing?.code == .notFound && missing?.message.contains("'Nope'") == true)
-        let notReady = #expect(throws: CompareError.self) { try client.infer(model: "VAD", inputs: sample.inputs) }
-        #expect(notReady?.code == .unavailable && notReady?.exitCode == 5)
-        let reply = try client.infer(model: "PETR", inputs: sample.inputs, options: ["score_threshold": .number(0.3)])
+        let notReady = #expect(throws: CompareError.self) { try client.inferResult(model: "VAD", inputs: sample.inputs) }
+        #expect(notReady?.code == .unavailable && notReady?.programExit.rawValue == 5)
+        let reply = try client.inferResult(model: "PETR", inputs: sample.inputs, options: ["score_threshold": .number(0.3)])
         #expect(reply.result.meta.sampleID == "s2" && reply.gpuMemoryMiB == 2100 && reply.requestID == "req-PETR-s2")
         let nothing = #expect(throws: CompareError.self) {
-            try AgentClient(transport: try HTTPAgentTransport(baseURL: "http://127.0.0.1:1", token: nil), timeout: 5).servedModels()
+            try try Self.client("http://127.0.0.1:1", token: nil, timeout: 5).servedModels()
         }
         #expect(nothing?.code == .transport)
     }
@@ -138,7 +145,7 @@ struct ReportPipelineTests {
         let dir = try Shell.temporaryDirectory("bad-inputs")
         try "{not json".write(toFile: "\(dir)/a.json", atomically: true, encoding: .utf8)
         let broken = #expect(throws: CompareError.self) { try SampleLoader.load(dir) }
-        #expect(broken?.message.contains("a.json") == true && broken?.exitCode == 2)
+        #expect(broken?.message.contains("a.json") == true && broken?.programExit.rawValue == 2)
         try "[1, 2]".write(toFile: "\(dir)/a.json", atomically: true, encoding: .utf8)
         let notObjects = #expect(throws: CompareError.self) { try SampleLoader.load("\(dir)/a.json") }
         #expect(notObjects?.message.contains("a.json[0]") == true)

@@ -17,6 +17,26 @@ struct CommandLineTests {
         return path
     }
 
+    /// README's one exit-status table: bad usage is 2 whether podctl or swift-argument-parser finds it,
+    /// and each error is printed once as `podctl: error: ...` (or the parser's usage text).
+    @Test func exitStatusesFollowTheOneTable() throws {
+        let dir = try Shell.temporaryDirectory("exit-table")
+        let environment = Shell.environment(["HOME": dir])
+        let noCommand = try Shell.run([Shell.binary("podctl"), "exec"], environment: environment)
+        #expect(noCommand.status == 2 && noCommand.stderr.contains("give the command after --"), "\(noCommand.stderr)")
+        let unknownFlag = try Shell.run([Shell.binary("podctl"), "health", "--no-such-flag"], environment: environment)
+        #expect(unknownFlag.status == 2, "\(unknownFlag.stderr)")
+        try "pods: [{name: a, host: h, port: nope}]\n".write(toFile: "\(dir)/fleet.yaml", atomically: true, encoding: .utf8)
+        let badInventory = try Shell.run([Shell.binary("podctl"), "exec", "-i", "\(dir)/fleet.yaml", "--", "true"], environment: environment)
+        #expect(badInventory.status == 2 && badInventory.stderr.hasPrefix("podctl: error: \(dir)/fleet.yaml:1"), "\(badInventory.stderr)")
+        #expect(badInventory.stderr.components(separatedBy: "podctl: error:").count == 2, "printed once: \(badInventory.stderr)")
+        let missingToken = try Shell.run([Shell.binary("podctl"), "infer", "--token-file", "\(dir)/none", "--path", "sample_id=x",
+                                          "root@127.0.0.1:1", "Demo"], environment: environment)
+        #expect(missingToken.status == 2 && missingToken.stderr.contains("--token-file \(dir)/none: cannot be read"), "\(missingToken.stderr)")
+        let help = try Shell.run([Shell.binary("podctl"), "--help"], environment: environment)
+        #expect(help.status == 0 && help.stdout.contains("compare"))
+    }
+
     @Test func hostFromTheUsersSSHConfigIsUsableByName() throws {
         let home = try Shell.temporaryDirectory("home-config")
         try FileManager.default.createDirectory(atPath: "\(home)/.ssh", withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Controller
+import Crypto
 import CurlClient
 import Foundation
 import Synchronization
@@ -18,7 +19,7 @@ struct CommandTests {
             ready=true; [ "$POD_NAME" = pod03 ] && ready=false
             cat <<JSON
             {"agent":{"name":"podagent","version":"0.1.0","pid":1,"uptime_s":5,"state_dir":"/x"},"ready":$ready,"reasons":[],
-             "host":{},"gpu":{"available":true,"devices":[{"index":0,"name":"H100","uuid":"u","memory_total_mib":81559,
+             "host":{"cpu_count":16,"load_average":[0.1,0.2,0.3],"disks":[]},"gpu":{"available":true,"devices":[{"index":0,"name":"H100","uuid":"u","memory_total_mib":81559,
              "memory_used_mib":1024,"utilization_percent":37,"processes":[]}]},
              "parts":{"sshd":{"ready":true,"state":"running","details":{}},"model:maptr":{"ready":$ready,"state":"x","details":{}}}}
             JSON
@@ -76,6 +77,40 @@ struct CommandTests {
         #expect(down.ready == false && down.problem?.hasPrefix("agent not answering: ") == true, "\(down)")
     }
 
+    /// Issue 19's bug through the whole path: `podctl health` runs `podagent health --json` in an SSH session
+    /// on a real pod (real podagent, real sshd) whose API token comes from a file. It showed such pods
+    /// unhealthy (401). The session gets what a real pod's session gets: the rc file podagent hooked
+    /// (the pod environment, PODAGENT_TOKEN_FILE included) and, for `api.token_file`, the config file
+    /// (a real pod's /etc/podagent/podagent.yaml, the default; passed here because the fixture's is elsewhere).
+    @Test(arguments: [SSHDPodagent.TokenSource.configFile, .fileVariable])
+    func healthOfAPodWhoseTokenComesFromAFile(source: SSHDPodagent.TokenSource) throws {
+        let agent = try SSHDPodagent(authorizedKey: try String(contentsOfFile: fleet.clientKey + ".pub", encoding: .utf8),
+                                     name: "health-token", token: source)
+        defer { agent.stop() }
+        let dir = try Shell.temporaryDirectory("health-token")
+        let pod = Pod(name: "gpu-1", host: "127.0.0.1", port: agent.sshPort, user: "root", identity: fleet.clientKey)
+        let settings = fleet.settings(policy: .acceptNew, knownHosts: "\(dir)/known_hosts")
+        let sink = OutputWriter(fd: open("/dev/null", O_WRONLY | O_CLOEXEC))
+        defer { close(sink.fd) }
+        let config = source == .configFile ? " --config \(agent.configFile)" : ""
+        let command = ". \(agent.bashrc); PODAGENT_URL=\(agent.baseURL) \(Shell.binary("podagent")) health --json\(config)"
+        var outcome = HealthCommand.run(pods: [pod], settings: settings, fanout: 1, json: false, out: sink, command: command)
+        // sshd's part turns ready a moment after the agent listens.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while outcome.status != 0, ContinuousClock.now < deadline, outcome.rows.first?.problem?.contains("needs the API token") != true {
+            usleep(200_000)
+            outcome = HealthCommand.run(pods: [pod], settings: settings, fanout: 1, json: false, out: sink, command: command)
+        }
+        let row = try #require(outcome.rows.first)
+        #expect(outcome.status == 0, "\(row)")
+        #expect(row.ready == true && row.problem == nil && row.sshd == "running" && row.version != "-", "\(row)")
+
+        // Without the session's environment and config the token is not found: the agent refuses the report.
+        let bare = HealthCommand.run(pods: [pod], settings: settings, fanout: 1, json: true, out: sink,
+                                     command: "PODAGENT_URL=\(agent.baseURL) \(Shell.binary("podagent")) health --json")
+        #expect(bare.status == 1 && bare.rows.first?.problem?.contains("needs the API token") == true, "\(bare.rows)")
+    }
+
     @Test func pushAndPullOverSFTPWithChecksums() throws {
         let dir = try Shell.temporaryDirectory("transfer")
         var bytes = [UInt8](repeating: 0, count: 300_000)
@@ -83,7 +118,7 @@ struct CommandTests {
         let local = "\(dir)/payload.bin"
         FileManager.default.createFile(atPath: local, contents: Data(bytes))
         let localDigest = try Shell.run(["/usr/bin/sha256sum", local]).stdout.split(separator: " ").first.map(String.init)
-        #expect(SHA256.hex(bytes) == localDigest)
+        #expect(SHA256.hash(data: bytes).hex == localDigest)
         let remoteDir = try Shell.temporaryDirectory("remote")
         let remote = "\(remoteDir)/payload.bin"
         let pods = Array(fleet.pods.prefix(4))
@@ -107,9 +142,9 @@ struct CommandTests {
     }
 
     @Test func sha256MatchesKnownVectors() {
-        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex(Array(String(repeating: "a", count: 1000).utf8))
+        #expect(SHA256.hash(data: Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hash(data: [UInt8]()).hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hash(data: Array(String(repeating: "a", count: 1000).utf8)).hex
                 == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 

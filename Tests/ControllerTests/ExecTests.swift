@@ -112,7 +112,7 @@ struct ExecTests {
         }
         let before = keepalives()
         var settings = fleet.settings()
-        settings.keepaliveInterval = 1
+        settings.ssh.keepaliveInterval = 1
         let result = try #require(ExecRunner.run(pods: [pod], request: ExecRequest(command: "sleep 3.5; echo awake"), settings: settings).first)
         #expect(result.status == .ok, "\(result.errorMessage ?? "")")
         #expect(String(decoding: result.stdout, as: UTF8.self) == "awake\n")

@@ -1,3 +1,4 @@
+import AgentAPI
 import Compare
 import Controller
 import Foundation
@@ -32,7 +33,7 @@ struct InferTests {
         defer { close(out.fd) }
         let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=s1"], uploads: [])
         let reply = try #require(try InferCommand.run(pod: pod, settings: fleet.settings(), model: "PETR", sample: sample, options: [:],
-                                                      token: token, timeout: 30, output: .json, out: out))
+                                                      token: try AgentToken(token, source: "test"), timeout: 30, output: .json, out: out))
         let expected = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/result.json"))
         #expect(reply.body == expected)
         #expect(reply.gpuMemoryMiB == 1800)
@@ -43,24 +44,27 @@ struct InferTests {
         let exportOut = OutputWriter(fd: open(exportSink, O_WRONLY | O_CREAT | O_TRUNC, 0o644))
         defer { close(exportOut.fd) }
         let exported = try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample,
-                                            options: ["format": .string("nuscenes")], token: token, timeout: 30, output: .json, out: exportOut)
+                                            options: ["format": .string("nuscenes")], token: try AgentToken(token, source: "test"), timeout: 30, output: .json, out: exportOut)
         #expect(exported == nil)
         let golden = try Data(contentsOf: Shell.repoRoot.appendingPathComponent("Tests/PluginsTests/Fixtures/golden_petr_nuscenes.json"))
         #expect(try String(contentsOfFile: exportSink, encoding: .utf8) == String(decoding: golden, as: UTF8.self) + "\n")
         let notStandard = #expect(throws: CompareError.self) {
             try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Exported", sample: sample, options: [:],
-                                 token: token, timeout: 30, output: .json, out: exportOut)
+                                 token: try AgentToken(token, source: "test"), timeout: 30, output: .json, out: exportOut)
         }
         #expect(notStandard?.code == .invalidResult)
 
-        func failure(model: String = "PETR", sample id: String, token: String? = token) -> CompareError? {
+        func failure(model: String = "PETR", sample id: String, token text: String? = token) -> CompareError? {
+            let token = text.flatMap { try? AgentToken($0, source: "test") }
             let sample = try? SampleLoader.build(file: nil, podPaths: ["sample_id=\(id)"], uploads: [])
             do {
                 _ = try InferCommand.run(pod: pod, settings: fleet.settings(), model: model, sample: sample ?? Sample(id: "", inputs: Data(), source: ""),
                                          options: [:], token: token, timeout: 30, output: .json, out: out)
                 return nil
-            } catch {
+            } catch let error as CompareError {
                 return error
+            } catch {
+                return CompareError(.io, "\(error)")
             }
         }
         let cases: [(CompareError?, CompareError.Code, Int32)] = [
@@ -68,7 +72,7 @@ struct InferTests {
             (failure(sample: "busy"), .overloaded, 5), (failure(sample: "cold"), .unavailable, 5), (failure(sample: "slow"), .timeout, 6),
         ]
         for (error, code, exit) in cases {
-            #expect(error?.code == code && error?.exitCode == exit, "\(String(describing: error))")
+            #expect(error?.code == code && error?.programExit.rawValue == exit, "\(String(describing: error))")
             #expect(error?.message.hasPrefix("\(pod.name): ") == true)
             #expect(error?.message.contains(token) == false)
         }
@@ -104,7 +108,8 @@ struct InferTests {
         let refused = try Shell.run([Shell.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                      pod.name, "PETR", "\(dir)/sample.json"], environment: wrongEnvironment, timeout: 60)
         #expect(refused.status == 3, "\(refused.stderr)")
-        #expect(refused.stderr.contains("refused the token") && !refused.stderr.contains("wrong-token-value"))
+        #expect(refused.stderr.contains("the token was refused (environment variable PODCTL_TOKEN)"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("wrong-token-value"))
         let missing = try Shell.run([Shell.binary("podctl"), "infer", "-i", "\(dir)/fleet.yaml", "--known-hosts", fleet.knownHosts,
                                      pod.name, "PETR", "\(dir)/nope.json"], environment: environment, timeout: 60)
         #expect(missing.status == 2 && missing.stderr.contains("nope.json"))
@@ -121,12 +126,12 @@ struct InferTests {
         let out = OutputWriter(fd: open("/dev/null", O_WRONLY))
         let sample = try SampleLoader.build(file: nil, podPaths: ["sample_id=real-1"], uploads: [])
         let reply = try #require(try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Demo", sample: sample,
-                                                      options: ["raw_format": .string("petr")], token: token, timeout: 60, output: .json, out: out))
+                                                      options: ["raw_format": .string("petr")], token: try AgentToken(token, source: "test"), timeout: 60, output: .json, out: out))
         #expect(reply.result.detections?.isEmpty == false)
         #expect(reply.result.meta.sampleID == "real-1")
         let refused = #expect(throws: CompareError.self) {
             try InferCommand.run(pod: pod, settings: fleet.settings(), model: "Demo", sample: sample, options: [:],
-                                 token: "wrong", timeout: 60, output: .json, out: out)
+                                 token: try AgentToken("wrong", source: "test"), timeout: 60, output: .json, out: out)
         }
         #expect(refused?.code == .unauthorized)
     }

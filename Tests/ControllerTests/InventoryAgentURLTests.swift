@@ -14,7 +14,7 @@ struct InventoryAgentURLTests {
 
     func problem(_ yaml: String) throws -> String {
         let error = try #require(throws: ControllerError.self) { try load(yaml) }
-        #expect(error.exitCode == 2)
+        #expect(error.programExit.rawValue == 2)
         return error.message
     }
 

@@ -50,7 +50,7 @@ struct InventoryTests {
         let error = try #require(throws: ControllerError.self) { try Inventory.load(path: path, home: "/h") }
         #expect(error.message.hasPrefix(path), "\(error.message)")
         #expect(error.message.contains(expected), "\(error.message)")
-        #expect(error.exitCode == 2)
+        #expect(error.programExit.rawValue == 2)
     }
 
     func selector() -> TargetSelector {

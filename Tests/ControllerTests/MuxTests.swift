@@ -59,7 +59,7 @@ struct MuxTests {
     private func persistSettings(_ runtime: String) -> ConnectionSettings {
         // As the command line makes them (the ssh-agent allowed, none running), so the sessions are shared.
         var settings = fleet.settings()
-        settings.useAgent = true
+        settings.ssh.useAgent = true
         settings.persist = PersistSettings(idle: 60, directory: "\(runtime)/podctl", serverCommand: [Shell.binary("podctl"), "mux", "serve"])
         return settings
     }
@@ -115,7 +115,13 @@ struct MuxTests {
         for pod in fleet.pods {
             #expect(FileManager.default.contents(atPath: "\(dir)/pulled/\(pod.name)/payload.bin") == FileManager.default.contents(atPath: payload))
         }
-        try fleet.installScript("podagent", "#!/bin/sh\necho '{\"ready\": true, \"agent\": {\"version\": \"stand-in\"}, \"parts\": {}}'\n")
+        // A stand-in printing a report of the real shape (AgentAPI's HealthReport), so the pods answer at once.
+        try fleet.installScript("podagent", """
+            #!/bin/sh
+            echo '{"agent": {"name": "podagent", "version": "stand-in", "pid": 1, "uptime_s": 1, "state_dir": "/x"}, "ready": true, \
+            "reasons": [], "host": {"cpu_count": 2, "load_average": [], "disks": []}, "gpu": {"available": false, "reason": "none", \
+            "devices": []}, "parts": {}}'
+            """)
         let sink = OutputWriter(fd: open("/dev/null", O_WRONLY | O_CLOEXEC))
         defer { close(sink.fd) }
         let health = HealthCommand.run(pods: fleet.pods, settings: persistSettings(runtime), fanout: 4, json: false, out: sink,

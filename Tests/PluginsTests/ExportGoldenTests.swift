@@ -72,17 +72,6 @@ struct ExportGoldenTests {
         let unnormalised = try JSONReader.parse(#"{"t1": {"lidar2ego_rotation": [2, 0, 0, 0], "lidar2ego_translation": [0, 0, 0], "ego2global_rotation": [1, 0, 0, 0], "ego2global_translation": [0, 0, 0]}}"#)
         #expect(throws: PluginError.self) { _ = try SampleCalibration.readSet(unnormalised) }
     }
-
-    @Test("the atomic writer leaves the whole file and no temp file")
-    func atomicWrite() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try AtomicFile.write(Array("hello".utf8), to: "\(dir)/out.json")
-        #expect(FileManager.default.contents(atPath: "\(dir)/out.json") == Data("hello".utf8))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.json"])
-        #expect(throws: PluginError.self) { try AtomicFile.write([1], to: "\(dir)/missing/out.json") }
-    }
 }
 
 @Suite("JSON reader and writer")

@@ -6,11 +6,20 @@ public final class DemoPodagent: Sendable {
     public let port: Int
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// - Parameter token: the API token; nil serves without one (podagent then binds 127.0.0.1 only).
-    public init(dir: String, name: String = "agent", token: String?) throws {
+    /// - Parameters:
+    ///   - token: the API token; nil serves without one (podagent then binds 127.0.0.1 only).
+    ///   - tokenInFile: hand the token over as a file (`PODAGENT_TOKEN_FILE`, 0600) instead of `PODAGENT_TOKEN`.
+    public init(dir: String, name: String = "agent", token: String?, tokenInFile: Bool = false) throws {
         // Workers run as nobody under a root podagent: the system's Python, not a root-only one first on PATH.
         var environment = Shell.environment(["PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo", "PODAGENT_INFERENCE_PYTHON": "/usr/bin/python3"])
-        if let token { environment["PODAGENT_TOKEN"] = token }
+        if let token, tokenInFile {
+            let file = "\(dir)/token-\(name)"
+            try token.write(toFile: file, atomically: true, encoding: .utf8)
+            chmod(file, 0o600)
+            environment["PODAGENT_TOKEN_FILE"] = file
+        } else if let token {
+            environment["PODAGENT_TOKEN"] = token
+        }
         let log = "\(dir)/agent-\(name).log"
         pid = try Shell.spawn([Shell.binary("podagent"), "run", "--http-host", "127.0.0.1", "--http-port", "0",
                                "--state-dir", "\(dir)/state-\(name)", "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],

@@ -15,8 +15,18 @@ public final class SSHDPodagent: Sendable {
     public let tokenFile: String
     public var baseURL: String { "http://127.0.0.1:\(httpPort)" }
 
+    /// Where the agent reads its API token from.
+    public enum TokenSource: Sendable {
+        /// `PODAGENT_TOKEN` in its environment.
+        case environment
+        /// `api.token_file` in its YAML config (a real pod's `/etc/podagent/podagent.yaml`).
+        case configFile
+        /// `PODAGENT_TOKEN_FILE` in its environment (a Kubernetes secret mounted as a file).
+        case fileVariable
+    }
+
     /// - Parameter authorizedKey: a public key line sshd accepts for root.
-    public init(authorizedKey: String, name: String = "pod") throws {
+    public init(authorizedKey: String, name: String = "pod", token source: TokenSource = .environment) throws {
         guard getuid() == 0 else { throw FixtureError("a managed sshd needs root") }
         let base = "/var/lib/podagent-tests"
         dir = "\(base)/\(name)-\(UUID().uuidString.prefix(8).lowercased())"
@@ -44,10 +54,11 @@ public final class SSHDPodagent: Sendable {
                   env_file: \(dir)/env/podagent-env.sh
                   bashrc_files: ["\(dir)/bash.bashrc"]
                   sudoers_dir: \(dir)/sudoers
-                """
+                """ + (source == .configFile ? "\napi: {token_file: \(tokenFile)}\n" : "")
             try config.write(toFile: "\(dir)/podagent.yaml", atomically: true, encoding: .utf8)
             let log = "\(dir)/podagent-\(attempt).log"
-            let environment = Shell.environment(["PUBLIC_KEY": authorizedKey, "PODAGENT_TOKEN": token])
+            let environment = Shell.environment(["PUBLIC_KEY": authorizedKey].merging(
+                source == .environment ? ["PODAGENT_TOKEN": token] : source == .fileVariable ? ["PODAGENT_TOKEN_FILE": tokenFile] : [:]) { $1 })
             let child = try Shell.spawn([Shell.binary("podagent"), "run", "--config", "\(dir)/podagent.yaml",
                                          "--plugins-dir", Shell.repoRoot.appendingPathComponent("Plugins").path],
                                         environment: environment, stdout: log, stderr: log)
@@ -72,6 +83,12 @@ public final class SSHDPodagent: Sendable {
         guard !keys.isEmpty else { throw FixtureError("ssh-keyscan found no key: \(result.stderr)") }
         return keys.sorted()
     }
+
+    /// The rc file podagent hooked (the pod's `/etc/bash.bashrc`): sourcing it gives a command the
+    /// environment an SSH session on a real pod gets.
+    public var bashrc: String { "\(dir)/bash.bashrc" }
+    /// The YAML config podagent reads (a real pod's `/etc/podagent/podagent.yaml`).
+    public var configFile: String { "\(dir)/podagent.yaml" }
 
     /// Stops podagent (and with it sshd) and removes its files.
     public func stop() {

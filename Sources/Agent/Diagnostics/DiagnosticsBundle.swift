@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 import Yams
 
 /// `podagent diagnose`: a tar.gz for a bug report with the log tail, the configuration (secrets
@@ -126,7 +127,7 @@ public struct DiagnosticsBundle: Sendable {
             } catch {
                 throw AgentError(.system, "cannot create \(path): \(error.localizedDescription)")
             }
-            try AtomicFile.write(redactor.scrub(text), to: path, mode: 0o600)
+            try AgentError.writing(AtomicFile.write(redactor.scrub(text), to: path, mode: 0o600))
         }
         return files.keys.sorted()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 import Synchronization
 
 /// One failed attempt of a request, as the engine saw it.
@@ -53,7 +54,7 @@ public final class FailureLog: Sendable {
             records.append(record)
             if records.count > limit { records.removeFirst(records.count - limit) }
             let lines = records.compactMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) }
-            try AtomicFile.write(lines.map { $0 + "\n" }.joined(), to: path, mode: 0o600)
+            try AgentError.writing(AtomicFile.write(lines.map { $0 + "\n" }.joined(), to: path, mode: 0o600))
         }
     }
 

@@ -1,3 +1,4 @@
+import AgentAPI
 import Foundation
 import Synchronization
 
@@ -24,15 +25,7 @@ public final class LogFile: Sendable {
     private let state = Mutex(State())
 
     /// What `/health` shows about the log file.
-    public struct Status: Sendable, Codable, Equatable {
-        public var path: String
-        /// `writing`, or `stopped` after a write failed.
-        public var state: String
-        /// Why it stopped (the failing step and errno's text).
-        public var error: String?
-        /// Lines not written since it stopped.
-        public var dropped_lines: Int
-    }
+    public typealias Status = LogFileStatus
 
     /// Opens (or creates, mode 0600) `path` for appending.
     /// - Throws: ``AgentError`` `.system` when it cannot be opened.

@@ -1,38 +1,7 @@
 import Foundation
 import Logging
+import PodAgentExtras
 import Synchronization
-
-/// What one reclaim after a worker's process group was ended found and freed.
-public struct GPUReclaimRecord: Sendable, Codable, Equatable {
-    public var model: String
-    public var process_group: Int32
-    /// When the reclaim finished (ISO 8601, UTC).
-    public var time: String
-    /// Processes of the group the driver listed, with what each held (MiB; nil when the driver could not say).
-    public var holders: [GPUProcess]
-    /// Holders podagent sent SIGKILL.
-    public var killed: [Int32]
-    /// Memory the group's holders no longer hold, MiB.
-    public var freed_mib: Double
-    /// Holders still listed at the deadline.
-    public var remaining: [Int32]
-    public var remaining_mib: Double
-    /// True when no process of the group holds GPU memory any more.
-    public var complete: Bool
-    public var duration_s: Double
-    /// Why nothing could be checked (no GPU readable) or what else is worth knowing.
-    public var note: String?
-}
-
-/// The `gpu_cleanup` section of /health: totals and the most recent reclaims.
-public struct GPUCleanupStatus: Sendable, Codable, Equatable {
-    public var reclaims: Int
-    public var incomplete: Int
-    public var freed_mib_total: Double
-    public var killed_total: Int
-    /// Newest last.
-    public var recent: [GPUReclaimRecord]
-}
 
 /// After the engine ended a worker's process group, makes sure no process of that group still holds
 /// GPU memory: kills leftovers of that group only, waits (bounded) until the driver releases them, and
@@ -70,9 +39,7 @@ public final class GPUReclaimer: Sendable {
     public func reclaim(model: String, processGroup: Int32, timeout: Duration) async -> GPUReclaimRecord {
         let started = ContinuousClock.now
         let before = await probe.read()
-        var record = GPUReclaimRecord(
-            model: model, process_group: processGroup, time: "", holders: [], killed: [], freed_mib: 0, remaining: [],
-            remaining_mib: 0, complete: true, duration_s: 0, note: nil)
+        var record = GPUReclaimRecord(model: model, process_group: processGroup)
         if !before.available {
             record.note = "no GPU readable: \(before.reason ?? "unknown reason")"
         } else if processGroup <= 1 {
@@ -98,7 +65,7 @@ public final class GPUReclaimer: Sendable {
                 if outcome.lastReport == nil { record.note = "the GPU could not be read after the kill" }
             }
         }
-        record.duration_s = GPUReleaseWait.seconds(ContinuousClock.now - started)
+        record.duration_s = (ContinuousClock.now - started).inSeconds
         record.time = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
         remember(record)
         return record

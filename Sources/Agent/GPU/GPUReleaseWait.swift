@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 
 /// SIGKILLs chosen GPU holders and waits, bounded, until the driver no longer lists them.
 enum GPUReleaseWait {
@@ -43,12 +44,5 @@ enum GPUReleaseWait {
             }
             try? await Task.sleep(for: poll)
         }
-    }
-}
-
-extension GPUReleaseWait {
-    /// A duration in seconds, as a Double.
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

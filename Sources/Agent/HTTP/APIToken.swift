@@ -8,9 +8,12 @@ public struct APIToken: Sendable, CustomStringConvertible {
     /// A token from its text, surrounding whitespace trimmed.
     /// - Throws: ``AgentError`` `.invalidConfig` when nothing is left after trimming.
     public init(_ text: String, source: String) throws(AgentError) {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw AgentError(.invalidConfig, "\(source): the API token is empty") }
-        bytes = Array(trimmed.utf8)
+        do { self.init(try AgentToken(text, source: source)) } catch { throw AgentError(.invalidConfig, error.message) }
+    }
+
+    /// The token the agent's clients found the same way (``AgentToken/resolve(flagFile:environment:configuredFile:rule:)``).
+    public init(_ token: AgentToken) {
+        bytes = Array(token.value.utf8)
     }
 
     public var description: String { "<redacted token>" }
@@ -25,24 +28,25 @@ public struct APIToken: Sendable, CustomStringConvertible {
         return difference == 0
     }
 
-    /// The token from `PODAGENT_TOKEN`, else from `api.token_file`; nil when neither is set.
+    /// The token from `PODAGENT_TOKEN`, else from `api.token_file`; nil when neither is set: the order
+    /// `podagent health` and `podagent compare` use too (``AgentToken``), so they find the same token.
     ///
     /// A token file readable by group or others is used with a warning (Kubernetes mounts secrets 0644
     /// by default); the warning names the file and its mode, never its content.
     /// - Throws: ``AgentError`` `.invalidConfig` for an unreadable or empty file, or an empty variable.
     public static func load(environment: [String: String], tokenFile: String?, logger: Logger) throws(AgentError) -> APIToken? {
-        if let text = environment["PODAGENT_TOKEN"] {
-            return try APIToken(text, source: "environment variable PODAGENT_TOKEN")
+        let token: AgentToken?
+        do {
+            token = try AgentToken.resolve(flagFile: nil, environment: environment, configuredFile: tokenFile, rule: .podagent)
+        } catch {
+            throw AgentError(.invalidConfig, error.message)
         }
-        guard let tokenFile else { return nil }
-        guard let data = FileManager.default.contents(atPath: tokenFile) else {
-            throw AgentError(.invalidConfig, "api.token_file \(tokenFile): cannot be read")
-        }
+        guard let token else { return nil }
         var info = stat()
-        if stat(tokenFile, &info) == 0, info.st_mode & 0o044 != 0 {
+        if let file = token.file, stat(file, &info) == 0, info.st_mode & 0o044 != 0 {
             logger.warning("the API token file is readable by other users: chmod 600 it", metadata: [
-                "file": "\(tokenFile)", "mode": "\(String(info.st_mode & 0o777, radix: 8))"])
+                "file": "\(file)", "mode": "\(String(info.st_mode & 0o777, radix: 8))"])
         }
-        return try APIToken(String(decoding: data, as: UTF8.self), source: "api.token_file \(tokenFile)")
+        return APIToken(token)
     }
 }

@@ -1,19 +1,6 @@
 import Foundation
 
-/// The host facts /health reports: CPUs, load, memory, disks.
-public struct HostInfo: Sendable, Codable, Equatable {
-    public struct Disk: Sendable, Codable, Equatable {
-        public var path: String
-        public var total_bytes: UInt64
-        public var free_bytes: UInt64
-    }
-
-    public var cpu_count: Int
-    public var load_average: [Double]
-    public var memory_total_bytes: UInt64?
-    public var memory_available_bytes: UInt64?
-    public var disks: [Disk]
-
+extension HostInfo {
     /// Reads the host now. Unreadable facts are left out rather than guessed.
     public static func read(diskPaths: [String]) -> HostInfo {
         let memory = meminfo()

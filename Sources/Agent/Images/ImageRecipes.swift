@@ -1,5 +1,6 @@
 import Foundation
 import Plugins
+import PodAgentExtras
 
 /// Writes the generated recipes to disk: one model's Dockerfile, or every real model's under
 /// `<dir>/<Model>/Dockerfile` (what `make images` checks in under bootstrap/images/).
@@ -15,7 +16,7 @@ public enum ImageRecipes {
                 throw AgentError(.system, "\(folder): cannot create the folder: \(error.localizedDescription)")
             }
         }
-        try AtomicFile.write(text, to: path, mode: 0o644)
+        try AgentError.writing(AtomicFile.write(text, to: path, mode: 0o644))
     }
 
     /// Generates every non-synthetic manifest's Dockerfile into `<directory>/<Model>/Dockerfile`.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Plugins
+import PodAgentExtras
 
 /// The inference engine: one ``ModelPool`` per model of the catalog, warm workers (or oneshot runs)
 /// behind a bounded queue, deadlines that end the worker's process group, retries of transient

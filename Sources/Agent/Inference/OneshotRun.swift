@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PodAgentExtras
 
 /// One request of a `mode: oneshot` model: its command template run once, in a process group of
 /// its own, with `{input}` (a JSON file holding the request's inputs) and `{output}` (where the script
@@ -115,9 +116,4 @@ extension OneshotRun {
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, owner.map({ info.st_uid == $0 }) ?? true else { return nil }
         return try? handle.readToEnd() ?? Data()
     }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -4,22 +4,10 @@ import Plugins
 /// One asynchronous job as stored in `<state_dir>/jobs/<id>.json`: what was asked (so it can run
 /// again after a restart), where it is, and its result once done.
 public struct JobRecord: Sendable, Codable, Equatable {
-    public enum State: String, Sendable, Codable, CaseIterable {
-        case queued, running, succeeded, failed, timed_out, cancelled, interrupted
-
-        /// Whether the job will not change any more (an interrupted job may still run once more).
-        public var isFinal: Bool {
-            switch self {
-            case .succeeded, .failed, .timed_out, .cancelled: true
-            case .queued, .running, .interrupted: false
-            }
-        }
-    }
-
-    public struct Failure: Sendable, Codable, Equatable {
-        public var code: String
-        public var message: String
-    }
+    /// Where the job is (the API's ``JobState``).
+    public typealias State = JobState
+    /// Why the job failed (the API's ``JobFailure``).
+    public typealias Failure = JobFailure
 
     /// What was submitted.
     public struct Submission: Sendable, Codable, Equatable {
@@ -64,32 +52,13 @@ public struct JobRecord: Sendable, Codable, Equatable {
 }
 
 /// How a job is shown: everything but the stored request; the list leaves out results too.
-struct JobView: Encodable {
-    var id: String
-    var model: String
-    var state: String
-    var created_at: Date
-    var started_at: Date?
-    var finished_at: Date?
-    var attempts: Int
-    var runs: Int
-    var interruptions: Int
-    var timings: InferenceTimings?
-    var error: JobRecord.Failure?
-    var result: JSONValue?
+typealias JobView = Job<JSONValue>
 
+extension Job where Result == JSONValue {
     init(_ record: JobRecord, withResult: Bool = true) {
-        id = record.id
-        model = record.model
-        state = record.state.rawValue
-        created_at = record.created_at
-        started_at = record.started_at
-        finished_at = record.finished_at
-        attempts = record.attempts
-        runs = record.runs
-        interruptions = record.interruptions
-        timings = record.timings
-        error = record.error
-        result = withResult ? record.result : nil
+        self.init(
+            id: record.id, model: record.model, state: record.state, created_at: record.created_at, started_at: record.started_at,
+            finished_at: record.finished_at, attempts: record.attempts, runs: record.runs, interruptions: record.interruptions,
+            timings: record.timings, error: record.error, result: withResult ? record.result : nil)
     }
 }

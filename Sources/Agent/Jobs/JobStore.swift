@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PodAgentExtras
 
 /// Jobs on disk: one JSON file per job in one directory, each written whole (temp file, fsync, rename),
 /// so a crash leaves either the old or the new state of a job, never half of one.
@@ -34,12 +35,12 @@ public struct JobStore: Sendable {
 
     /// Writes `record` whole.
     func save(_ record: JobRecord) throws(AgentError) {
-        try AtomicFile.ensureDirectory(directory, mode: 0o700)
+        try AgentError.writing(AtomicFile.ensureDirectory(directory, mode: 0o700))
         let data: Data
         do { data = try Self.encoder.encode(record) } catch {
             throw AgentError(.internalError, "job \(record.id): cannot encode: \(Self.describe(error))")
         }
-        try AtomicFile.write([UInt8](data), to: path(record.id), mode: 0o600)
+        try AgentError.writing(AtomicFile.write([UInt8](data), to: path(record.id), mode: 0o600))
     }
 
     func delete(_ id: String) {

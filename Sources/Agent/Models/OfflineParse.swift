@@ -1,5 +1,6 @@
 import Foundation
 import Plugins
+import PodAgentExtras
 
 /// What `podagent parse` does: a raw dump in, the standard result or an evaluation format out,
 /// with no GPU and no model.
@@ -96,8 +97,7 @@ public struct OfflineParse: Sendable {
                 let start = ContinuousClock.now
                 let results = try plugin.parseAll(raw: JSONReader.parse(bytes, source: input), options: options)
                 size = try format.render(results, conventions: plugin.exportConventions, calibration: calibrationSet, pretty: false).count
-                let elapsed = ContinuousClock.now - start
-                samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                samples.append((ContinuousClock.now - start).inMilliseconds)
             }
         } catch {
             throw AgentError(error)

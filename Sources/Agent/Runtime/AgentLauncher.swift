@@ -6,6 +6,8 @@ import Logging
 /// (PID 1 or child subreaper), start every service, and block until SIGTERM/SIGINT.
 public enum AgentLauncher {
     /// Runs the agent until a termination signal; returns the exit code.
+    /// - Throws: ``AgentError`` when the configuration, the state directory or the plugins cannot be
+    ///   used: nothing has started then (podagent's command line prints it and exits 2).
     /// - Parameters:
     ///   - command: the image's own command (`podagent run -- CMD ARGS...`), run as a supervised child; empty for none.
     ///   - keepRunning: keep podagent up after `command` exits; otherwise its exit code becomes podagent's.
@@ -13,18 +15,10 @@ public enum AgentLauncher {
     public static func run(
         loader: ConfigLoader, command: [String] = [], keepRunning: Bool = false,
         announce: @escaping @Sendable (String) -> Void = announceOnStdout
-    ) async -> Int32 {
-        let config: AgentConfig
-        let state: StateDirectory.Choice
-        let models: ModelCatalog
-        do {
-            config = try loader.load()
-            state = try StateDirectory.resolve(configured: config.stateDir)
-            models = try ModelCatalog.load(config: config)
-        } catch {
-            StandardStream.writeError("podagent: error: \(error.message)\n")
-            return error.exitCode
-        }
+    ) async throws(AgentError) -> Int32 {
+        let config = try loader.load()
+        let state = try StateDirectory.resolve(configured: config.stateDir)
+        let models = try ModelCatalog.load(config: config)
         // The log file feeds `podagent diagnose`; podagent runs without it when it cannot be opened.
         var logFileProblem: String?
         var logFile: LogFile?
@@ -42,7 +36,7 @@ public enum AgentLauncher {
             apiToken = try APIToken.load(environment: loader.environment, tokenFile: config.api.tokenFile, logger: logger)
         } catch {
             logger.error("\(error.message)")
-            return error.exitCode
+            return error.programExit.rawValue
         }
         pa_ignore_sigpipe()
         _ = pa_raise_nofile_limit()

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PodAgentExtras
 
 /// The parts of one running agent that HTTP controllers, services and commands share.
 public final class PodAgent: Sendable {
@@ -92,7 +93,6 @@ public final class PodAgent: Sendable {
 
     /// Seconds since this agent was created.
     public var uptime: Double {
-        let elapsed = ContinuousClock.now - startedAt
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (ContinuousClock.now - startedAt).inSeconds
     }
 }

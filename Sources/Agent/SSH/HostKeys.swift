@@ -1,20 +1,8 @@
 import Crypto
 import Foundation
+import PodAgentExtras
 
-/// One public host key as sshd offers it: the algorithm name, the key blob in base64, and the
-/// SHA256 fingerprint OpenSSH prints for it.
-public struct SSHHostKey: Sendable, Equatable, Codable {
-    /// The key's algorithm name as in a `.pub` file and known_hosts (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`).
-    public var type: String
-    /// The public key blob, base64 (the second field of a `.pub` line).
-    public var publicKey: String
-    /// `SHA256:` and the unpadded base64 SHA-256 of the blob, as `ssh-keygen -l` prints it.
-    public var fingerprint: String
-
-    enum CodingKeys: String, CodingKey {
-        case type, publicKey = "public_key", fingerprint
-    }
-
+extension SSHHostKey {
     /// Reads a `.pub` line (`TYPE BASE64 [COMMENT]`); nil when it is not one.
     public init?(publicKeyLine line: String) {
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
@@ -24,9 +12,7 @@ public struct SSHHostKey: Sendable, Equatable, Codable {
         let length = blob.prefix(4).reduce(0) { $0 << 8 | Int($1) }
         guard length > 0, blob.count >= 4 + length,
               String(decoding: blob.dropFirst(4).prefix(length), as: UTF8.self) == String(fields[0]) else { return nil }
-        type = String(fields[0])
-        publicKey = String(fields[1])
-        fingerprint = Self.fingerprint(blob: blob)
+        self.init(type: String(fields[0]), publicKey: String(fields[1]), fingerprint: Self.fingerprint(blob: blob))
     }
 
     /// `SHA256:` + base64 of the blob's SHA-256, without padding (OpenSSH's format).
@@ -55,7 +41,7 @@ struct HostKeys: Sendable {
     /// Makes sure a key of each type exists (private 0600, public next to it) and returns their public keys.
     /// - Throws: ``AgentError`` when ssh-keygen fails or the directory cannot be used.
     func ensure(types: [String]) async throws(AgentError) -> (keys: [Key], generated: [String]) {
-        try AtomicFile.ensureDirectory(directory, mode: 0o700)
+        try AgentError.writing(AtomicFile.ensureDirectory(directory, mode: 0o700))
         var keys: [Key] = []
         var generated: [String] = []
         for type in types {
@@ -100,7 +86,7 @@ struct HostKeys: Sendable {
         }
         let existing = (try? String(contentsOfFile: path + ".pub", encoding: .utf8)).flatMap { SSHHostKey(publicKeyLine: $0) }
         if existing != key {
-            try AtomicFile.write("\(key.type) \(key.publicKey) podagent-host-key\n", to: path + ".pub", mode: 0o644)
+            try AgentError.writing(AtomicFile.write("\(key.type) \(key.publicKey) podagent-host-key\n", to: path + ".pub", mode: 0o644))
         }
         return key
     }

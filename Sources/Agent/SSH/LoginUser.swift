@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 
 /// The optional non-root login user: created when missing, with a home directory, an unusable
 /// password hash (never a default password, and not a locked account: OpenSSH without PAM refuses
@@ -67,8 +68,8 @@ struct LoginUser: Sendable {
             }
             return
         }
-        try AtomicFile.ensureDirectory(sudoersDir, mode: 0o750)
-        try AtomicFile.write("# Written by podagent because ssh.user_sudo is true.\n\(name) ALL=(ALL) NOPASSWD:ALL\n", to: path, mode: 0o440, owner: (0, 0))
+        try AgentError.writing(AtomicFile.ensureDirectory(sudoersDir, mode: 0o750))
+        try AgentError.writing(AtomicFile.write("# Written by podagent because ssh.user_sudo is true.\n\(name) ALL=(ALL) NOPASSWD:ALL\n", to: path, mode: 0o440, owner: (0, 0)))
     }
 
     private func run(_ tool: String, _ arguments: [String]) async throws(AgentError) -> CommandRunner.Output {

@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 
 /// The pod's environment as SSH sessions should see it (CUDA paths, PYTHONPATH, RUNPOD_*), minus
 /// secrets and the variables that belong to each session.
@@ -14,12 +15,17 @@ struct PodEnvironment: Sendable {
         "PUBLIC_KEY", "SSH_PUBLIC_KEY", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "OLDPWD", "SHLVL", "_", "TERM",
         "MAIL", "HOSTNAME", "INVOCATION_ID", "JOURNAL_STREAM", "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
     ]
+    /// podagent's settings a session's `podagent health` (and so `podctl health`) needs to reach the agent
+    /// as it is configured: its port, and where its token file is. A path, not the token: the file's own
+    /// permissions decide who may read it. `PODAGENT_TOKEN` itself stays out.
+    static let sharedWithSessions: Set<String> = ["PODAGENT_HTTP_PORT", "PODAGENT_TOKEN_FILE"]
     /// Name fragments that mark a secret.
     static let secretFragments = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "PRIVATE_KEY", "CREDENTIAL"]
 
     let variables: [(name: String, value: String)]
 
-    /// Filters `environment`: drops secrets, session variables, podagent's own settings, names in `hide`
+    /// Filters `environment`: drops secrets, session variables, podagent's own settings (but
+    /// ``sharedWithSessions``), names in `hide`
     /// (a trailing `*` matches a prefix) and names a shell cannot export.
     init(environment: [String: String], hide: [String]) {
         variables = environment.sorted { $0.key < $1.key }.filter { name, _ in
@@ -29,9 +35,10 @@ struct PodEnvironment: Sendable {
 
     static func keeps(_ name: String, hide: [String]) -> Bool {
         guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else { return false }
-        if alwaysHidden.contains(name) || name.hasPrefix("SSH_") || name.hasPrefix("PODAGENT_") { return false }
+        let shared = sharedWithSessions.contains(name)
+        if alwaysHidden.contains(name) || name.hasPrefix("SSH_") || (name.hasPrefix("PODAGENT_") && !shared) { return false }
         let upper = name.uppercased()
-        if secretFragments.contains(where: { upper.contains($0) }) { return false }
+        if !shared, secretFragments.contains(where: { upper.contains($0) }) { return false }
         for pattern in hide {
             if pattern.hasSuffix("*") ? name.hasPrefix(String(pattern.dropLast())) : name == pattern { return false }
         }
@@ -49,8 +56,8 @@ struct PodEnvironment: Sendable {
 
     /// Rewrites the environment file atomically (never appends).
     func write(to path: String) throws(AgentError) {
-        try AtomicFile.ensureDirectory((path as NSString).deletingLastPathComponent, mode: 0o755)
-        try AtomicFile.write(render(), to: path, mode: 0o644)
+        try AgentError.writing(AtomicFile.ensureDirectory((path as NSString).deletingLastPathComponent, mode: 0o755))
+        try AgentError.writing(AtomicFile.write(render(), to: path, mode: 0o644))
     }
 
     /// The line a bash rc file gets: silent, so scp and sftp keep working.
@@ -73,12 +80,12 @@ struct PodEnvironment: Sendable {
                 throw AgentError(.system, "\(rcFile): cannot read: \(error.localizedDescription)")
             }
         } else {
-            try AtomicFile.ensureDirectory((rcFile as NSString).deletingLastPathComponent, mode: 0o755)
+            try AgentError.writing(AtomicFile.ensureDirectory((rcFile as NSString).deletingLastPathComponent, mode: 0o755))
         }
         let line = hookLine(envFile: envFile)
         let others = existing.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains(hookMarker) }
         let updated = ([line] + others.map(String.init)).joined(separator: "\n") + (existing.isEmpty ? "\n" : "")
         if updated == existing { return }
-        try AtomicFile.write(updated, to: rcFile, mode: mode)
+        try AgentError.writing(AtomicFile.write(updated, to: rcFile, mode: mode))
     }
 }

@@ -1,5 +1,6 @@
 import CShims
 import Foundation
+import PodAgentExtras
 
 /// Small TCP facts about a local port: does something accept on it, and who holds it.
 enum PortProbe {

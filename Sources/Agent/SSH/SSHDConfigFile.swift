@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 
 /// podagent's own sshd_config: hardened defaults, the extra `ssh.options`, validated with `sshd -t`
 /// before it replaces the file the running sshd uses.
@@ -77,7 +78,7 @@ struct SSHDConfigFile: Sendable {
     func install(at path: String, sshd: String, runner: CommandRunner) async throws(AgentError) {
         let text = try render()
         let candidate = path + ".new"
-        try AtomicFile.write(text, to: candidate, mode: 0o600)
+        try AgentError.writing(AtomicFile.write(text, to: candidate, mode: 0o600))
         let output: CommandRunner.Output
         do {
             output = try await runner.run(ProcessSpec(executable: sshd, arguments: ["-t", "-f", candidate]), timeout: .seconds(30))

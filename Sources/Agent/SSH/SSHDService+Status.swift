@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 
 /// How sshd's state reaches /health, /metrics and the log.
 extension SSHDService {
@@ -29,8 +30,7 @@ extension SSHDService {
 
     /// "12.3" for a duration, for people.
     static func seconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return String(format: "%.1f", value)
+        String(format: "%.1f", duration.inSeconds)
     }
 
     func report(state: String, ready: Bool, reason: String? = nil) {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PodAgentExtras
 
 /// Everything sshd needs before it starts: host keys, authorized keys, the login user, the pod
 /// environment for sessions, the privilege separation directory and a checked sshd_config.
@@ -30,7 +31,7 @@ struct SSHDSetup: Sendable {
             throw AgentError(.unavailable, "\(settings.sshdPath) not found: install openssh-server or set ssh.enabled: false")
         }
         // sshd refuses to start without it, and it must be root-owned and not writable by others.
-        try AtomicFile.ensureDirectory(settings.runDir, mode: 0o755)
+        try AgentError.writing(AtomicFile.ensureDirectory(settings.runDir, mode: 0o755))
         guard chown(settings.runDir, 0, 0) == 0 else {
             throw AgentError(.system, "\(settings.runDir): cannot make it root-owned (sshd requires it): \(String(cString: strerror(errno)))")
         }
@@ -76,11 +77,11 @@ struct SSHDSetup: Sendable {
     /// `AuthorizedKeysFile` names; users other than root and ssh.user get none.
     private func writeAuthorizedKeys(_ keys: AuthorizedKeys, user: LoginUser.Account?) throws(AgentError) {
         // sshd's StrictModes wants every directory up to / owned by root and not group/world-writable.
-        try AtomicFile.ensureDirectory(settings.authorizedKeysDir, mode: 0o755)
+        try AgentError.writing(AtomicFile.ensureDirectory(settings.authorizedKeysDir, mode: 0o755))
         let text = keys.render()
-        try AtomicFile.write(text, to: "\(settings.authorizedKeysDir)/root", mode: 0o644, owner: (0, 0))
+        try AgentError.writing(AtomicFile.write(text, to: "\(settings.authorizedKeysDir)/root", mode: 0o644, owner: (0, 0)))
         if let user {
-            try AtomicFile.write(text, to: "\(settings.authorizedKeysDir)/\(user.name)", mode: 0o644, owner: (0, 0))
+            try AgentError.writing(AtomicFile.write(text, to: "\(settings.authorizedKeysDir)/\(user.name)", mode: 0o644, owner: (0, 0)))
         }
     }
 }

@@ -1,9 +1,10 @@
 import Plugins
+import PodAgentExtras
 
 /// The one error type of the Agent module: a stable code, a message for people, an optional cause.
 ///
-/// Edges map it once: HTTP handlers through ``AgentError/httpStatus``, the CLI through ``AgentError/exitCode``.
-public struct AgentError: Error, Sendable, CustomStringConvertible {
+/// Edges map it once: HTTP handlers through ``AgentError/httpStatus``, the CLI through ``AgentError/programExit``.
+public struct AgentError: Error, Sendable, CustomStringConvertible, CommandLineError {
     /// A stable, machine-readable error code.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
@@ -62,11 +63,15 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The process exit code this error maps to at the CLI edge: 2 for bad input or configuration, 1 otherwise.
-    public var exitCode: Int32 {
+    /// The row of the exit status table (``ProgramExit``) this error maps to at the CLI edge.
+    public var programExit: ProgramExit {
         switch code {
-        case .invalidConfig, .invalidArgument: 2
-        default: 1
+        case .invalidConfig, .invalidArgument: .usage
+        case .unauthorized: .unauthorized
+        case .notFound: .notFound
+        case .notReady, .overloaded, .unavailable: .unavailable
+        case .timeout: .timeout
+        default: .failure
         }
     }
 }
@@ -97,6 +102,17 @@ extension AgentError {
 
     /// Whether the disk being full caused this error.
     public var isDiskFull: Bool { code == .insufficientStorage }
+
+    /// A durable write that failed (``AtomicFile``): the path, the step and errno's text;
+    /// `.insufficientStorage` when the disk (or quota) is full.
+    public init(_ failure: AtomicFile.Failure) {
+        self.init(failure.isDiskFull ? .insufficientStorage : .system, failure.message)
+    }
+
+    /// Runs `body` (one of ``AtomicFile``'s writes), mapping its failure once.
+    static func writing<T>(_ body: @autoclosure () throws(AtomicFile.Failure) -> T) throws(AgentError) -> T {
+        do { return try body() } catch { throw AgentError(error) }
+    }
 }
 
 /// Throws an ``AgentError`` with code `.system` naming `what` and the errno text when `rc` is non-zero.

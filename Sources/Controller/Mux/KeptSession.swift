@@ -1,5 +1,7 @@
 import CPodctlShims
+import Crypto
 import Foundation
+import PodAgentExtras
 import SSHClient
 import Synchronization
 
@@ -22,10 +24,10 @@ struct SessionKey: Hashable, Sendable {
         port = pod.port
         user = pod.user
         identity = pod.identity
-        identityDigest = pod.identity.flatMap { FileManager.default.contents(atPath: $0) }.map { SHA256.hex(Array($0)) }
-        knownHosts = settings.knownHostsFile
-        policy = settings.hostKeyPolicy
-        agentSocket = settings.useAgent ? settings.agentSocket : nil
+        identityDigest = pod.identity.flatMap { FileManager.default.contents(atPath: $0) }.map { SHA256.hash(data: $0).hex }
+        knownHosts = settings.ssh.knownHostsFile
+        policy = settings.ssh.hostKeyPolicy
+        agentSocket = settings.ssh.useAgent ? settings.ssh.agentSocket : nil
     }
 
     var target: String { "\(user)@\(host):\(port)" }
@@ -166,8 +168,7 @@ final class KeptSession: Sendable {
     /// Seconds until the idle limit passes (0 when it has).
     var idleRemaining: Double {
         shared.withLock { state in
-            let idle = ContinuousClock.now - state.lastUsed
-            return max(0, state.idleLimit - (Double(idle.components.seconds) + Double(idle.components.attoseconds) / 1e18))
+            max(0, state.idleLimit - (ContinuousClock.now - state.lastUsed).inSeconds)
         }
     }
 
@@ -175,178 +176,10 @@ final class KeptSession: Sendable {
         shared.withLock { state in
             let now = ContinuousClock.now
             return MuxSessionStatus(pods: state.pods, target: key.target, state: state.state,
-                                    ageSeconds: milliseconds(state.connectedAt, now) / 1000,
-                                    idleSeconds: state.channels > 0 ? 0 : milliseconds(state.lastUsed, now) / 1000,
+                                    ageSeconds: (now - state.connectedAt).inSeconds,
+                                    idleSeconds: state.channels > 0 ? 0 : (now - state.lastUsed).inSeconds,
                                     idleLimitSeconds: state.idleLimit, channels: state.channels, connects: state.connects)
         }
-    }
-}
-
-/// A kept session's owner, living on its thread: the libssh session, its channel loop, work waiting for a
-/// free channel.
-private final class SessionDriver {
-    let kept: KeptSession
-    var session: SSHSession?
-    var loop: ChannelLoop?
-    /// Commands the server refused a channel for while others were open (sshd's MaxSessions, 10 by
-    /// default): retried when a channel closes.
-    var deferred: [SessionWork] = []
-    var channelsWhenRefused = 0
-    var knownHostsStamp: FileStamp?
-    var connects = 0
-
-    init(kept: KeptSession) { self.kept = kept }
-
-    func run() {
-        while true {
-            let (work, stopping) = kept.take()
-            if stopping {
-                stop(work)
-                return
-            }
-            for item in work { begin(item) }
-            if !deferred.isEmpty, (loop?.openChannels ?? 0) < channelsWhenRefused {
-                let retry = deferred
-                deferred = []
-                for item in retry { begin(item) }
-            }
-            let channels = loop?.openChannels ?? 0
-            kept.update { state in
-                state.channels = channels
-                if channels > 0 { state.lastUsed = .now }
-                state.state = self.session == nil ? "closed" : "open"
-            }
-            if channels == 0, deferred.isEmpty, session == nil || kept.idleRemaining <= 0 {
-                if kept.registry.retire(kept) {
-                    MuxLog.write(session == nil ? "\(kept.key.target): session gone" : "\(kept.key.target): idle, closing the session")
-                    close()
-                    return
-                }
-                continue
-            }
-            guard let loop else { continue }
-            let wait: Duration = channels > 0 ? .milliseconds(100) : .milliseconds(Int64(min(1000, max(10, kept.idleRemaining * 1000))))
-            do {
-                try loop.turn(wait: wait)
-            } catch {
-                // Every command on it has been ended with the error by the loop.
-                MuxLog.write("\(kept.key.target): \(error.message)")
-                self.loop = nil
-                session = nil
-            }
-        }
-    }
-
-    /// Starts one piece of work, connecting (or reconnecting) first when needed.
-    func begin(_ work: SessionWork, afterLoss lost: SSHError? = nil) {
-        kept.update { $0.lastUsed = .now }
-        let (fresh, connectMs, failure) = ensureSession()
-        let label = fresh ? (connects > 1 || lost != nil ? "reconnected" : "new") : "kept"
-        if var failure {
-            if let lost {
-                failure.message = "the kept session was lost (\(lost.message)) and reconnecting failed: \(failure.message)"
-            }
-            if case .exec(_, _, _, _, let end) = work {
-                end(SessionExecEnd(outcome: .failure(failure), session: label, connectMs: connectMs, runStarted: nil))
-            } else {
-                work.fail(failure, label: label)
-            }
-            return
-        }
-        guard let session, let loop else { return }
-        do {
-            switch work {
-            case .exec(let command, let timeout, let handle, let output, let end):
-                let opened = ContinuousClock.now
-                try loop.startExec(command, timeout: timeout, handle: handle, onOutput: output) { outcome in
-                    end(SessionExecEnd(outcome: outcome, session: label, connectMs: connectMs, runStarted: opened))
-                }
-            case .forward(let socket, let host, let port, let handle):
-                try loop.startForward(socket: socket, remoteHost: host, remotePort: port, handle: handle)
-            case .run(let body, _):
-                body(session, label)
-            }
-        } catch {
-            if error.commandMayHaveRun {
-                // Never sent twice: the session is unusable, the command's fate unknown.
-                MuxLog.write("\(kept.key.target): \(error.message); the command is not retried")
-                dropSession(error)
-                work.fail(error, label: label)
-                return
-            }
-            switch error.kind {
-            case .channel where loop.openChannels > 0:
-                // Refused while busy: wait for one of the session's channels to close.
-                if case .forward(let socket, _, _, _) = work { Glibc.close(socket); return }
-                deferred.append(work)
-                channelsWhenRefused = loop.openChannels
-            case .timeout where !fresh && lost == nil, .io where !fresh && lost == nil:
-                // The kept session no longer answers (the pod restarted, the network dropped it): reconnect once.
-                MuxLog.write("\(kept.key.target): kept session lost (\(error.message)); reconnecting")
-                dropSession(error)
-                begin(work, afterLoss: error)
-            default:
-                work.fail(error, label: label)
-            }
-        }
-    }
-
-    /// A usable session: the kept one (its host key checked again if known_hosts changed), or a new one.
-    func ensureSession() -> (fresh: Bool, connectMs: Double, failure: SSHError?) {
-        if let session, session.isAlive {
-            let stamp = FileStamp(kept.settings.knownHostsFile)
-            if stamp != knownHostsStamp {
-                do { try session.recheckHostKey() } catch {
-                    MuxLog.write("\(kept.key.target): host key no longer accepted: \(error.message)")
-                    dropSession(error)
-                    return (false, 0, error)
-                }
-                knownHostsStamp = stamp
-            }
-            return (false, 0, nil)
-        }
-        dropSession(SSHError(.io, "the session was closed"))
-        let start = ContinuousClock.now
-        kept.update { $0.state = "connecting" }
-        do {
-            let made = try kept.settings.connect(kept.pod)
-            let newLoop = try ChannelLoop(session: made)
-            newLoop.watch(kept.wake) { [kept] in kept.drainWake() }
-            session = made
-            loop = newLoop
-            connects += 1
-            knownHostsStamp = FileStamp(kept.settings.knownHostsFile)
-            let count = connects
-            kept.update { state in
-                state.connects = count
-                state.connectedAt = .now
-                state.state = "open"
-            }
-            MuxLog.write("\(kept.key.target): connected (\(kept.pod.name)), host key \(made.hostKeyFingerprint)")
-            return (true, milliseconds(start, .now), nil)
-        } catch {
-            MuxLog.write("\(kept.key.target): cannot connect: \(error.message)")
-            return (true, milliseconds(start, .now), error)
-        }
-    }
-
-    func dropSession(_ error: SSHError) {
-        loop?.closeAll(error)
-        loop = nil
-        session = nil
-    }
-
-    func stop(_ waiting: [SessionWork]) {
-        let error = SSHError(.channel, "the mux was stopped (podctl mux stop)")
-        for item in waiting + deferred + kept.closeForStop() { item.fail(error, label: "kept") }
-        deferred = []
-        dropSession(error)
-        _ = kept.registry.retire(kept)
-        MuxLog.write("\(kept.key.target): closed (mux stopping)")
-    }
-
-    func close() {
-        dropSession(SSHError(.io, "the session was closed"))
     }
 }
 
@@ -364,45 +197,5 @@ struct FileStamp: Equatable {
         size = Int64(info.st_size)
         modified = info.st_mtim.tv_sec
         modifiedNanoseconds = info.st_mtim.tv_nsec
-    }
-}
-
-/// The mux's kept sessions, by key. Adding work and retiring a session happen under one lock, so work is
-/// never handed to a session that is closing.
-final class SessionRegistry: Sendable {
-    private let sessions = Mutex<[SessionKey: KeptSession]>([:])
-
-    func submit(_ work: SessionWork, pod: Pod, settings: ConnectionSettings, idle: Double) {
-        let key = SessionKey(pod: pod, settings: settings)
-        sessions.withLock { map in
-            if let kept = map[key], kept.enqueue(work, podName: pod.name, idle: idle) { return }
-            let kept = KeptSession(key: key, pod: pod, settings: settings, registry: self)
-            guard kept.wake >= 0 else {
-                work.fail(SSHError(.io, "the mux cannot make an eventfd: \(String(cString: strerror(errno)))"), label: "new")
-                return
-            }
-            _ = kept.enqueue(work, podName: pod.name, idle: idle)
-            map[key] = kept
-            kept.start()
-        }
-    }
-
-    /// Removes `kept` unless work reached it meanwhile; true when it is gone.
-    func retire(_ kept: KeptSession) -> Bool {
-        sessions.withLock { map in
-            guard kept.closeIfIdle() else { return false }
-            if map[kept.key] === kept { map[kept.key] = nil }
-            return true
-        }
-    }
-
-    func stopAll() {
-        for kept in sessions.withLock({ Array($0.values) }) { kept.stop() }
-    }
-
-    var isEmpty: Bool { sessions.withLock { $0.isEmpty } }
-
-    var status: [MuxSessionStatus] {
-        sessions.withLock { Array($0.values) }.map(\.status).sorted { ($0.pods.first ?? "", $0.target) < ($1.pods.first ?? "", $1.target) }
     }
 }

@@ -18,9 +18,9 @@ struct MuxClient: Sendable {
     static func forMux(_ settings: ConnectionSettings) -> ConnectionSettings {
         var settings = settings
         settings.persist = nil
-        settings.knownHostsFile = absolute(settings.knownHostsFile)
-        if settings.useAgent, settings.agentSocket == nil {
-            settings.agentSocket = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
+        settings.ssh.knownHostsFile = absolute(settings.ssh.knownHostsFile)
+        if settings.ssh.useAgent, settings.ssh.agentSocket == nil {
+            settings.ssh.agentSocket = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
         }
         return settings
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 import SSHClient
 import Synchronization
 
@@ -136,7 +137,7 @@ public final class MuxServer: Sendable {
         }
         if case .status = envelope.request {
             // A status request is answered even while exiting, and does not keep an empty mux alive.
-            let uptime = milliseconds(started, .now) / 1000
+            let uptime = (ContinuousClock.now - started).inSeconds
             connection.send(.status(MuxStatus(pid: getpid(), socket: directory.socket, uptimeSeconds: uptime, sessions: registry.status)))
             connection.send(.done)
             return
@@ -216,8 +217,8 @@ public final class MuxServer: Sendable {
                 case .failure(let error): result.record(error)
                 }
                 let now = ContinuousClock.now
-                result.runMs = end.runStarted.map { milliseconds($0, now) } ?? 0
-                result.totalMs = milliseconds(submitted, now)
+                result.runMs = end.runStarted.map { (now - $0).inMilliseconds } ?? 0
+                result.totalMs = (now - submitted).inMilliseconds
                 connection.send(.podResult(index: index, result: result))
                 done()
             })

@@ -23,34 +23,3 @@ extension StandardResult {
         }
     }
 }
-
-/// Writes a file whole or not at all: a temp file beside it, fsync, rename.
-public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String) throws(PluginError) {
-        let temp = "\(path).tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw PluginError(.io, "\(path): cannot create \(temp): \(String(cString: strerror(errno)))") }
-        var written = 0
-        let failure: String? = bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let count = Foundation.write(fd, buffer.baseAddress?.advanced(by: written), buffer.count - written)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return String(cString: strerror(errno))
-                }
-                written += count
-            }
-            return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
-        }
-        close(fd)
-        if let failure {
-            unlink(temp)
-            throw PluginError(.io, "\(path): cannot write: \(failure)")
-        }
-        guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw PluginError(.io, "\(path): cannot rename \(temp) into place: \(reason)")
-        }
-    }
-}

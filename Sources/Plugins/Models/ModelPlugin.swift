@@ -1,4 +1,5 @@
 import Foundation
+import PodAgentExtras
 
 /// How to parse one raw output.
 public struct ParseOptions: Sendable, Equatable {
@@ -91,8 +92,7 @@ extension ModelPlugin {
         effective.scoreThreshold = threshold
         try decode(sample: sample, into: &result, options: effective)
         if options.includeRaw { result.raw = raw }
-        let elapsed = ContinuousClock.now - start
-        result.meta.timingsSeconds["parse"] = Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
+        result.meta.timingsSeconds["parse"] = (ContinuousClock.now - start).inSeconds
         return result
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Plugins
+import PodAgentExtras
 
 @testable import Agent
 
@@ -160,8 +161,8 @@ actor DemoWorkerTestBackend: InferenceBackend {
             return InferenceOutcome(
                 result: result,
                 timings: InferenceTimings(
-                    queue_s: Self.seconds(queued), inference_s: inference, parse_s: Self.seconds(ContinuousClock.now - parseStart),
-                    total_s: Self.seconds(ContinuousClock.now - arrived)),
+                    queue_s: queued.inSeconds, inference_s: inference, parse_s: (ContinuousClock.now - parseStart).inSeconds,
+                    total_s: (ContinuousClock.now - arrived).inSeconds),
                 attempts: 1, instance: 0, gpuMemoryMiB: answer["gpu_memory_mib"]?.numberValue)
         }
     }
@@ -200,10 +201,6 @@ actor DemoWorkerTestBackend: InferenceBackend {
             members.append((key, .string(rawFormat)))
         }
         do { return Data(try JSONWriter.write(.object(members))) } catch { throw AgentError(.invalidArgument, error.message) }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     func index() async -> [ModelStatus] {

@@ -168,7 +168,7 @@ final class PodAgentProcess: Sendable {
 
     /// GETs a path of the agent's HTTP API.
     func get(_ path: String) throws -> (status: Int, body: String) {
-        let response = try LocalHTTPClient(timeout: .seconds(5)).get("http://127.0.0.1:\(httpPort)\(path)")
+        let response = try blockingGet("http://127.0.0.1:\(httpPort)\(path)", timeout: .seconds(5))
         return (response.status, String(decoding: response.body, as: UTF8.self))
     }
 

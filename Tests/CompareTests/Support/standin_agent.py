@@ -38,9 +38,11 @@ class Handler(BaseHTTPRequestHandler):
         if not self.authorized():
             return
         if self.path == "/v2/repository/index":
-            index = [{"name": name, "version": "1", "state": "READY", "reason": None,
-                      "instances": [{"index": 0, "state": "idle", "load_s": facts.get("load_s"),
-                                     "gpu_memory_mib": facts.get("gpu_memory_mib")}]}
+            # The real index's shape (AgentAPI's ModelStatus): every key podagent writes.
+            index = [{"name": name, "version": "1", "state": "READY", "reason": "", "config": "", "checkpoint": "",
+                      "queued": 0, "queue_limit": 16,
+                      "instances": [{"index": 0, "gpu": None, "pid": 4242, "state": "idle", "restarts": 0,
+                                     "load_s": facts.get("load_s"), "gpu_memory_mib": facts.get("gpu_memory_mib")}]}
                      for name, facts in CONFIG["models"].items()]
             return self.answer(200, index)
         self.answer(404, {"error": f"no route {self.path}"})

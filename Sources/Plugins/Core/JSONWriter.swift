@@ -47,7 +47,37 @@ public enum JSONWriter {
             }
             if let indent, !members.isEmpty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
+        case .tensor(let tensor):
+            try appendTensor(tensor, to: &out, nonFiniteAsNull: nonFiniteAsNull)
         }
+    }
+
+    /// A tensor as the nested lists its `tolist()` gives, written straight from its typed buffer.
+    static func appendTensor(_ tensor: Tensor, to out: inout [UInt8], nonFiniteAsNull: Bool) throws(PluginError) {
+        let shape = tensor.shape
+        let isBool = tensor.dtype == .bool
+        func element(_ offset: Int) throws(PluginError) {
+            let number = tensor[flat: offset]
+            if isBool {
+                out.append(contentsOf: (number != 0 ? "true" : "false").utf8)
+            } else if number.isFinite {
+                appendNumber(number, to: &out)
+            } else if nonFiniteAsNull {
+                out.append(contentsOf: "null".utf8)
+            } else {
+                throw PluginError(.invalidValue, "cannot write the non-finite number \(number) as JSON")
+            }
+        }
+        func list(_ axis: Int, _ offset: Int) throws(PluginError) {
+            out.append(UInt8(ascii: "["))
+            let stride = shape[(axis + 1)...].reduce(1, *)
+            for index in 0..<shape[axis] {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                if axis == shape.count - 1 { try element(offset + index) } else { try list(axis + 1, offset + index * stride) }
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        if shape.isEmpty { try element(0) } else { try list(0, 0) }
     }
 
     private static func newline(_ out: inout [UInt8], _ level: Int) {

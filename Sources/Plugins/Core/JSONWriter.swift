@@ -2,11 +2,12 @@
 /// (the same digits Python's `repr` gives), so exports are byte-stable and fast to produce.
 public enum JSONWriter {
     /// The document as UTF-8 bytes.
+    /// - Parameter nonFiniteAsNull: write NaN and infinities as null (a worker's raw output kept as it came).
     /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite (JSON cannot hold it).
-    public static func write(_ value: JSONValue, pretty: Bool = false) throws(PluginError) -> [UInt8] {
+    public static func write(_ value: JSONValue, pretty: Bool = false, nonFiniteAsNull: Bool = false) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
-        try append(value, to: &out, indent: pretty ? 0 : nil)
+        try append(value, to: &out, indent: pretty ? 0 : nil, nonFiniteAsNull: nonFiniteAsNull)
         if pretty { out.append(0x0A) }
         return out
     }

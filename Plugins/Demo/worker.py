@@ -14,6 +14,8 @@ Options (per request, falling back to the worker options):
                   so a retried request succeeds
   read_inputs   true: open and read the files the sample names (img_paths, img_path, lidar_path),
                 as a real model does, as the user the worker runs as; one it cannot read is bad_input
+  nan_scores    make the first N scores of each score tensor non-finite (NaN, +inf, -inf in turn),
+                as a model's output can be: sent as null in JSON answers, as themselves in frames
   tensors       numpy: the output's tensors are numpy arrays (float32, labels int64), as a real
                 model's are: sent as binary tensor frames (protocol 2) or as JSON lists (protocol 1);
                 lists: plain Python lists, always sent as JSON (the answer the Demo gave before
@@ -142,6 +144,24 @@ def as_tensors(fmt, output):
     return converted
 
 
+def spoil_scores(fmt, output, count):
+    """The first `count` scores of each score list become NaN, +inf, -inf in turn (before any
+    conversion to tensors, so both answer forms carry the same values)."""
+    spoiled = [float("nan"), float("inf"), float("-inf")]
+    if fmt == "topomlp":
+        lane_scores, te_scores = output["pred_lc"][1], output["pred_te"][1]
+        for i in range(min(count, len(lane_scores))):
+            lane_scores[i][0] = spoiled[i % 3]
+        for i in range(min(count, len(te_scores))):
+            te_scores[i] = spoiled[i % 3]
+        return
+    for sample in output:
+        for key, values in sample["pts_bbox"].items():
+            if key.endswith("scores_3d"):
+                for i in range(min(count, len(values))):
+                    values[i] = spoiled[i % 3]
+
+
 def read_inputs(inputs):
     """Reads the sample's files like a real worker's loaders do; one that cannot be read is the sample's fault."""
     for key in ("img_paths", "img_path", "lidar_path"):
@@ -198,6 +218,7 @@ class Demo:
         count = int(merged.get("detections", 50))
         self.frames += 1
         output = self.output(fmt, rng, count)
+        spoil_scores(fmt, output, int(merged.get("nan_scores", 0)))
         if tensors == "numpy":
             output = as_tensors(fmt, output)
         return {"synthetic": True, "format": fmt, "output": output}

@@ -293,10 +293,13 @@ struct BinaryFormParserTests {
         func spoil(_ value: JSONValue, key: String, withNull: Bool) -> JSONValue {
             switch value {
             case .object(let members): return .object(members.map { ($0.0, spoil($0.1, key: $0.0, withNull: withNull)) })
-            case .array(let items) where key.hasSuffix("scores_3d") || key == "pred_te":
+            case .array(let items) where key.hasSuffix("scores_3d") || key == "pred_te" || key == "pred_lc" || key == "lane_scores":
                 return .array(items.enumerated().map { index, item in
                     if key == "pred_te" { return index == 1 ? spoil(item, key: "scores_3d", withNull: withNull) : item }
-                    return index < 3 ? (withNull ? .null : .number(spoiled[index])) : item
+                    if key == "pred_lc" { return index == 1 ? spoil(item, key: "lane_scores", withNull: withNull) : item }
+                    guard index < 3 else { return item }
+                    let bad: JSONValue = withNull ? .null : .number(spoiled[index])
+                    return key == "lane_scores" ? .array([bad]) : bad  // lane scores are (L,1)
                 })
             case .array(let items): return .array(items.map { spoil($0, key: key, withNull: withNull) })
             default: return value

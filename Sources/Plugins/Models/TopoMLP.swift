@@ -55,9 +55,11 @@ public struct TopoMLPPlugin: ModelPlugin {
         var warnings: [String] = []
 
         // Ascending stable sort by score, first 300: the devkit formatter's order (NaN last, like numpy).
+        // Every non-finite score sorts as NaN: a JSON answer carries NaN and infinities alike as null,
+        // and a binary one must give the same ids (docs/worker-protocol.md).
         let order = Array((0..<lanes).sorted { a, b in
             let sa = lcScores[flat: a], sb = lcScores[flat: b]
-            if sa.isNaN || sb.isNaN { return !sa.isNaN && sb.isNaN }
+            if !sa.isFinite || !sb.isFinite { return sa.isFinite && !sb.isFinite }
             return sa < sb
         }.prefix(Self.maxLanes))
         let basis = Self.bernstein(controlPoints: width / 3)

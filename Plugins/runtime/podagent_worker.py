@@ -128,11 +128,23 @@ def is_oom(error):
 
 
 def _finite(value):
+    """tolist()'s output with NaN and infinities as None (in place: tolist() made fresh lists)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        isfinite = math.isfinite
+        for i, item in enumerate(value):
+            kind = type(item)
+            if kind is float:
+                if not isfinite(item):
+                    value[i] = None
+            elif kind is list:
+                _finite(item)
     return value
+
+
+def _place(root, where):
+    return root + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in where)
 
 
 def to_jsonable(value, path="raw", frames=None, where=()):
@@ -150,9 +162,21 @@ def to_jsonable(value, path="raw", frames=None, where=()):
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v, f"{path}.{k}", frames, where + (str(k),)) for k, v in value.items()}
+        return {str(k): to_jsonable(v, path, frames, where + (str(k),)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(v, f"{path}[{i}]", frames, where + (i,)) for i, v in enumerate(value)]
+        # Plain numbers inline (a list of lists of floats is the common case); the place is only
+        # spelled out for an error.
+        isfinite = math.isfinite
+        out = []
+        for i, item in enumerate(value):
+            kind = type(item)
+            if kind is float:
+                out.append(item if isfinite(item) else None)
+            elif kind is int or kind is str or kind is bool or item is None:
+                out.append(item)
+            else:
+                out.append(to_jsonable(item, path, frames, where + (i,)))
+        return out
     # mmdet3d's BaseInstance3DBoxes (LiDARInstance3DBoxes...) keeps its (N, box_dim) tensor in .tensor.
     if hasattr(value, "box_dim") and hasattr(value, "tensor"):
         return to_jsonable(value.tensor, path, frames, where)
@@ -170,7 +194,7 @@ def to_jsonable(value, path="raw", frames=None, where=()):
             return None
     if hasattr(value, "tolist"):  # numpy arrays and numpy scalars
         return _finite(value.tolist())
-    raise TypeError(f"{path}: cannot turn a {type(value).__module__}.{type(value).__name__} into JSON")
+    raise TypeError(f"{_place(path, where)}: cannot turn a {type(value).__module__}.{type(value).__name__} into JSON")
 
 
 def _is_ndarray(value):

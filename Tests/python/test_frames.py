@@ -168,6 +168,31 @@ def run_demo(protocol, requests):
         worker.close()
 
 
+class RuntimeCollectorTests(unittest.TestCase):
+    def test_what_loading_made_is_frozen_out_of_the_per_request_collection(self):
+        import subprocess
+        import tempfile
+        script = (
+            "import gc, sys\n"
+            "from podagent_worker import serve\n"
+            "class Model:\n"
+            "    def load(self, context):\n"
+            "        self.weights = [[float(i)] * 4 for i in range(20000)]  # a loaded model's many objects\n"
+            "    def infer(self, inputs, options):\n"
+            "        return {'frozen': gc.get_freeze_count(), 'tracked_now': len(gc.get_objects())}\n"
+            "sys.exit(serve(Model()))\n")
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "worker.py")
+            with open(path, "w") as handle:
+                handle.write(script)
+            done = subprocess.run([sys.executable, path], input=b'{"type": "infer", "id": "a"}\n', capture_output=True,
+                                  env=dict(os.environ, PYTHONPATH=RUNTIME), timeout=60)
+        answer = json.loads(done.stdout.splitlines()[1])
+        self.assertGreater(answer["raw"]["frozen"], 20000, done.stderr)
+        # The collector walks only what exists beside the frozen model, not the model itself.
+        self.assertLess(answer["raw"]["tracked_now"], answer["raw"]["frozen"])
+
+
 class DemoWorkerFramingTests(unittest.TestCase):
     def test_both_answer_forms_carry_the_same_output(self):
         requests = [({"sample_id": "s1"}, {"raw_format": fmt, "tensors": "numpy", "nan_scores": 3}) for fmt in FORMATS]

@@ -82,6 +82,7 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         self._fill(lambda: b"\n" in self.buffer, deadline, timeout)
         line, self.buffer = self.buffer.split(b"\n", 1)
+        self.last_line_bytes = len(line) + 1
         try:
             message = json.loads(line)
         except ValueError:

@@ -86,17 +86,54 @@ public enum JSONWriter {
         out.append(contentsOf: repeatElement(0x20, count: level * 2))
     }
 
+    /// A finite number in its shortest round-trip form: `description`'s digits, written without
+    /// making a String for each (that was over half of writing a VAD-sized result).
     static func appendNumber(_ number: Double, to out: inout [UInt8]) {
-        if number == number.rounded(), abs(number) < 1e15 {
+        if abs(number) < 1e15, let integer = Int64(exactly: number) {
             // Integral values (labels, ids, counts) print without a fraction, like Python ints.
-            out.append(contentsOf: String(Int64(number)).utf8)
+            appendInteger(integer, to: &out)
         } else {
-            out.append(contentsOf: number.description.utf8)
+            var sink = ByteSink()
+            swap(&sink.bytes, &out)  // moves the buffer in and out: no copy
+            number.write(to: &sink)
+            swap(&sink.bytes, &out)
         }
+    }
+
+    /// An integer's decimal digits.
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    /// Where `Double.write(to:)` puts its digits: the standard library hands the ASCII it formatted
+    /// (the same text as `description`) to `_writeASCII`, which appends it as it is; `write(_:)`
+    /// takes anything else, so the text is right whichever the standard library calls.
+    private struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
     }
 
     static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings (keys, labels) need no escape: copy them whole.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])

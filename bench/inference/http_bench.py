@@ -16,7 +16,7 @@ sent as frames). The two forms are sent alternately, so both meet the same machi
 
 Usage: python3 bench/inference/http_bench.py [--podagent .build/release/podagent] [--requests 200]
            [--topomlp-requests 40] [--formats petr,vad,topomlp] [--baseline-requests 3] [--load-time 5]
-           [--clients 1,4,16] [--seconds 10] [--instances 2]
+           [--clients 1,4,16] [--seconds 10] [--instances 2] [--plugins Plugins]
 Prints Markdown tables and writes bench/inference/http-last-run.json.
 """
 import argparse
@@ -48,12 +48,12 @@ def pct(values, q):
 
 
 class Agent:
-    def __init__(self, binary, instances, load_time):
+    def __init__(self, binary, instances, load_time, plugins=os.path.join(ROOT, "Plugins")):
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.state = tempfile.mkdtemp(prefix="bench-infer-")
         env = dict(os.environ, PODAGENT_SSH="off", PODAGENT_MODELS="Demo", PODAGENT_TOKEN=self.token,
-                   PODAGENT_STATE_DIR=self.state, PODAGENT_PLUGINS_DIR=os.path.join(ROOT, "Plugins"),
+                   PODAGENT_STATE_DIR=self.state, PODAGENT_PLUGINS_DIR=plugins,
                    PODAGENT_INFERENCE_INSTANCES=str(instances), PODAGENT_LOG_LEVEL="warning",
                    PODAGENT_LOG_FILE="off", PODAGENT_HTTP_HOST="127.0.0.1", PODAGENT_INFERENCE_QUEUE_LIMIT="64")
         # Run as root, podagent starts workers as an unprivileged user: a Python that user can run, with numpy.
@@ -64,7 +64,7 @@ class Agent:
         while time.monotonic() < deadline:
             try:
                 status, _ = self.get("/v2/health/ready")
-                if status == 200:
+                if status == 200 and self.get("/v2/models/Demo/ready")[0] == 200:
                     return
             except OSError:
                 pass
@@ -188,6 +188,8 @@ def main():
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--instances", type=int, default=2)
+    parser.add_argument("--plugins", default=os.path.join(ROOT, "Plugins"),
+                        help="the plugins folder (another checkout's, to measure an older runtime and Demo)")
     args = parser.parse_args()
 
     baseline = None
@@ -198,7 +200,7 @@ def main():
 
     sizes = [size for size in args.formats.split(",") if size]
     wire = {size: worker_answer_bytes(size) for size in sizes}
-    agent = Agent(args.podagent, args.instances, args.load_time)
+    agent = Agent(args.podagent, args.instances, args.load_time, args.plugins)
     try:
         forms = {size: compare_forms(agent, size, args.topomlp_requests if size == "topomlp" else args.requests) for size in sizes}
         loads = [concurrent(agent, int(c), args.seconds, "petr") for c in args.clients.split(",") if c]

@@ -80,7 +80,8 @@ struct WorkerFramesTests {
         out = os.fdopen(os.dup(1), "wb")
         def line(message):
             out.write(json.dumps(message).encode() + b"\n")
-        line({"type": "ready", "protocol": int(os.environ.get("HOSTILE_PROTOCOL", "2")), "pid": os.getpid(), "uid": os.getuid(), "load_s": 0})
+        line({"type": "ready", "protocol": int(os.environ.get("HOSTILE_PROTOCOL", "2")), "pid": float(os.environ.get("HOSTILE_PID", os.getpid())),
+              "uid": float(os.environ.get("HOSTILE_UID", os.getuid())), "load_s": 0})
         out.flush()
         def frame(path, dtype, shape, length):
             return {"path": path, "dtype": dtype, "shape": shape, "bytes": length}
@@ -129,12 +130,12 @@ struct WorkerFramesTests {
                 result({"x": None}, {"path": ["x"]})
         """#
 
-    static func hostile(protocolVersion: Int = 2, answerLimit: Int = 1 << 20) throws -> WorkerProcess {
+    static func hostile(protocolVersion: Int = 2, answerLimit: Int = 1 << 20, extra: [String: String] = [:]) throws -> WorkerProcess {
         let dir = try TestSupport.temporaryDirectory("hostile-worker")
         try TestSupport.writeScript("\(dir)/worker.py", hostileScript)
         let launch = WorkerProcess.Launch(
             name: "Hostile", executable: TestSupport.workerPython, arguments: ["\(dir)/worker.py"],
-            environment: TestSupport.environment(["HOSTILE_PROTOCOL": String(protocolVersion)]),
+            environment: TestSupport.environment(["HOSTILE_PROTOCOL": String(protocolVersion)].merging(extra) { $1 }),
             readyTimeout: .seconds(30), killGrace: .seconds(1), answerLimit: answerLimit)
         return WorkerProcess(launch: launch, supervisor: TestSupport.supervisor, logger: Logger(label: "hostile-test"))
     }
@@ -223,6 +224,12 @@ struct WorkerFramesTests {
         let future = try Self.hostile(protocolVersion: 9)
         let failure = await WorkerProcessTests.failure { () throws(WorkerProcess.Failure) in _ = try await future.start() }
         #expect(failure == .protocolViolation("Hostile: the worker speaks protocol 9; podagent offered 1 to 2"))
+
+        // A made-up pid and uid in the ready line are ignored, not a trap.
+        let liar = try Self.hostile(extra: ["HOSTILE_PID": "1e300", "HOSTILE_UID": "nan"])
+        let ready = try await liar.start()
+        #expect(ready.uid == nil && ready.pid > 0)
+        await liar.stop()
     }
 
     @Test("the engine treats a broken frame as a failed worker: restarted, retried, then a clear error")

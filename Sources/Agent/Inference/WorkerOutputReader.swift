@@ -103,6 +103,12 @@ struct WorkerOutputReader {
 
     /// The next line without its newline; the unterminated rest at EOF is a line too; nil at EOF.
     private mutating func nextLine() throws(PluginError) -> ArraySlice<UInt8>? {
+        if buffer.count > 1 << 22, end - start < 1 << 16 {
+            // A big JSON answer grew the buffer: give the memory back once it is read.
+            buffer = Array(buffer[start..<end]) + [UInt8](repeating: 0, count: (1 << 16) - (end - start))
+            end -= start
+            start = 0
+        }
         var scanned = start
         while true {
             let found: Int? = buffer.withUnsafeBytes { bytes in

@@ -158,11 +158,12 @@ public actor WorkerProcess {
                 throw .protocolViolation("\(launch.name): the worker speaks protocol \(spoken); podagent offered 1 to \(Self.protocolVersion)")
             }
             protocolVersion = spoken
+            // Exact conversions: a made-up pid or uid (1e300, NaN) is ignored, never a trap.
             return Ready(
-                pid: message["pid"]?.numberValue.map { Int32($0) } ?? started.pid,
+                pid: message["pid"]?.numberValue.flatMap { Int32(exactly: $0) } ?? started.pid,
                 loadSeconds: message["load_s"]?.numberValue ?? 0,
                 gpuMemoryMiB: message["gpu_memory_mib"]?.numberValue,
-                uid: message["uid"]?.numberValue.map { Int($0) }, protocolVersion: spoken)
+                uid: message["uid"]?.numberValue.flatMap { Int(exactly: $0) }, protocolVersion: spoken)
         case "fatal":
             await stop()
             throw .loadFailed(message: message["message"]?.stringValue ?? "unknown", traceback: message["traceback"]?.stringValue ?? "")

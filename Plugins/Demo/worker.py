@@ -14,6 +14,12 @@ Options (per request, falling back to the worker options):
                   so a retried request succeeds
   read_inputs   true: open and read the files the sample names (img_paths, img_path, lidar_path),
                 as a real model does, as the user the worker runs as; one it cannot read is bad_input
+  nan_scores    make the first N scores of each score tensor non-finite (NaN, +inf, -inf in turn),
+                as a model's output can be: sent as null in JSON answers, as themselves in frames
+  tensors       numpy: the output's tensors are numpy arrays (float32, labels int64), as a real
+                model's are: sent as binary tensor frames (protocol 2) or as JSON lists (protocol 1);
+                lists: plain Python lists, always sent as JSON (the answer the Demo gave before
+                tensor frames). Default: numpy when numpy can be imported, else lists.
 Worker options (PODAGENT_WORKER_OPTIONS): load_time_s (default 0), raw_format.
 (`format` is not read: in podagent's API it names the export format.)
 """
@@ -22,6 +28,11 @@ import os
 import random
 import sys
 import time
+
+try:
+    import numpy
+except ImportError:  # the Demo runs without numpy; it then answers with lists
+    numpy = None
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runtime"))
 
@@ -104,6 +115,53 @@ def topomlp(rng, _n):
             "pred_topology_lclc": lclc, "pred_topology_lcte": lcte}
 
 
+# Each detection-style key's trailing shape (a tensor of zero rows keeps it, as torch's does).
+_ROW_SHAPES = {"boxes_3d": (9,), "trajs_3d": (6, 12), "map_boxes_3d": (4,), "map_pts_3d": (20, 2),
+               "pts_3d": (20, 2)}
+
+
+def as_tensors(fmt, output):
+    """The output with its tensors as numpy arrays of the dtypes the real models return
+    (float32; labels int64), shaped like theirs."""
+    def array(values, key):
+        dtype = numpy.int64 if key.endswith("labels_3d") else numpy.float32
+        result = numpy.asarray(values, dtype=dtype)
+        if key == "boxes_3d" and fmt == "maptr":
+            return result.reshape((-1, 4))
+        tail = _ROW_SHAPES.get(key)
+        return result.reshape((-1,) + tail) if tail else result
+
+    if fmt == "topomlp":
+        f32 = numpy.float32
+        return {"pred_lc": [numpy.asarray(output["pred_lc"][0], f32), numpy.asarray(output["pred_lc"][1], f32)],
+                "pred_te": [numpy.asarray(output["pred_te"][0], f32), numpy.asarray(output["pred_te"][1], f32)],
+                "pred_topology_lclc": numpy.asarray(output["pred_topology_lclc"], f32),
+                "pred_topology_lcte": numpy.asarray(output["pred_topology_lcte"], f32)}
+    converted = []
+    for sample in output:
+        bbox = {key: array(values, key) for key, values in sample["pts_bbox"].items()}
+        converted.append(dict(sample, pts_bbox=bbox))
+    return converted
+
+
+def spoil_scores(fmt, output, count):
+    """The first `count` scores of each score list become NaN, +inf, -inf in turn (before any
+    conversion to tensors, so both answer forms carry the same values)."""
+    spoiled = [float("nan"), float("inf"), float("-inf")]
+    if fmt == "topomlp":
+        lane_scores, te_scores = output["pred_lc"][1], output["pred_te"][1]
+        for i in range(min(count, len(lane_scores))):
+            lane_scores[i][0] = spoiled[i % 3]
+        for i in range(min(count, len(te_scores))):
+            te_scores[i] = spoiled[i % 3]
+        return
+    for sample in output:
+        for key, values in sample["pts_bbox"].items():
+            if key.endswith("scores_3d"):
+                for i in range(min(count, len(values))):
+                    values[i] = spoiled[i % 3]
+
+
 def read_inputs(inputs):
     """Reads the sample's files like a real worker's loaders do; one that cannot be read is the sample's fault."""
     for key in ("img_paths", "img_path", "lidar_path"):
@@ -151,10 +209,19 @@ class Demo:
         if merged.get("read_inputs"):
             read_inputs(inputs)
         time.sleep(float(merged.get("infer_time_s", 0)))
+        tensors = merged.get("tensors", "numpy" if numpy is not None else "lists")
+        if tensors not in ("numpy", "lists"):
+            raise BadInput(f"options.tensors must be numpy or lists, got {tensors!r}")
+        if tensors == "numpy" and numpy is None:
+            raise BadInput("options.tensors numpy: numpy cannot be imported in this worker's Python")
         rng = random.Random(str(inputs.get("sample_id", "")) + fmt)
         count = int(merged.get("detections", 50))
         self.frames += 1
-        return {"synthetic": True, "format": fmt, "output": self.output(fmt, rng, count)}
+        output = self.output(fmt, rng, count)
+        spoil_scores(fmt, output, int(merged.get("nan_scores", 0)))
+        if tensors == "numpy":
+            output = as_tensors(fmt, output)
+        return {"synthetic": True, "format": fmt, "output": output}
 
     @staticmethod
     def output(fmt, rng, count):

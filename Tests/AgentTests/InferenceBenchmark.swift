@@ -6,7 +6,8 @@ import Testing
 
 /// Not a test: the inference engine benchmark (bench/inference/run.sh), run only with PODAGENT_BENCH=1.
 /// Warm engine latency against a subprocess per request with the same synthetic Demo model
-/// (load_time_s 5), in the same run; and the engine's overhead on top of the worker's own compute.
+/// (load_time_s 5), in the same run; and the engine's overhead on top of the worker's own compute, for
+/// the worker's answer as JSON lists and as binary tensor frames, request by request alternately.
 @Suite("Inference engine benchmark (PODAGENT_BENCH=1 only)")
 struct InferenceBenchmark {
     static let enabled = ProcessInfo.processInfo.environment["PODAGENT_BENCH"] == "1"
@@ -26,47 +27,40 @@ struct InferenceBenchmark {
         _ = try await engine.load("Demo", overrides: ModelOverrides())
         var lines: [String] = []
         var warmVADMedian = 0.0
-        for format in ["vad", "petr"] {
-            for index in 0..<10 { _ = try await engine.infer(try InferenceTestSupport.request("warmup-\(format)-\(index)", options: ["raw_format": format])) }
-            var totals: [Double] = []
-            var overheads: [Double] = []
-            var parses: [Double] = []
-            for index in 0..<requests {
-                let start = ContinuousClock.now
-                let outcome = try await engine.infer(try InferenceTestSupport.request("b-\(format)-\(index)", options: ["raw_format": format]))
-                let total = (ContinuousClock.now - start).inSeconds
-                totals.append(total)
-                overheads.append(total - outcome.timings.inference_s)
-                parses.append(outcome.timings.parse_s)
+        let sizes: [(String, [String: Any])] = [
+            ("petr", ["raw_format": "petr", "detections": 300]), ("vad", ["raw_format": "vad", "detections": 100]),
+            ("topomlp", ["raw_format": "topomlp"]),
+        ]
+        let forms = [("json", "lists"), ("binary", "numpy")]
+        for (size, base) in sizes {
+            func options(_ tensors: String) -> [String: Any] { base.merging(["tensors": tensors]) { $1 } }
+            for index in 0..<5 {
+                for (_, tensors) in forms { _ = try await engine.infer(try InferenceTestSupport.request("warmup-\(size)-\(index)", options: options(tensors))) }
             }
-            if format == "vad" { warmVADMedian = Self.percentile(totals, 0.5) }
+            var totals: [String: [Double]] = [:], overheads: [String: [Double]] = [:], parses: [String: [Double]] = [:]
+            let count = size == "topomlp" ? max(requests / 5, 5) : requests
+            for index in 0..<count {
+                for (form, tensors) in forms {
+                    let start = ContinuousClock.now
+                    let outcome = try await engine.infer(try InferenceTestSupport.request("b-\(size)-\(index)", options: options(tensors)))
+                    let total = (ContinuousClock.now - start).inSeconds
+                    totals[form, default: []].append(total)
+                    overheads[form, default: []].append(total - outcome.timings.inference_s)
+                    parses[form, default: []].append(outcome.timings.parse_s)
+                }
+            }
+            if size == "vad" { warmVADMedian = Self.percentile(totals["binary"] ?? [0], 0.5) }
+            for (form, _) in forms {
+                lines.append(String(
+                    format: "warm engine, %@ result, %@ answer: latency median %.2f ms; overhead over the worker's compute median %.2f ms p90 %.2f ms (parse alone median %.2f ms) over %d requests",
+                    size, form, Self.percentile(totals[form] ?? [0], 0.5) * 1000, Self.percentile(overheads[form] ?? [0], 0.5) * 1000,
+                    Self.percentile(overheads[form] ?? [0], 0.9) * 1000, Self.percentile(parses[form] ?? [0], 0.5) * 1000, count))
+            }
             lines.append(String(
-                format: "warm engine, %@ result: latency median %.2f ms p90 %.2f ms; overhead over the worker's compute median %.2f ms p90 %.2f ms (Swift parse alone median %.2f ms) over %d requests",
-                format, Self.percentile(totals, 0.5) * 1000, Self.percentile(totals, 0.9) * 1000, Self.percentile(overheads, 0.5) * 1000,
-                Self.percentile(overheads, 0.9) * 1000, Self.percentile(parses, 0.5) * 1000, requests))
+                format: "%@: engine overhead JSON / binary = %.1fx (medians)", size,
+                Self.percentile(overheads["json"] ?? [0], 0.5) / Self.percentile(overheads["binary"] ?? [1], 0.5)))
         }
         _ = try await engine.unload("Demo")
-
-        // The Swift side alone: decoding a VAD-sized answer line and parsing it into the standard result.
-        let worker = WorkerProcessTests.demo()
-        _ = try await worker.start()
-        let line = try await worker.infer(id: "line", inputs: Data(#"{"sample_id":"s1"}"#.utf8), options: Data(#"{"raw_format":"vad"}"#.utf8), timeout: .seconds(30))
-        await worker.stop()
-        let plugin = try #require(try ModelCatalog.load(config: {
-            var config = AgentConfig()
-            config.pluginsDir = InferenceTestSupport.pluginsDir
-            return config
-        }()).plugin(named: "Demo"))
-        var swiftSide: [Double] = []
-        for _ in 0..<requests {
-            let start = ContinuousClock.now
-            let message = try JSONReader.parse(Array(line))
-            _ = try plugin.parse(raw: try #require(message["raw"]), options: ParseOptions(scoreThreshold: 0))
-            swiftSide.append((ContinuousClock.now - start).inSeconds)
-        }
-        lines.append(String(
-            format: "Swift side only (decode the %d-byte VAD answer line + parse to the standard result): median %.2f ms p90 %.2f ms",
-            line.count, Self.percentile(swiftSide, 0.5) * 1000, Self.percentile(swiftSide, 0.9) * 1000))
 
         let script = TestSupport.repoRoot.appendingPathComponent("bench/inference/subprocess_baseline.py").path
         let output = try await CommandRunner(supervisor: TestSupport.supervisor).run(

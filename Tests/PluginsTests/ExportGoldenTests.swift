@@ -100,4 +100,29 @@ struct JSONTests {
         #expect(try JSONReader.parse(bytes) == value)
         #expect(throws: PluginError.self) { _ = try JSONWriter.write(.number(.nan)) }
     }
+
+    @Test("numbers are written in description's shortest round-trip digits, integral ones as integers")
+    func numbers() throws {
+        var generator = SystemRandomNumberGenerator()
+        let special: [Double] = [
+            0, -0.0, 1, -1, 0.1, 1e-7, 1e15, 1e15 - 1, -1e15 + 1, 1e16, 1e21, 1e22, 123456789012345.6, .leastNonzeroMagnitude,
+            .leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0.30000001192092896, 9007199254740993,
+        ]
+        let random = (0..<20000).map { index -> Double in
+            let bits = UInt64.random(in: 0...UInt64.max, using: &generator)
+            let value = index % 2 == 0 ? Double(bitPattern: bits) : Double(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))
+            return value.isFinite ? value : 0.5
+        }
+        for value in special + random {
+            var out: [UInt8] = []
+            JSONWriter.appendNumber(value, to: &out)
+            let text = String(decoding: out, as: UTF8.self)
+            let integral = abs(value) < 1e15 && value == value.rounded()
+            #expect(text == (integral ? String(Int64(value)) : value.description), "\(value.bitPattern)")
+            #expect(Double(text) == value || (value == 0 && Double(text) == 0))
+        }
+        var out: [UInt8] = []
+        JSONWriter.appendInteger(.min, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(Int64.min))
+    }
 }

@@ -39,7 +39,7 @@ class WorkerProcess:
         if checkpoint:
             with open(self.checkpoint, "wb") as handle:
                 handle.write(b"stand-in checkpoint, no weights")
-        self.config = os.path.join(CHECKOUTS, model, CONFIGS[model])
+        self.config = os.path.join(CHECKOUTS, model, CONFIGS[model]) if model in CONFIGS else ""  # the Demo has none
         environ = dict(os.environ)
         environ.update({
             "PYTHONPATH": os.pathsep.join([STANDINS, RUNTIME]),
@@ -63,9 +63,8 @@ class WorkerProcess:
         self.selector.register(self.process.stdout, selectors.EVENT_READ)
         self.buffer = b""
 
-    def recv(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
+    def _fill(self, done, deadline, timeout):
+        while not done():
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"{self.model}: no answer within {timeout}s; stderr: {self.stderr_text()[-2000:]}")
@@ -76,13 +75,30 @@ class WorkerProcess:
                 raise AssertionError(f"{self.model}: worker closed stdout (exit {self.process.wait()}); "
                                      f"stderr: {self.stderr_text()[-3000:]}")
             self.buffer += chunk
+
+    def recv(self, timeout=60):
+        """The next message; tensor frames (protocol 2) are read after its line and put in `raw`
+        as numpy arrays, the way podagent reads them (an independent reader, in Python)."""
+        deadline = time.monotonic() + timeout
+        self._fill(lambda: b"\n" in self.buffer, deadline, timeout)
         line, self.buffer = self.buffer.split(b"\n", 1)
+        self.last_line_bytes = len(line) + 1
         try:
             message = json.loads(line)
         except ValueError:
             raise AssertionError(f"{self.model}: stdout line is not a protocol message: {line[:200]!r}") from None
         if not isinstance(message, dict) or "type" not in message:
             raise AssertionError(f"{self.model}: stdout line is not a protocol message: {line[:200]!r}")
+        for header in message.pop("frames", None) or ():
+            self._fill(lambda: len(self.buffer) >= header["bytes"], deadline, timeout)
+            data, self.buffer = self.buffer[:header["bytes"]], self.buffer[header["bytes"]:]
+            array = frame_array(header, data)
+            place, last = message, "raw"
+            for step in header["path"]:
+                place, last = place[last], step
+            assert place[last] is None, f"frame {header}: its place holds {place[last]!r}, not null"
+            place[last] = array
+            message.setdefault("framed", []).append(header)
         return message
 
     def send(self, message):
@@ -127,6 +143,33 @@ class WorkerProcess:
         self.process.stdin.close()
         self.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+WIRE_DTYPES = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "int64": "<i8", "uint8": "|u1", "bool": "|b1"}
+
+
+def frame_array(header, data):
+    """A frame's bytes as the numpy array its header describes (checked: bytes = elements x width)."""
+    import numpy
+    dtype = numpy.dtype(WIRE_DTYPES[header["dtype"]])
+    count = 1
+    for size in header["shape"]:
+        count *= size
+    assert header["bytes"] == count * dtype.itemsize == len(data), header
+    return numpy.frombuffer(data, dtype=dtype).reshape(header["shape"])
+
+
+def as_lists(value):
+    """numpy arrays (from frames) as the lists the JSON answer holds: tolist(), NaN and infinities as None."""
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: as_lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_lists(v) for v in value]
+    return value
 
 
 def _rotation_z(angle):

@@ -4,12 +4,19 @@ import Logging
 import Plugins
 import Synchronization
 
-/// One warm model worker: a process speaking docs/worker-protocol.md (one JSON object per line)
-/// over its stdin and stdout, started through the ``Supervisor`` in a process group of its own.
+/// One warm model worker: a process speaking docs/worker-protocol.md (one JSON object per line, and
+/// from protocol 2 on binary tensor frames after a result line) over its stdin and stdout, started
+/// through the ``Supervisor`` in a process group of its own.
 ///
 /// One request is in flight at a time. A request past its deadline ends the worker's whole process
 /// group (SIGTERM, then SIGKILL after the grace period); the caller restarts the worker.
 public actor WorkerProcess {
+    /// The highest worker protocol podagent reads, offered to each worker in `PODAGENT_PROTOCOL`
+    /// (2: tensor frames after a result line).
+    public static let protocolVersion = 2
+    /// The most bytes one answer (its line and its tensor frames) may hold unless the launch says otherwise.
+    public static let defaultAnswerLimit = 256 << 20
+
     /// How to start the worker.
     public struct Launch: Sendable {
         public var name: String
@@ -22,10 +29,14 @@ public actor WorkerProcess {
         public var killGrace: Duration
         /// The user the worker runs as; nil keeps podagent's own.
         public var identity: ProcessIdentity?
+        /// The most bytes one answer may hold (its line plus its tensor frames); more is a protocol violation.
+        public var answerLimit: Int
 
+        /// `environment` gets `PODAGENT_PROTOCOL` (``WorkerProcess/protocolVersion``) unless it sets it.
         public init(
             name: String, executable: String, arguments: [String], environment: [String: String],
-            readyTimeout: Duration = .seconds(600), killGrace: Duration = .seconds(5), identity: ProcessIdentity? = nil
+            readyTimeout: Duration = .seconds(600), killGrace: Duration = .seconds(5), identity: ProcessIdentity? = nil,
+            answerLimit: Int = WorkerProcess.defaultAnswerLimit
         ) {
             self.name = name
             self.executable = executable
@@ -34,6 +45,8 @@ public actor WorkerProcess {
             self.readyTimeout = readyTimeout
             self.killGrace = killGrace
             self.identity = identity
+            self.answerLimit = answerLimit
+            if self.environment["PODAGENT_PROTOCOL"] == nil { self.environment["PODAGENT_PROTOCOL"] = String(WorkerProcess.protocolVersion) }
             identity?.apply(to: &self.environment)
         }
     }
@@ -45,6 +58,8 @@ public actor WorkerProcess {
         public var gpuMemoryMiB: Double?
         /// The uid the worker says it runs as (`ready.uid`); nil from a worker that does not say.
         public var uid: Int? = nil
+        /// The protocol the worker speaks (`ready.protocol`): 1 plain JSON, 2 tensor frames too.
+        public var protocolVersion: Int = 1
     }
 
     /// Why a worker could not answer.
@@ -62,7 +77,7 @@ public actor WorkerProcess {
     }
 
     private enum Event: Sendable {
-        case line(String)
+        case output(WorkerOutputReader.Item)
         case exited(ExitStatus)
         case deadline(UInt64)
     }
@@ -74,6 +89,8 @@ public actor WorkerProcess {
     private var events: AsyncStream<Event>.AsyncIterator?
     private var continuation: AsyncStream<Event>.Continuation?
     private var deadlineToken: UInt64 = 0
+    /// What the running worker said it speaks in its `ready` line.
+    private var protocolVersion = 1
     private let stderrTail = LineTail(limit: 40)
 
     public init(launch: Launch, supervisor: Supervisor, logger: Logger) {
@@ -118,7 +135,7 @@ public actor WorkerProcess {
         self.events = stream.makeAsyncIterator()
         self.continuation = continuation
         if let stdout = started.stdout {
-            PipeReader.forEachLine(stdout) { continuation.yield(.line($0)) }
+            WorkerOutputReader.start(stdout, limit: launch.answerLimit) { continuation.yield(.output($0)) }
         }
         if let stderr = started.stderr {
             let tail = stderrTail
@@ -131,14 +148,22 @@ public actor WorkerProcess {
         }
         Task { continuation.yield(.exited(await started.wait())) }
 
+        protocolVersion = 1
         let message = try await nextMessage(deadline: launch.readyTimeout) { _ in true }
         switch message["type"]?.stringValue {
         case "ready":
+            let spoken = message["protocol"]?.numberValue.map { Int(exactly: $0) ?? 0 } ?? 1
+            guard (1...Self.protocolVersion).contains(spoken) else {
+                await stop()
+                throw .protocolViolation("\(launch.name): the worker speaks protocol \(spoken); podagent offered 1 to \(Self.protocolVersion)")
+            }
+            protocolVersion = spoken
+            // Exact conversions: a made-up pid or uid (1e300, NaN) is ignored, never a trap.
             return Ready(
-                pid: message["pid"]?.numberValue.map { Int32($0) } ?? started.pid,
+                pid: message["pid"]?.numberValue.flatMap { Int32(exactly: $0) } ?? started.pid,
                 loadSeconds: message["load_s"]?.numberValue ?? 0,
                 gpuMemoryMiB: message["gpu_memory_mib"]?.numberValue,
-                uid: message["uid"]?.numberValue.map { Int($0) })
+                uid: message["uid"]?.numberValue.flatMap { Int(exactly: $0) }, protocolVersion: spoken)
         case "fatal":
             await stop()
             throw .loadFailed(message: message["message"]?.stringValue ?? "unknown", traceback: message["traceback"]?.stringValue ?? "")
@@ -148,21 +173,27 @@ public actor WorkerProcess {
         }
     }
 
-    /// Sends one request and returns the worker's `result` line as JSON bytes.
+    /// Sends one request and returns the worker's `result` message as JSON bytes (tensor frames
+    /// written as the lists they hold, NaN as null).
     /// - Parameters:
     ///   - inputs: a JSON object (bytes) for the request's `inputs`.
     ///   - options: a JSON object (bytes) for its `options`.
     public func infer(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> Data {
-        Data(try await exchange(id: id, inputs: inputs, options: options, timeout: timeout).line.utf8)
+        let message = try await exchange(id: id, inputs: inputs, options: options, timeout: timeout)
+        do throws(PluginError) {
+            return Data(try JSONWriter.write(message, nonFiniteAsNull: true))
+        } catch {
+            throw .protocolViolation("\(launch.name): \(error.message)")
+        }
     }
 
-    /// Like ``infer(id:inputs:options:timeout:)``, returning the `result` message already parsed
-    /// (the engine's path: the answer is read once).
+    /// Like ``infer(id:inputs:options:timeout:)``, returning the `result` message already read, its
+    /// tensor frames in place in `raw` as ``JSONValue/tensor(_:)`` (the engine's path: the answer is read once).
     public func inferMessage(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> JSONValue {
-        try await exchange(id: id, inputs: inputs, options: options, timeout: timeout).message
+        try await exchange(id: id, inputs: inputs, options: options, timeout: timeout)
     }
 
-    private func exchange(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> (message: JSONValue, line: String) {
+    private func exchange(id: String, inputs: Data, options: Data, timeout: Duration) async throws(Failure) -> JSONValue {
         guard let child, child.exitStatus == nil, let stdin = child.stdin else {
             throw .protocolViolation("\(launch.name): not running")
         }
@@ -179,13 +210,12 @@ public actor WorkerProcess {
             // The worker is gone; its exit event says how.
             _ = try await nextMessage(deadline: launch.killGrace) { _ in false }
         }
-        var resultLine = ""
         let message = try await nextMessage(deadline: timeout) { object in
             object["id"]?.stringValue == id
-        } raw: { resultLine = $0 }
+        }
         switch message["type"]?.stringValue {
         case "result":
-            return (message, resultLine)
+            return message
         case "error":
             throw .answered(
                 kind: message["kind"]?.stringValue ?? "model_error", message: message["message"]?.stringValue ?? "",
@@ -208,9 +238,7 @@ public actor WorkerProcess {
     }
 
     /// Waits for the next protocol message that `matches`, the worker's exit, or the deadline.
-    private func nextMessage(
-        deadline: Duration, matches: (JSONValue) -> Bool, raw: (String) -> Void = { _ in }
-    ) async throws(Failure) -> JSONValue {
+    private func nextMessage(deadline: Duration, matches: (JSONValue) -> Bool) async throws(Failure) -> JSONValue {
         deadlineToken &+= 1
         let token = deadlineToken
         let continuation = self.continuation
@@ -223,14 +251,13 @@ public actor WorkerProcess {
         defer { events = iterator }
         while let event = await iterator.next(isolation: self) {
             switch event {
-            case .line(let line):
-                guard let object = try? JSONReader.parse(line, source: launch.name), case .object = object else {
-                    throw .protocolViolation("\(launch.name): not a protocol line: \(line.prefix(200))")
+            case .output(.violation(let problem)):
+                throw .protocolViolation("\(launch.name): \(problem)")
+            case .output(.message(let object, let framed)):
+                if framed, protocolVersion < 2 {
+                    throw .protocolViolation("\(launch.name): tensor frames from a worker that said it speaks protocol \(protocolVersion)")
                 }
-                if matches(object) {
-                    raw(line)
-                    return object
-                }
+                if matches(object) { return object }
             case .exited(let status):
                 child = nil
                 throw .exited(status, stderrTail: stderrTail.text)

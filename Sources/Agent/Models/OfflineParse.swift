@@ -85,7 +85,8 @@ public struct OfflineParse: Sendable {
         }
         let bytes = Array(data)
         var calibrationSet: [String: SampleCalibration]?
-        var samples: [Double] = []
+        // Per iteration: the whole path, and its stages (decode the JSON, parse into standard results, render).
+        var samples: [Double] = [], decodes: [Double] = [], parses: [Double] = [], renders: [Double] = []
         var size = 0
         do {
             if let calibration, let text = FileManager.default.contents(atPath: calibration) {
@@ -95,16 +96,23 @@ public struct OfflineParse: Sendable {
                 scoreThreshold: scoreThreshold, sampleID: sampleID, topologyThreshold: topologyThreshold, denseTopology: format == .openlane)
             for _ in 0..<iterations {
                 let start = ContinuousClock.now
-                let results = try plugin.parseAll(raw: JSONReader.parse(bytes, source: input), options: options)
+                let raw = try JSONReader.parse(bytes, source: input)
+                let decoded = ContinuousClock.now
+                let results = try plugin.parseAll(raw: raw, options: options)
+                let parsed = ContinuousClock.now
                 size = try format.render(results, conventions: plugin.exportConventions, calibration: calibrationSet, pretty: false).count
-                samples.append((ContinuousClock.now - start).inMilliseconds)
+                let end = ContinuousClock.now
+                samples.append((end - start).inMilliseconds)
+                decodes.append((decoded - start).inMilliseconds)
+                parses.append((parsed - decoded).inMilliseconds)
+                renders.append((end - parsed).inMilliseconds)
             }
         } catch {
             throw AgentError(error)
         }
-        samples.sort()
-        let median = samples.isEmpty ? 0 : samples[samples.count / 2]
-        return #"{"iterations": \#(iterations), "median_ms": \#(median), "min_ms": \#(samples.first ?? 0), "output_bytes": \#(size)}"#
+        func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+        return #"{"iterations": \#(iterations), "median_ms": \#(median(samples)), "min_ms": \#(samples.min() ?? 0), "output_bytes": \#(size), "# +
+            #""decode_median_ms": \#(median(decodes)), "parse_median_ms": \#(median(parses)), "render_median_ms": \#(median(renders))}"#
     }
 
     /// Converts an OpenLane-V2 JSON submission into the devkit's pickle with `Plugins/openlane_pickle.py`,

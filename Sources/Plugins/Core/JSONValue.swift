@@ -3,6 +3,10 @@
 /// Python's `json.dumps` writes `NaN`, `Infinity` and `-Infinity` for non-finite floats, so the
 /// reader accepts them (Foundation's JSONSerialization does not): a NaN score must reach the parser
 /// to be reported, not fail as "invalid JSON".
+///
+/// A worker's raw output may also hold ``tensor(_:)``: a tensor that came as a binary frame
+/// (docs/worker-protocol.md), kept in its typed buffer; it reads, compares and writes as the nested
+/// lists its `tolist()` gives.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -11,8 +15,18 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     /// Members in document order; objects here are small, so lookup is a linear scan.
     case object([(String, JSONValue)])
+    /// A tensor from a binary frame.
+    case tensor(Tensor)
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case let (.tensor(a), .tensor(b)): return a == b
+        case let (.tensor(a), other), let (other, .tensor(a)): return a.jsonValue == other
+        default: return same(lhs, rhs)
+        }
+    }
+
+    private static func same(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case let (.bool(a), .bool(b)): a == b
@@ -41,6 +55,7 @@ public enum JSONValue: Sendable, Equatable {
         case .string: "a string"
         case .array: "an array"
         case .object: "an object"
+        case .tensor(let tensor): "a \(tensor.dtype.rawValue) tensor of shape \(Tensor.describe(tensor.shape))"
         }
     }
 
@@ -73,6 +88,7 @@ extension JSONValue: Encodable {
         case .object(let members):
             var keyed = encoder.container(keyedBy: DynamicKey.self)
             for (key, value) in members { try keyed.encode(value, forKey: DynamicKey(key)) }
+        case .tensor(let tensor): try tensor.jsonValue.encode(to: encoder)
         }
     }
 }

@@ -2,11 +2,12 @@
 /// (the same digits Python's `repr` gives), so exports are byte-stable and fast to produce.
 public enum JSONWriter {
     /// The document as UTF-8 bytes.
+    /// - Parameter nonFiniteAsNull: write NaN and infinities as null (a worker's raw output kept as it came).
     /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite (JSON cannot hold it).
-    public static func write(_ value: JSONValue, pretty: Bool = false) throws(PluginError) -> [UInt8] {
+    public static func write(_ value: JSONValue, pretty: Bool = false, nonFiniteAsNull: Bool = false) throws(PluginError) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
-        try append(value, to: &out, indent: pretty ? 0 : nil)
+        try append(value, to: &out, indent: pretty ? 0 : nil, nonFiniteAsNull: nonFiniteAsNull)
         if pretty { out.append(0x0A) }
         return out
     }
@@ -47,7 +48,37 @@ public enum JSONWriter {
             }
             if let indent, !members.isEmpty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
+        case .tensor(let tensor):
+            try appendTensor(tensor, to: &out, nonFiniteAsNull: nonFiniteAsNull)
         }
+    }
+
+    /// A tensor as the nested lists its `tolist()` gives, written straight from its typed buffer.
+    static func appendTensor(_ tensor: Tensor, to out: inout [UInt8], nonFiniteAsNull: Bool) throws(PluginError) {
+        let shape = tensor.shape
+        let isBool = tensor.dtype == .bool
+        func element(_ offset: Int) throws(PluginError) {
+            let number = tensor[flat: offset]
+            if isBool {
+                out.append(contentsOf: (number != 0 ? "true" : "false").utf8)
+            } else if number.isFinite {
+                appendNumber(number, to: &out)
+            } else if nonFiniteAsNull {
+                out.append(contentsOf: "null".utf8)
+            } else {
+                throw PluginError(.invalidValue, "cannot write the non-finite number \(number) as JSON")
+            }
+        }
+        func list(_ axis: Int, _ offset: Int) throws(PluginError) {
+            out.append(UInt8(ascii: "["))
+            let stride = shape[(axis + 1)...].reduce(1, *)
+            for index in 0..<shape[axis] {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                if axis == shape.count - 1 { try element(offset + index) } else { try list(axis + 1, offset + index * stride) }
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        if shape.isEmpty { try element(0) } else { try list(0, 0) }
     }
 
     private static func newline(_ out: inout [UInt8], _ level: Int) {
@@ -55,17 +86,54 @@ public enum JSONWriter {
         out.append(contentsOf: repeatElement(0x20, count: level * 2))
     }
 
+    /// A finite number in its shortest round-trip form: `description`'s digits, written without
+    /// making a String for each (that was over half of writing a VAD-sized result).
     static func appendNumber(_ number: Double, to out: inout [UInt8]) {
-        if number == number.rounded(), abs(number) < 1e15 {
+        if abs(number) < 1e15, let integer = Int64(exactly: number) {
             // Integral values (labels, ids, counts) print without a fraction, like Python ints.
-            out.append(contentsOf: String(Int64(number)).utf8)
+            appendInteger(integer, to: &out)
         } else {
-            out.append(contentsOf: number.description.utf8)
+            var sink = ByteSink()
+            swap(&sink.bytes, &out)  // moves the buffer in and out: no copy
+            number.write(to: &sink)
+            swap(&sink.bytes, &out)
         }
+    }
+
+    /// An integer's decimal digits.
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    /// Where `Double.write(to:)` puts its digits: the standard library hands the ASCII it formatted
+    /// (the same text as `description`) to `_writeASCII`, which appends it as it is; `write(_:)`
+    /// takes anything else, so the text is right whichever the standard library calls.
+    private struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
     }
 
     static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings (keys, labels) need no escape: copy them whole.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])

@@ -14,6 +14,8 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unknownParser = Code(rawValue: "unknown_parser")
         /// The raw output is not valid JSON (truncated, garbage).
         public static let malformedJSON = Code(rawValue: "malformed_json")
+        /// A worker's tensor frame is not what its header says, or its header is wrong (docs/worker-protocol.md).
+        public static let malformedFrame = Code(rawValue: "malformed_frame")
         /// A key the parser needs is absent.
         public static let missingKey = Code(rawValue: "missing_key")
         /// A tensor has the wrong shape or holds something other than numbers.

@@ -1,160 +1,169 @@
-/// A dense numeric array read from a `tolist()` dump: row-major values and the shape.
-public struct Tensor: Sendable, Equatable {
-    public var shape: [Int]
-    public var values: [Double]
+/// A dense numeric array: its shape and its elements in row-major order, in typed storage.
+///
+/// A tensor read from a worker's binary frame keeps the worker's element type (a float32 tensor stays
+/// 4 bytes an element, as it came off the pipe); one read from JSON lists is float64. The parsers read
+/// elements as `Double` where they use them (``subscript(flat:)``, ``row(_:)``), so nothing converts a
+/// whole tensor eagerly, and the typed buffer stays available to send on as it is
+/// (``withUnsafeBytes(_:)``).
+public struct Tensor: Sendable {
+    /// An element type a tensor frame may carry (docs/worker-protocol.md).
+    public enum DType: String, Sendable, CaseIterable {
+        case float32, float64, int32, int64, uint8
+        /// One byte per element, 0 false, anything else true.
+        case bool
 
-    public init(shape: [Int], values: [Double]) {
-        self.shape = shape
-        self.values = values
-    }
-
-    /// One dimension of an expected shape: a fixed size, or any size named for messages (`N`).
-    public enum Dim: Sendable, Equatable, CustomStringConvertible {
-        case fixed(Int)
-        case any(String)
-
-        public var description: String {
+        /// Bytes per element.
+        public var byteWidth: Int {
             switch self {
-            case .fixed(let size): String(size)
-            case .any(let name): name
+            case .float32, .int32: 4
+            case .float64, .int64: 8
+            case .uint8, .bool: 1
+            }
+        }
+
+        /// The Open Inference Protocol's (Triton's) datatype name.
+        public var oipName: String {
+            switch self {
+            case .float32: "FP32"
+            case .float64: "FP64"
+            case .int32: "INT32"
+            case .int64: "INT64"
+            case .uint8: "UINT8"
+            case .bool: "BOOL"
             }
         }
     }
 
-    /// Reads `value` as a tensor of the `expected` shape.
-    ///
-    /// An empty list stands for zero rows whatever the rank (`tolist()` of a `(0, 9)` tensor is `[]`).
-    /// - Throws: ``PluginError`` `.wrongShape` naming `key`, the expected and the actual shape.
-    public static func read(_ value: JSONValue, key: String, expected: [Dim]) throws(PluginError) -> Tensor {
-        let shapeText = "(" + expected.map(\.description).joined(separator: ",") + ")"
-        func wrong(_ actual: String) -> PluginError {
-            PluginError(.wrongShape, "key '\(key)': expected shape \(shapeText), got \(actual)")
-        }
-        let firstMayBeEmpty: Bool = switch expected.first {
-        case .any: true
-        case .fixed(let size): size == 0
-        case nil: false
-        }
-        if case .array(let top) = value, top.isEmpty, firstMayBeEmpty {
-            return Tensor(shape: [0] + expected.dropFirst().map { if case .fixed(let size) = $0 { size } else { 0 } }, values: [])
-        }
-        // The actual shape from the first element along each axis; every element is then checked against it.
-        var shape: [Int] = []
-        var probe = value
-        while case .array(let items) = probe {
-            shape.append(items.count)
-            guard let first = items.first else { break }
-            probe = first
-        }
-        guard shape.count == expected.count else {
-            if shape.isEmpty { throw wrong(value.kind) }
-            throw wrong("shape " + describe(shape))
-        }
-        for (size, dim) in zip(shape, expected) {
-            if case .fixed(let want) = dim, want != size { throw wrong("shape " + describe(shape)) }
-        }
-        var values: [Double] = []
-        values.reserveCapacity(shape.reduce(1, *))
-        try flatten(value, depth: 0, shape: shape, into: &values, path: "", key: key, shapeText: shapeText)
-        return Tensor(shape: shape, values: values)
+    /// The elements, one array of the element type.
+    public enum Storage: Sendable {
+        case float32([Float])
+        case float64([Double])
+        case int32([Int32])
+        case int64([Int64])
+        case uint8([UInt8])
+        /// One byte per element as it came off the wire; nonzero is true.
+        case bool([UInt8])
     }
 
-    private static func flatten(
-        _ value: JSONValue, depth: Int, shape: [Int], into values: inout [Double], path: String, key: String, shapeText: String
-    ) throws(PluginError) {
-        if depth == shape.count {
-            if case .null = value { values.append(.nan); return }
-            guard case .number(let number) = value else {
-                throw PluginError(.wrongShape, "key '\(key)': element \(path) is \(value.kind), expected a number (shape \(shapeText))")
-            }
-            values.append(number)
-            return
+    public let shape: [Int]
+    public let storage: Storage
+
+    /// A float64 tensor; `values.count` must be the product of `shape`.
+    public init(shape: [Int], values: [Double]) {
+        precondition(values.count == shape.reduce(1, *), "a tensor of shape \(shape) holds \(shape.reduce(1, *)) values, not \(values.count)")
+        self.shape = shape
+        self.storage = .float64(values)
+    }
+
+    /// A tensor of `storage`.
+    /// - Throws: ``PluginError`` `.wrongShape` when the storage does not hold exactly the shape's elements.
+    public init(shape: [Int], storage: Storage) throws(PluginError) {
+        var product = 1
+        for size in shape {
+            let (next, overflow) = product.multipliedReportingOverflow(by: size)
+            guard size >= 0, !overflow else { throw PluginError(.wrongShape, "shape \(Self.describe(shape)) is not a valid tensor shape") }
+            product = next
         }
-        guard case .array(let items) = value, items.count == shape[depth] else {
-            let actual = value.arrayValue.map { "\($0.count) elements" } ?? value.kind
-            throw PluginError(.wrongShape, "key '\(key)': expected shape \(shapeText), got a ragged array: element \(path.isEmpty ? "root" : path) has \(actual), expected \(shape[depth]) (first row's shape \(describe(shape)))")
+        guard product == Self.count(of: storage) else {
+            throw PluginError(.wrongShape, "a tensor of shape \(Self.describe(shape)) holds \(product) elements, the storage \(Self.count(of: storage))")
         }
-        if depth == shape.count - 1 {
-            // Innermost axis: read numbers directly, the hot loop for big matrices.
-            for (index, item) in items.enumerated() {
-                // The worker runtime writes NaN as null (JSON has no NaN): read it back as NaN.
-                if case .null = item { values.append(.nan); continue }
-                guard case .number(let number) = item else {
-                    throw PluginError(.wrongShape, "key '\(key)': element \(path)[\(index)] is \(item.kind), expected a number (shape \(shapeText))")
-                }
-                values.append(number)
-            }
-            return
-        }
-        for (index, item) in items.enumerated() {
-            try flatten(item, depth: depth + 1, shape: shape, into: &values, path: path + "[\(index)]", key: key, shapeText: shapeText)
+        self.shape = shape
+        self.storage = storage
+    }
+
+    private static func count(of storage: Storage) -> Int {
+        switch storage {
+        case .float32(let values): values.count
+        case .float64(let values): values.count
+        case .int32(let values): values.count
+        case .int64(let values): values.count
+        case .uint8(let values), .bool(let values): values.count
         }
     }
 
-    static func describe(_ shape: [Int]) -> String {
-        "(" + shape.map(String.init).joined(separator: ",") + (shape.count == 1 ? ",)" : ")")
+    public var dtype: DType {
+        switch storage {
+        case .float32: .float32
+        case .float64: .float64
+        case .int32: .int32
+        case .int64: .int64
+        case .uint8: .uint8
+        case .bool: .bool
+        }
     }
+
+    /// All elements (the product of the shape).
+    public var elementCount: Int { Self.count(of: storage) }
 
     /// Rows of the first axis.
     public var count: Int { shape.first ?? 0 }
 
-    /// The values of row `index` of a rank-2 tensor.
+    /// Element `index` in row-major order, as a Double (exact for every dtype but int64 beyond 2^53).
+    public subscript(flat index: Int) -> Double {
+        switch storage {
+        case .float32(let values): Double(values[index])
+        case .float64(let values): values[index]
+        case .int32(let values): Double(values[index])
+        case .int64(let values): Double(values[index])
+        case .uint8(let values): Double(values[index])
+        case .bool(let values): values[index] == 0 ? 0 : 1
+        }
+    }
+
+    /// Elements `range` (row-major) as Doubles, converted in one pass.
+    public func values(_ range: Range<Int>) -> ArraySlice<Double> {
+        switch storage {
+        case .float64(let values): return values[range]
+        case .float32(let values): return ArraySlice(values[range].map(Double.init))
+        case .int32(let values): return ArraySlice(values[range].map(Double.init))
+        case .int64(let values): return ArraySlice(values[range].map(Double.init))
+        case .uint8(let values): return ArraySlice(values[range].map(Double.init))
+        case .bool(let values): return ArraySlice(values[range].map { $0 == 0 ? 0.0 : 1.0 })
+        }
+    }
+
+    /// Every element as a Double (row-major).
+    public var doubles: [Double] { Array(values(0..<elementCount)) }
+
+    /// The elements of row `index` of the first axis (all later axes flattened).
     public func row(_ index: Int) -> ArraySlice<Double> {
-        let width = values.count / max(count, 1)
-        return values[(index * width)..<((index + 1) * width)]
+        let width = elementCount / max(count, 1)
+        return values((index * width)..<((index + 1) * width))
     }
 
     /// Element at a multi-index.
     public subscript(_ indices: Int...) -> Double {
         var offset = 0
         for (axis, index) in indices.enumerated() { offset = offset * shape[axis] + index }
-        return values[offset]
+        return self[flat: offset]
+    }
+
+    /// The elements' bytes, row-major, in the host's byte order (little-endian on every platform
+    /// podagent runs on: the wire order of tensor frames and of Triton's binary tensors).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .float32(let values): try values.withUnsafeBytes(body)
+        case .float64(let values): try values.withUnsafeBytes(body)
+        case .int32(let values): try values.withUnsafeBytes(body)
+        case .int64(let values): try values.withUnsafeBytes(body)
+        case .uint8(let values), .bool(let values): try values.withUnsafeBytes(body)
+        }
+    }
+
+    /// `(300,9)`; a one-axis shape as `(300,)` like Python's tuples.
+    static func describe(_ shape: [Int]) -> String {
+        "(" + shape.map(String.init).joined(separator: ",") + (shape.count == 1 ? ",)" : ")")
     }
 }
 
-/// Looking keys up in a raw dump with errors that name the key path.
-extension JSONValue {
-    /// The member `key`, or a `.missingKey` error naming `path`.
-    func require(_ key: String, in path: String) throws(PluginError) -> JSONValue {
-        guard case .object = self else {
-            throw PluginError(.wrongShape, "key '\(path)': expected an object holding '\(key)', got \(kind)")
+extension Tensor: Equatable {
+    /// Same shape and same element values (as numbers, whatever the storage; NaN equals NaN, as in ``JSONValue``).
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        guard lhs.shape == rhs.shape, lhs.elementCount == rhs.elementCount else { return false }
+        for index in 0..<lhs.elementCount {
+            let a = lhs[flat: index], b = rhs[flat: index]
+            if a != b, !(a.isNaN && b.isNaN) { return false }
         }
-        guard let value = self[key] else {
-            let full = path.isEmpty ? key : "\(path).\(key)"
-            throw PluginError(.missingKey, "key '\(full)' is missing")
-        }
-        return value
-    }
-
-    /// Reads the tensor at `key` inside this object.
-    func tensor(_ key: String, in path: String, _ expected: [Tensor.Dim]) throws(PluginError) -> Tensor {
-        let full = path.isEmpty ? key : "\(path).\(key)"
-        return try Tensor.read(require(key, in: path), key: full, expected: expected)
-    }
-}
-
-/// Checks shared by the parsers.
-enum Check {
-    /// Throws when the first axes of tensors that must describe the same items differ.
-    static func sameCount(_ tensors: [(String, Tensor)]) throws(PluginError) {
-        guard let (firstKey, first) = tensors.first else { return }
-        for (key, tensor) in tensors.dropFirst() where tensor.count != first.count {
-            throw PluginError(.wrongShape, "key '\(key)': expected \(first.count) rows to match '\(firstKey)', got shape \(Tensor.describe(tensor.shape))")
-        }
-    }
-
-    /// A label as an index into `classes`, or an `.invalidValue` error naming the key and row.
-    static func label(_ value: Double, key: String, row: Int, classes: [String]) throws(PluginError) -> Int {
-        guard value.isFinite, value == value.rounded(), value >= 0, Int(value) < classes.count else {
-            throw PluginError(.invalidValue, "key '\(key)'[\(row)]: label \(value) is not an index into the \(classes.count) classes")
-        }
-        return Int(value)
-    }
-
-    /// Throws when a value the result will carry is NaN or infinite.
-    static func finite(_ values: ArraySlice<Double>, key: String, row: Int) throws(PluginError) {
-        for value in values where !value.isFinite {
-            throw PluginError(.invalidValue, "key '\(key)'[\(row)]: non-finite value \(value)")
-        }
+        return true
     }
 }

@@ -15,10 +15,10 @@ struct DetectionDecoder {
         var kept: [(row: Int, detection: Detection3D)] = []
         var nonFinite = 0
         for row in 0..<boxes.count {
-            let score = scores.values[row]
+            let score = scores[flat: row]
             guard score.isFinite else { nonFinite += 1; continue }
             guard score >= threshold else { continue }
-            let label = try Check.label(labels.values[row], key: "\(path).\(labelsKey)", row: row, classes: classes)
+            let label = try Check.label(labels[flat: row], key: "\(path).\(labelsKey)", row: row, classes: classes)
             let raw = boxes.row(row)
             try Check.finite(raw, key: "\(path).\(boxesKey)", row: row)
             let box = convention.box(raw)
@@ -55,11 +55,11 @@ struct MapDecoder {
         var elements: [MapElement] = []
         var nonFinite = 0
         for row in 0..<boxes.count {
-            let score = scores.values[row]
+            let score = scores[flat: row]
             guard score.isFinite else { nonFinite += 1; continue }
             guard score >= threshold else { continue }
             // One query may appear twice with two labels (top-k over queries x classes): both are kept.
-            let label = try Check.label(labels.values[row], key: "\(path).\(labelsKey)", row: row, classes: classes)
+            let label = try Check.label(labels[flat: row], key: "\(path).\(labelsKey)", row: row, classes: classes)
             try Check.finite(boxes.row(row), key: "\(path).\(boxesKey)", row: row)
             let flat = points.row(row)
             try Check.finite(flat, key: "\(path).\(pointsKey)", row: row)

@@ -55,9 +55,11 @@ public struct TopoMLPPlugin: ModelPlugin {
         var warnings: [String] = []
 
         // Ascending stable sort by score, first 300: the devkit formatter's order (NaN last, like numpy).
+        // Every non-finite score sorts as NaN: a JSON answer carries NaN and infinities alike as null,
+        // and a binary one must give the same ids (docs/worker-protocol.md).
         let order = Array((0..<lanes).sorted { a, b in
-            let sa = lcScores.values[a], sb = lcScores.values[b]
-            if sa.isNaN || sb.isNaN { return !sa.isNaN && sb.isNaN }
+            let sa = lcScores[flat: a], sb = lcScores[flat: b]
+            if !sa.isFinite || !sb.isFinite { return sa.isFinite && !sb.isFinite }
             return sa < sb
         }.prefix(Self.maxLanes))
         let basis = Self.bernstein(controlPoints: width / 3)
@@ -65,7 +67,7 @@ public struct TopoMLPPlugin: ModelPlugin {
         var centerlines: [LaneCenterline] = []
         var nonFinite = 0
         for (position, row) in order.enumerated() {
-            let score = lcScores.values[row]
+            let score = lcScores[flat: row]
             guard score.isFinite else { nonFinite += 1; continue }
             guard score >= threshold else { continue }
             let flat = ctrl.row(row)
@@ -79,7 +81,7 @@ public struct TopoMLPPlugin: ModelPlugin {
         var traffic: [TrafficElement] = []
         nonFinite = 0
         for row in 0..<elements {
-            let score = teScores.values[row]
+            let score = teScores[flat: row]
             guard score.isFinite else { nonFinite += 1; continue }
             guard score >= threshold else { continue }
             let box = teBoxes.row(row)
@@ -117,13 +119,13 @@ public struct TopoMLPPlugin: ModelPlugin {
         var laneTraffic: [Topology.Pair] = []
         var laneLaneDense: [[Double]] = []
         var laneTrafficDense: [[Double]] = []
-        let laneCount = lclc.shape.count == 2 ? lclc.shape[1] : 0
-        let elementCount = lcte.shape.count == 2 ? lcte.shape[1] : 0
         for (i, from) in lanes.enumerated() {
+            // One row at a time as Doubles (a float32 frame is converted per row, not per element).
+            let laneRow = lclc.row(from), trafficValues = lcte.row(from)
             var row: [Double] = []
             if options.denseTopology { row.reserveCapacity(lanes.count) }
             for (j, to) in lanes.enumerated() {
-                let p = lclc.values[from * laneCount + to]
+                let p = laneRow[laneRow.startIndex + to]
                 guard p.isFinite else { throw PluginError(.invalidValue, "key 'pred_topology_lclc'[\(from)][\(to)]: non-finite value \(p)") }
                 if p >= cut { laneLane.append(.init(from: laneIDs[i], to: laneIDs[j], probability: p)) }
                 if options.denseTopology { row.append(p) }
@@ -131,7 +133,7 @@ public struct TopoMLPPlugin: ModelPlugin {
             if options.denseTopology { laneLaneDense.append(row) }
             var trafficRow: [Double] = []
             for (j, to) in elements.enumerated() {
-                let p = lcte.values[from * elementCount + to]
+                let p = trafficValues[trafficValues.startIndex + to]
                 guard p.isFinite else { throw PluginError(.invalidValue, "key 'pred_topology_lcte'[\(from)][\(to)]: non-finite value \(p)") }
                 if p >= cut { laneTraffic.append(.init(from: laneIDs[i], to: elementIDs[j], probability: p)) }
                 if options.denseTopology { trafficRow.append(p) }

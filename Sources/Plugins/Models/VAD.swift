@@ -90,11 +90,11 @@ public struct VADPlugin: ModelPlugin {
         let steps = Self.futureSteps
         let preds = try bbox.tensor("ego_fut_preds", in: path, [.fixed(Self.commands.count), .fixed(steps), .fixed(2)])
         let command = try bbox.tensor("ego_fut_cmd", in: path, [.fixed(1), .fixed(1), .fixed(1), .fixed(Self.commands.count)])
-        try Check.finite(preds.values[...], key: "\(path).ego_fut_preds", row: 0)
-        try Check.finite(command.values[...], key: "\(path).ego_fut_cmd", row: 0)
+        try Check.finite(preds.values(0..<preds.elementCount), key: "\(path).ego_fut_preds", row: 0)
+        try Check.finite(command.values(0..<command.elementCount), key: "\(path).ego_fut_cmd", row: 0)
         // argmax, first maximum wins like torch/numpy.
         var chosen = 0
-        for index in 1..<command.values.count where command.values[index] > command.values[chosen] { chosen = index }
+        for index in 1..<command.elementCount where command[flat: index] > command[flat: chosen] { chosen = index }
         var candidates: [EgoPlan.Candidate] = []
         for (index, name) in Self.commands.enumerated() {
             var x = 0.0, y = 0.0

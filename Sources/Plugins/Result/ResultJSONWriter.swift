@@ -4,9 +4,19 @@ extension StandardResult {
     /// Foundation's encoder spent several milliseconds on it.
     /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite (JSON cannot hold it).
     public func jsonBytes() throws(PluginError) -> [UInt8] {
-        var writer = ResultJSONWriter()
+        var writer = ResultJSONWriter(capacity: estimatedSize)
         try writer.write(self)
         return writer.out
+    }
+
+    /// Roughly the bytes the result takes (about 19 a number), so the writer allocates once.
+    var estimatedSize: Int {
+        let detections = (detections ?? []).reduce(0) { $0 + 200 + 40 * ($1.trajectoriesLidar?.reduce(0) { $0 + $1.count } ?? 0) }
+        let map = (mapElements ?? []).reduce(0) { $0 + 200 + 40 * $1.polylineLidar.count }
+        let lanes = (laneCenterlines ?? []).reduce(0) { $0 + 100 + 60 * $1.pointsEgo.count }
+        let pairs = ((topology?.laneLane.count ?? 0) + (topology?.laneTraffic.count ?? 0)) * 60
+        let dense = ((topology?.laneLaneDense ?? []) + (topology?.laneTrafficDense ?? [])).reduce(0) { $0 + 20 * $1.count }
+        return 4096 + detections + map + lanes + pairs + dense + (trafficElements?.count ?? 0) * 150 + (raw == nil ? 0 : 1 << 16)
     }
 }
 
@@ -17,7 +27,7 @@ struct ResultJSONWriter {
     /// Per open object or array: true until its first member is written.
     private var empty: [Bool] = []
 
-    init() { out.reserveCapacity(1 << 16) }
+    init(capacity: Int = 1 << 16) { out.reserveCapacity(capacity) }
 
     mutating func write(_ result: StandardResult) throws(PluginError) {
         open("{")
@@ -199,7 +209,7 @@ struct ResultJSONWriter {
 
     private mutating func field(_ name: String, _ integer: Int) {
         key(name)
-        out.append(contentsOf: String(integer).utf8)
+        JSONWriter.appendInteger(Int64(integer), to: &out)
     }
 
     private mutating func field(_ name: String, _ number: Double) throws(PluginError) {

@@ -127,10 +127,10 @@ actor DemoWorkerTestBackend: InferenceBackend {
         }
         let options = try Self.workerOptions(request.workerOptions, rawFormat: name.lowercased())
         let timeout = min(request.timeout ?? defaultTimeout, defaultTimeout)
-        let line: Data
+        let answer: JSONValue
         do {
-            line = try await withTaskCancellationHandler {
-                try await worker.infer(id: request.id, inputs: request.inputs, options: options, timeout: timeout)
+            answer = try await withTaskCancellationHandler {
+                try await worker.inferMessage(id: request.id, inputs: request.inputs, options: options, timeout: timeout)
             } onCancel: {
                 Task { await worker.stop() }
             }
@@ -152,7 +152,6 @@ actor DemoWorkerTestBackend: InferenceBackend {
         }
         let parseStart = ContinuousClock.now
         return try AgentError.mapping {
-            let answer = try JSONReader.parse(Array(line), source: "worker answer")
             guard let wrapped = answer["raw"] else { throw AgentError(.internalError, "the worker's answer has no raw output") }
             // The Demo worker wraps the model's raw format ({"synthetic", "format", "output"}); the model's own plugin parses the output.
             let raw = wrapped["synthetic"] == nil ? wrapped : (wrapped["output"] ?? wrapped)

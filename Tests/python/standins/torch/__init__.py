@@ -48,6 +48,9 @@ class Tensor:
     def numpy(self):
         return self._array
 
+    def contiguous(self):
+        return Tensor(_np.ascontiguousarray(self._array), str(self.device))
+
     def detach(self):
         return self
 

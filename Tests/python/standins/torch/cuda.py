@@ -39,6 +39,10 @@ def memory_reserved(device=None):
     return _state["reserved"]
 
 
+def synchronize(device=None):
+    _record("torch.cuda.synchronize")
+
+
 def empty_cache():
     _state["reserved"] = _state["allocated"]
     _record("torch.cuda.empty_cache", reserved_mib=_state["reserved"] / _MIB)

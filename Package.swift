@@ -106,7 +106,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AgentAPI", "Plugins", "PodAgentExtras", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "Agent", "AgentAPI", "Plugins", "PodAgentExtras", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/AgentTests",
             swiftSettings: strict
         ),

@@ -178,9 +178,9 @@ struct JobsAPITests {
             thirdTask.cancel()
             _ = try? await thirdTask.value
             // And over HTTP, from a restarted agent's own runner on the same state directory.
-            let restarted = PodAgent(
-                config: harness.agent.config, stateDir: harness.stateDir, logger: harness.agent.logger, supervisor: TestSupport.supervisor,
-                gpuProbe: FakeGPUProbe(), models: harness.agent.models, inference: harness.backend, apiToken: harness.agent.apiToken)
+            let restarted = TestAgent(
+                config: harness.agent.config, stateDir: harness.stateDir, logger: harness.agent.logger, gpuProbe: FakeGPUProbe(),
+                models: harness.agent.models, backend: harness.backend, apiToken: harness.agent.apiToken)
             let app = Application(router: restarted.buildRouter())
             try await app.test(.router) { client in
                 try await client.execute(uri: "/jobs/\(finished.id)", method: .get, headers: harness.auth) { response in

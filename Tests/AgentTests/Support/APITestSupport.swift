@@ -44,7 +44,7 @@ final class LogCapture: Sendable {
 /// One agent for API tests: its own state directory and data root, an optional token, and an optional
 /// ``DemoWorkerTestBackend`` (the stand-in for the engine).
 struct APIHarness: Sendable {
-    let agent: PodAgent
+    let agent: TestAgent
     let backend: DemoWorkerTestBackend?
     let dataRoot: String
     let stateDir: String
@@ -60,7 +60,8 @@ struct APIHarness: Sendable {
         var config = AgentConfig()
         config.http.host = "127.0.0.1"
         config.http.port = 0
-        config.pluginsDir = TestSupport.repoRoot.appendingPathComponent("Plugins").path
+        // No models: no plugin at all, the one case where the agent serves no inference (its routes answer 503).
+        config.pluginsDir = models == nil ? stateDir + "/no-plugins" : TestSupport.repoRoot.appendingPathComponent("Plugins").path
         config.api.dataRoots = [dataRoot]
         configure(&config)
         let logs = LogCapture()
@@ -70,10 +71,10 @@ struct APIHarness: Sendable {
             try await demo.startAll()
             backend = demo
         }
-        let agent = PodAgent(
-            config: config, stateDir: stateDir, logger: logs.logger(), supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(),
-            models: try ModelCatalog.load(config: config), inference: backend, serveInference: backend != nil,
-            apiToken: try token.map { try APIToken($0, source: "test") })
+        if models == nil { try FileManager.default.createDirectory(atPath: config.pluginsDir, withIntermediateDirectories: true) }
+        let agent = TestAgent(
+            config: config, stateDir: stateDir, logger: logs.logger(), gpuProbe: FakeGPUProbe(),
+            models: try ModelCatalog.load(config: config), backend: backend, apiToken: try token.map { try APIToken($0, source: "test") })
         return APIHarness(agent: agent, backend: backend, dataRoot: dataRoot, stateDir: stateDir, logs: logs, token: token)
     }
 

@@ -111,6 +111,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/AgentTests",
+            exclude: ["Support/model_stand_in_worker.py"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -99,12 +99,10 @@ struct CompositionTests {
         }
     }
 
-    /// /health used to read the engine while the routes used the handle they were given: with a
-    /// stand-in serving, /health showed the engine's idle models instead of the ones that answered.
-    @Test("/health lists the models of the handle the routes use (here the named stand-in DemoWorkerTestBackend)")
+    @Test("/health lists the models the routes serve, with their workers")
     func healthUsesTheRoutesHandle() async throws {
         try await withHarness(models: ["PETR"]) { harness in
-            let pid = try #require(await harness.backend?.workerPID("PETR"))
+            let pid = try #require(await harness.workerPID("PETR"))
             try await harness.test(live: false) { client in
                 try await client.execute(uri: "/health", method: .get, headers: harness.auth) { response in
                     let report = try JSONDecoder().decode(HealthReport.self, from: Data(response.body.readableBytesView))

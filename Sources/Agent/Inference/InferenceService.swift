@@ -14,7 +14,7 @@ public final class InferenceService: Sendable {
     let pool: BlockingPool
 
     /// - Parameters:
-    ///   - backend: the engine (``InferenceEngine``); the protocol is the seam a test's named stand-in uses.
+    ///   - backend: the engine (``InferenceEngine``).
     ///   - stateDir: uploads go to `<stateDir>/uploads/<request id>/` (leftovers from a crash are removed now).
     ///   - workerUser: who the workers run as; when another user, uploads go where it can read them (``UploadArea``).
     ///   - pool: the threads that decode and write uploads.

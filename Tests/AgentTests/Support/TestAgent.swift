@@ -16,7 +16,7 @@ struct TestAgent: Sendable {
     let gpu: GPUMonitor
     let gpuReclaimer: GPUReclaimer
     let models: ModelCatalog
-    /// The real engine (it serves when no `inference` stand-in is given and a plugin exists).
+    /// The real engine; `inference` serves it when a plugin exists.
     let engine: InferenceEngine
     let inference: InferenceService?
     let jobs: JobRunner?
@@ -30,10 +30,9 @@ struct TestAgent: Sendable {
 
     /// - Parameters:
     ///   - gpuProbe: a stand-in probe (no GPU here).
-    ///   - backend: a named stand-in for the engine (``DemoWorkerTestBackend``); nil serves the real engine.
     init(
         config: AgentConfig, stateDir: String, logger: Logger, gpuProbe: any GPUProbe, models: ModelCatalog = .empty,
-        backend: (any InferenceBackend)? = nil, apiToken: APIToken? = nil
+        apiToken: APIToken? = nil
     ) {
         self.config = config
         self.stateDir = stateDir
@@ -56,12 +55,9 @@ struct TestAgent: Sendable {
             checkpointsDir: config.checkpointsDir, readiness: readiness, outcomes: checkOutcomes, logger: logger)
         let pool = BlockingPool(threads: 2, name: "test-bodies")
         intake = BodyIntake(limit: config.api.maxBodyBytes, maxLarge: config.api.maxLargeBodies, pool: pool)
-        let served: (any InferenceBackend)? = backend ?? (models.plugins.isEmpty ? nil : engine)
-        let inference = served.map {
-            InferenceService(
-                backend: $0, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics,
-                workerUser: engine.settings.workerUser, pool: pool)
-        }
+        let inference = models.plugins.isEmpty ? nil : InferenceService(
+            backend: engine, dataRoots: config.api.dataRoots, stateDir: stateDir, models: models, metrics: metrics,
+            workerUser: engine.settings.workerUser, pool: pool)
         self.inference = inference
         jobs = inference.map {
             JobRunner(

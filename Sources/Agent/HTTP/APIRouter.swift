@@ -35,7 +35,7 @@ enum APIRouter {
             ModelsController(models: models, readiness: readiness),
             InferenceController(inference: inference, intake: intake),
             RepositoryController(inference: inference, intake: intake),
-            JobsController(jobs: jobs, intake: intake),
+            JobsController(jobs: jobs, inference: inference, intake: intake),
             SSHController(hostKeys: hostKeys),
         ]
     }

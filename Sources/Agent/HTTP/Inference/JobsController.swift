@@ -5,12 +5,14 @@ import Plugins
 /// Asynchronous jobs: `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `DELETE /jobs/{id}`.
 struct JobsController<Context: RequestContext> {
     let jobs: JobRunner?
+    /// Inference's one handle: the model's name and state, the inputs checked at submission.
+    let inference: InferenceService?
     let intake: BodyIntake
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("/jobs") { request, _ in
             let jobs = try JobRunner.require(self.jobs)
-            let service = jobs.inference
+            let service = try InferenceService.require(inference)
             let received = try await intake.receive(request)
             defer { received.finish() }
             let contentType = received.contentType

@@ -106,8 +106,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AgentAPI", "Plugins", "PodAgentExtras", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "Agent", "AgentAPI", "Plugins", "PodAgentExtras", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/AgentTests",
+            exclude: ["Support/model_stand_in_worker.py"],
             swiftSettings: strict
         ),
         .testTarget(

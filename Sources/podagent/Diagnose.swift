@@ -1,7 +1,6 @@
 import Agent
 import ArgumentParser
 import Foundation
-import Logging
 
 extension PodAgentCommand {
     struct Diagnose: AsyncParsableCommand {
@@ -12,8 +11,7 @@ extension PodAgentCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
-            let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.diagnose"))
-            supervisor.start()
+            let supervisor = Supervisor.forCommand("diagnose")
             let runner = CommandRunner(supervisor: supervisor)
             let bundle = DiagnosticsBundle(loader: options.loader, runner: runner, probe: SystemGPUProbe(runner: runner, timeout: .seconds(5)))
             let output = out ?? DiagnosticsBundle.defaultOutput()

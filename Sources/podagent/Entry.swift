@@ -7,32 +7,55 @@ import PodAgentExtras
 @main
 enum Entry {
     static func main() {
+        // Parsing first: whether signals are blocked depends on the command parsed, however it was
+        // spelled (`run`, its alias `serve`, options in any order), never on argv's text.
+        let command: any ParsableCommand
+        do {
+            command = try PodAgentCommand.parseAsRoot()
+        } catch {
+            fail(error)
+        }
         // `run` supervises children: SIGCHLD and the termination signals must be blocked in every
-        // thread so that only the supervisor's thread takes them. This synchronous main runs on the
-        // process's first thread before any other exists; that thread then only waits, with the
-        // signals still blocked (an async main would leave it unblocked, and SIGTERM would kill us).
-        if CommandLine.arguments.dropFirst().first == "run" { SignalMask.blockForSupervisor() }
+        // thread so that only the supervisor's thread takes them. Parsing starts no thread, so this
+        // synchronous main still runs on the process's only thread (checked: blocking refuses
+        // otherwise); that thread then only waits, with the signals still blocked (an async main
+        // would leave it unblocked, and SIGTERM would kill us).
+        if command is PodAgentCommand.Run {
+            do {
+                try SignalMask.blockForSupervisor()
+            } catch {
+                fail(error)
+            }
+        }
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {
-                var command = try PodAgentCommand.parseAsRoot()
+                var command = command
                 if var asyncCommand = command as? any AsyncParsableCommand {
                     try await asyncCommand.run()
                 } else {
                     try command.run()
                 }
-            } catch let error as any CommandLineError {
-                // The one place podagent shows an error: each module's error knows its row of ProgramExit.
-                exit(error.report(program: "podagent"))
-            } catch where PodAgentCommand.exitCode(for: error) == .validationFailure {
-                // swift-argument-parser's usage errors exit with the table's 2 (bad usage), not its 64.
-                StandardStream.writeError(PodAgentCommand.fullMessage(for: error) + "\n")
-                exit(ProgramExit.usage.rawValue)
             } catch {
-                PodAgentCommand.exit(withError: error)
+                fail(error)
             }
             done.signal()
         }
         done.wait()
+    }
+
+    /// Prints the error once and exits with its row of the exit-status table.
+    static func fail(_ error: any Error) -> Never {
+        switch error {
+        case let error as any CommandLineError:
+            // The one place podagent shows an error: each module's error knows its row of ProgramExit.
+            exit(error.report(program: "podagent"))
+        case _ where PodAgentCommand.exitCode(for: error) == .validationFailure:
+            // swift-argument-parser's usage errors exit with the table's 2 (bad usage), not its 64.
+            StandardStream.writeError(PodAgentCommand.fullMessage(for: error) + "\n")
+            exit(ProgramExit.usage.rawValue)
+        default:
+            PodAgentCommand.exit(withError: error)
+        }
     }
 }

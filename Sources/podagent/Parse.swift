@@ -1,7 +1,6 @@
 import Agent
 import ArgumentParser
 import Foundation
-import Logging
 import Plugins
 import PodAgentExtras
 
@@ -49,8 +48,7 @@ extension PodAgentCommand {
             }
             do { try AtomicFile.write(bytes, to: output) } catch { throw AgentError(error) }
             if let pickle {
-                let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.parse"))
-                supervisor.start()
+                let supervisor = Supervisor.forCommand("parse")
                 try await OfflineParse.writeOpenLanePickle(
                     json: output, pickle: pickle, pluginsDir: config.pluginsDir, runner: CommandRunner(supervisor: supervisor))
             }

@@ -8,7 +8,8 @@ extension PodAgentCommand {
             discussion: """
                 As the container's entrypoint: `podagent run -- CMD ARGS...` also runs the image's own command \
                 as a supervised child; its exit code becomes podagent's unless --keep-running is given.
-                """)
+                """,
+            aliases: ["serve"])
 
         @OptionGroup var options: ConfigOptions
 

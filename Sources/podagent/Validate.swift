@@ -29,8 +29,7 @@ extension PodAgentCommand {
             guard let plugin = catalog.plugin(named: model) else {
                 throw AgentError(.invalidArgument, ModelCatalog.unknownModelMessage(model, known: catalog.plugins, pluginsDir: config.pluginsDir))
             }
-            let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.validate"))
-            supervisor.start()
+            let supervisor = Supervisor.forCommand("validate")
             let logger = Logger(label: "podagent.validate")
             let workerUser = WorkerUser(configured: config.inference.user, sshUser: config.ssh.user, logger: logger)
             let validator = ModelValidator(

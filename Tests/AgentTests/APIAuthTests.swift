@@ -18,7 +18,7 @@ struct APIAuthTests {
 
     @Test("every route of the router: 401 without or with a wrong token, not 401 with the right one; probes stay open", arguments: [false, true])
     func everyRouteNeedsTheToken(live: Bool) async throws {
-        // No backend: the inference routes answer 503, so no request here changes anything.
+        // No model plugin: the inference routes answer 503, so no request here changes anything.
         try await withHarness(models: nil) { harness in
             let token = try #require(harness.token)
             let routes = harness.agent.buildRouter().routes.map { (path: $0.path.description, method: $0.method) }
@@ -57,7 +57,7 @@ struct APIAuthTests {
         }
     }
 
-    @Test("inference routes answer 503 'inference is not enabled' without a backend")
+    @Test("without any model plugin the inference routes answer 503 'inference is not enabled'")
     func inferenceDisabled() async throws {
         try await withHarness(models: nil) { harness in
             try await harness.test(live: false) { client in
@@ -68,9 +68,13 @@ struct APIAuthTests {
                         #expect(response.body.object["error"] as? String == "inference is not enabled", "\(method) \(uri)")
                     }
                 }
-                // The model metadata routes from before keep working.
-                try await client.execute(uri: "/v2/models/PETR", method: .get, headers: harness.auth) { response in
+                // The model metadata routes keep answering: no model, and PETR is not one.
+                try await client.execute(uri: "/v2/models", method: .get, headers: harness.auth) { response in
                     #expect(response.status == .ok)
+                    #expect((response.body.object["models"] as? [Any])?.isEmpty == true)
+                }
+                try await client.execute(uri: "/v2/models/PETR", method: .get, headers: harness.auth) { response in
+                    #expect(response.status == .notFound)
                 }
             }
         }
@@ -131,13 +135,16 @@ struct APIAuthTests {
         var config = AgentConfig()
         config.http.host = "0.0.0.0"
         config.http.port = 0
+        config.ssh.enabled = .off
         let logs = LogCapture()
-        let agent = PodAgent(config: config, stateDir: stateDir, logger: logs.logger(), supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe())
-        #expect(agent.bindHost == "127.0.0.1")
-        let runtime = AgentRuntime(agent: agent)
+        // Its own supervisor (never started: nothing here spawns): the signal service consumes its signals.
+        let setup = AgentSetup(
+            config: config, stateDir: stateDir, logger: logs.logger(), supervisor: Supervisor(reaping: .registeredOnly, logger: logs.logger()),
+            gpuProbe: FakeGPUProbe())
+        #expect(setup.bindHost == "127.0.0.1")
         let port = Mutex<Int?>(nil)
-        let server = Task { try await runtime.run { bound in port.withLock { $0 = bound } } }
-        defer { runtime.shutdown() }
+        let application = buildApplication(setup) { bound in port.withLock { $0 = bound } }
+        let server = Task { try await application.run() }
         // Generous: with the whole suite running at once on 2 cores the server once took over 20 s to bind.
         #expect(await eventually(timeout: .seconds(90)) { port.withLock { $0 } != nil })
         let bound = try #require(port.withLock { $0 })
@@ -150,13 +157,12 @@ struct APIAuthTests {
         }
         #expect(logs.text.components(separatedBy: "listens on 127.0.0.1 only").count == 2, "said exactly once:\n\(logs.text)")
         #expect(logs.text.contains("instead of 0.0.0.0"))
-        runtime.shutdown()
+        await application.triggerGracefulShutdown()
         try await server.value
 
         // With a token the configured host is used.
-        let guarded = PodAgent(
-            config: config, stateDir: stateDir, logger: logs.logger(), supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(),
-            apiToken: try APIToken("x", source: "test"))
+        let guarded = AgentSetup(
+            config: config, stateDir: stateDir, logger: logs.logger(), supervisor: TestSupport.supervisor, apiToken: try APIToken("x", source: "test"))
         #expect(guarded.bindHost == "0.0.0.0")
     }
 

@@ -23,6 +23,42 @@ struct AgentProcessTests {
         #expect(await agent.stop(SIGINT) == .exited(0))
     }
 
+    /// The signals are blocked for the parsed command, not for argv's first word: through `serve`
+    /// (run's alias) SIGTERM used to take its default action and kill podagent (exit by signal 15).
+    @Test("podagent serve (run's alias): SIGTERM shuts it down cleanly, a supervised command's exit is still seen")
+    func aliasBlocksTheSignalsToo() async throws {
+        let agent = try await AgentProcess.start(arguments: ["--log-level", "debug"], command: "serve")
+        #expect(try await httpGet(agent.baseURL + "/v2/health/live").status == 200)
+        #expect(await agent.stop(SIGTERM) == .exited(0), "\(agent.log)")
+        #expect(agent.log.contains("received signal \(SIGTERM): shutting down"), "\(agent.log)")
+        #expect(agent.log.contains("podagent stopped"), "\(agent.log)")
+
+        // SIGCHLD is taken too: the command's exit (reaped by the supervisor) becomes podagent's.
+        let gate = try TestSupport.temporaryDirectory("serve-gate") + "/go"
+        let child = try await AgentProcess.start(
+            arguments: ["--", "/bin/sh", "-c", "while [ ! -e '\(gate)' ]; do sleep 0.1; done; exit 7"], command: "serve")
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        let exited = await eventually(timeout: .seconds(60)) { child.child.exitStatus != nil }
+        if !exited { _ = await child.stop(SIGKILL) }
+        #expect(child.child.exitStatus == .exited(7), "\(child.log)")
+        #expect(child.log.contains("podagent stops with its exit code 7"), "\(child.log)")
+    }
+
+    /// Blocking is refused where another thread already exists (it would keep SIGTERM's default
+    /// action): here, in the test runner, which has many. Nothing is changed then.
+    @Test func blockingTheSignalsRefusesWhenOtherThreadsExist() throws {
+        #expect(SignalMask.threadCount() > 1)
+        func blocked() -> [Int32] {
+            var current = sigset_t()
+            pthread_sigmask(SIG_BLOCK, nil, &current)
+            return SignalMask.supervised.filter { sigismember(&current, $0) == 1 }
+        }
+        let before = blocked()
+        let error = #expect(throws: AgentError.self) { try SignalMask.blockForSupervisor() }
+        #expect(error?.message.contains("threads exist before the termination signals were blocked") == true)
+        #expect(blocked() == before, "the thread's signal mask changed anyway")
+    }
+
     @Test func healthCommandExitCodes() async throws {
         let agent = try await AgentProcess.start()
         let runner = CommandRunner(supervisor: TestSupport.supervisor)
@@ -103,9 +139,9 @@ struct AgentProcessTests {
         config.http.host = "127.0.0.1"
         config.http.port = 0
         config.shutdownTimeout = 20
-        let agent = PodAgent(
+        let agent = TestAgent(
             config: config, stateDir: try TestSupport.temporaryDirectory("drain"), logger: Logger(label: "drain"),
-            supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(report: .unavailable("no GPU in this test (fake probe)")))
+            gpuProbe: FakeGPUProbe(report: .unavailable("no GPU in this test (fake probe)")))
         let router = agent.buildRouter()
         let entered = AsyncStream<Void>.makeStream()
         router.get("/slow") { _, _ -> String in
@@ -113,15 +149,16 @@ struct AgentProcessTests {
             try await Task.sleep(for: .seconds(1))
             return "finished"
         }
-        let runtime = AgentRuntime(agent: agent)
         let listening = AsyncStream<Int>.makeStream()
-        let server = Task { try await runtime.run(router: router) { port in listening.continuation.yield(port) } }
+        let application = AgentApplication(
+            services: [], router: router, config: config, bindHost: "127.0.0.1", logger: agent.logger) { port in listening.continuation.yield(port) }
+        let server = Task { try await application.run() }
         var ports = listening.stream.makeAsyncIterator()
         let port = try #require(await ports.next())
         async let slow = httpGet("http://127.0.0.1:\(port)/slow")
         var signals = entered.stream.makeAsyncIterator()
         _ = await signals.next()
-        runtime.shutdown()
+        await application.triggerGracefulShutdown()
         let response = try await slow
         #expect(response.status == 200)
         #expect(String(decoding: response.body, as: UTF8.self) == "finished")

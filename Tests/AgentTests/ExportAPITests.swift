@@ -6,8 +6,8 @@ import Testing
 
 @testable import Agent
 
-/// The export formats over the HTTP API, each as its model's own code writes it (the stand-in backend runs the
-/// real Demo worker in each model's raw format; the real manifests and plugins parse and export).
+/// The export formats over the HTTP API, each as its model's own code writes it (the real engine runs each
+/// model's stand-in worker, the Demo worker in its raw format; the real manifests and plugins parse and export).
 @Suite("HTTP API: exports follow each model's code; options.submission_info", .serialized)
 struct ExportAPITests {
     static var identity: [String: Any] { [

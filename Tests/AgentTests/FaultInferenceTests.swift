@@ -18,7 +18,7 @@ struct FaultInferenceTests {
         let agent = try await Agent.start(stateDir: try TestSupport.temporaryDirectory("unload"))
         try await Agent.waitFor(agent, "/v2/health/ready")
         let oldPID = try await Agent.readyWorker(agent)
-        async let running = Agent.send(agent, "POST", "/models/Demo/infer", json: Self.slow(3, id: "running"))
+        async let running = Agent.send(agent, "POST", "/models/Demo/infer", json: Self.slow(12, id: "running"))  // long enough for the next one to be seen queued on a loaded machine
         #expect(await eventually { (try? await Agent.demoStatus(agent))?["instances"].map { "\($0)".contains("busy") } == true })
         async let queued = Agent.send(agent, "POST", "/models/Demo/infer", json: Self.slow(0, id: "queued"))
         #expect(await eventually { (try? await Agent.demoStatus(agent))?["queued"] as? Int == 1 })

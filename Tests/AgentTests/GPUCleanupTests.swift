@@ -93,13 +93,12 @@ enum GPUHolders {
 
 @Suite("GPU reclaim after a worker is ended (fake GPU driver, real processes)")
 struct GPUReclaimerTests {
-    static func agent(probe: any GPUProbe) throws -> PodAgent {
+    static func agent(probe: any GPUProbe) throws -> TestAgent {
         var config = AgentConfig()
         config.http.host = "127.0.0.1"
         config.http.port = 0
-        return PodAgent(
-            config: config, stateDir: try TestSupport.temporaryDirectory("reclaim"), logger: Logger(label: "test"),
-            supervisor: TestSupport.supervisor, gpuProbe: probe)
+        return TestAgent(
+            config: config, stateDir: try TestSupport.temporaryDirectory("reclaim"), logger: Logger(label: "test"), gpuProbe: probe)
     }
 
     @Test func fakeGPUKillsOnlyTheGroupsHoldersAndRecordsWhatWasFreed() async throws {

@@ -8,13 +8,13 @@ import Testing
 
 @Suite("Health endpoints through the app")
 struct HealthEndpointTests {
-    static func makeAgent(gpu: GPUReport = .unavailable("no GPU in this test (fake probe)")) throws -> PodAgent {
+    static func makeAgent(gpu: GPUReport = .unavailable("no GPU in this test (fake probe)")) throws -> TestAgent {
         var config = AgentConfig()
         config.http.host = "127.0.0.1"
         config.http.port = 0
-        return PodAgent(
+        return TestAgent(
             config: config, stateDir: try TestSupport.temporaryDirectory("health"), logger: Logger(label: "test"),
-            supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(report: gpu))
+            gpuProbe: FakeGPUProbe(report: gpu))
     }
 
     static func decode(_ buffer: ByteBuffer) throws -> [String: Any] {

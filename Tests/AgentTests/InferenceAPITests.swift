@@ -6,8 +6,8 @@ import Testing
 
 @testable import Agent
 
-/// Real requests through the API: the stand-in backend runs the real Demo worker (synthetic model)
-/// and the real model plugins parse its output.
+/// Real requests through the API and the real engine: each model's worker is the stand-in
+/// (the Demo worker in that model's raw format; no weights here) and the real model plugins parse its output.
 @Suite("HTTP API: native and OIP inference, bad inputs, uploads, repository", .serialized)
 struct InferenceAPITests {
     @Test("native infer in each model's raw format: the standard result, timings, headers", arguments: [false, true])
@@ -73,7 +73,11 @@ struct InferenceAPITests {
 
     @Test("a model that is not loaded is 503; unload and load through the repository routes")
     func repositoryAndNotReady() async throws {
-        try await withHarness(models: ["PETR", "MapTR"]) { harness in
+        // A repository load takes a checkpoint that exists inside the checkpoints dir (or a data root).
+        let checkpoints = try TestSupport.workerWritableDirectory("checkpoints")
+        defer { try? FileManager.default.removeItem(atPath: checkpoints) }
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: checkpoints + "/other.pth"))
+        try await withHarness(models: ["PETR", "MapTR"], configure: { $0.checkpointsDir = checkpoints }) { harness in
             try await harness.test(live: true) { client in
                 try await client.execute(uri: "/v2/repository/index", method: .get, headers: harness.auth) { response in
                     #expect(response.status == .ok)
@@ -97,11 +101,11 @@ struct InferenceAPITests {
                     #expect(response.body.list.compactMap { $0["name"] as? String } == ["PETR"])
                 }
                 try await client.execute(uri: "/v2/repository/models/MapTR/load", method: .post, headers: harness.jsonHeaders,
-                                         body: try jsonBody(["parameters": ["checkpoint": "/workspace/checkpoints/other.pth"]])) { response in
-                    #expect(response.status == .ok)
+                                         body: try jsonBody(["parameters": ["checkpoint": checkpoints + "/other.pth"]])) { response in
+                    #expect(response.status == .ok, "\(String(buffer: response.body))")
                     let entry = response.body.object
                     #expect(entry["state"] as? String == "READY")
-                    #expect(entry["checkpoint"] as? String == "/workspace/checkpoints/other.pth")
+                    #expect(entry["checkpoint"] as? String == checkpoints + "/other.pth")
                 }
                 try await client.execute(uri: "/v2/repository/models/MapTR/load", method: .post, headers: harness.jsonHeaders,
                                          body: try jsonBody(["parameters": ["weights": "x"]])) { response in
@@ -148,8 +152,8 @@ struct InferenceAPITests {
                     #expect((result["detections"] as? [Any])?.count == 12)
                 }
             }
-            let seen = await harness.backend?.lastInputs
-            #expect(seen?["img_paths"]?.arrayValue?.first?.stringValue == image, "the extra BYTES input reached the engine as a list of paths")
+            let seen = try harness.lastReceived().inputs
+            #expect(seen["img_paths"]?.arrayValue?.first?.stringValue == image, "the extra BYTES input reached the engine as a list of paths")
             // A client-chosen id never names a directory: '..' with an upload leaves the state directory alone.
             try await harness.test(live: live) { client in
                 let upload = #"{"img_path": {"base64": "aGVsbG8=", "filename": "x.jpg"}}"#
@@ -161,7 +165,7 @@ struct InferenceAPITests {
             }
             #expect(FileManager.default.fileExists(atPath: harness.uploadsDir))
             #expect(harness.leftoverUploads.isEmpty)
-            let uploaded = await harness.backend?.lastFiles.keys.first ?? ""
+            let uploaded = try harness.lastReceived().files.keys.first ?? ""
             #expect(uploaded.hasPrefix(harness.uploadsDir + "/") && !uploaded.contains(".."))
         }
     }
@@ -176,7 +180,7 @@ struct InferenceAPITests {
                 try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders, body: body) { response in
                     #expect(response.status == .ok, "\(String(buffer: response.body))")
                 }
-                var files = await harness.backend?.lastFiles ?? [:]
+                var files = try harness.lastReceived().files
                 let uploaded = try #require(files.first)
                 #expect(uploaded.key.hasPrefix(harness.uploadsDir + "/"))
                 #expect(uploaded.key.hasSuffix("-cam.jpg"), "the filename lost its directories: \(uploaded.key)")
@@ -194,7 +198,7 @@ struct InferenceAPITests {
                 try await client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: ByteBuffer(string: multipart)) { response in
                     #expect(response.status == .ok, "\(String(buffer: response.body))")
                 }
-                files = await harness.backend?.lastFiles ?? [:]
+                files = try harness.lastReceived().files
                 let part = try #require(files.first)
                 #expect(part.value == Data(payload.utf8))
                 #expect(!FileManager.default.fileExists(atPath: part.key))
@@ -239,7 +243,7 @@ struct InferenceAPITests {
     @Test("a full queue is 429 with Retry-After; a request past its deadline is 504 and the next one succeeds on a new worker")
     func overloadedAndTimeout() async throws {
         try await withHarness(queueLimit: 1) { harness in
-            let backend = try #require(harness.backend)
+            let engine = harness.agent.engine
             // Through the router: one live test connection would serialize the requests (HTTP/1.1).
             try await harness.test(live: false) { client in
                 // Long enough that the second request surely queues behind the first on a loaded machine.
@@ -247,31 +251,31 @@ struct InferenceAPITests {
                 let quick = try jsonBody(["inputs": [:]])
                 let headers = harness.jsonHeaders
                 async let first = client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: slow) { $0.status }
-                #expect(await eventually { await backend.status(of: "PETR")?.instances.first?.state == "busy" })
+                #expect(await eventually { await engine.status(of: "PETR")?.instances.first?.state == "busy" })
                 async let second = client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: quick) { $0.status }
-                #expect(await eventually { await backend.status(of: "PETR")?.queued == 1 })
+                #expect(await eventually { await engine.status(of: "PETR")?.queued == 1 })
                 try await client.execute(uri: "/models/PETR/infer", method: .post, headers: headers, body: slow) { response in
                     #expect(response.status == .tooManyRequests)
-                    #expect(response.headers[.retryAfter] == "2")
+                    // A tenth of the model's deadline (60 s here).
+                    #expect(response.headers[.retryAfter] == "6")
                 }
                 #expect(try await first == .ok)
                 #expect(try await second == .ok)
             }
         }
         try await withHarness { harness in
-            let backend = try #require(harness.backend)
-            let before = await backend.workerPID("PETR")
+            let before = await harness.workerPID("PETR")
             try await harness.test(live: false) { client in
                 try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders,
                                          body: try jsonBody(["inputs": [:], "options": ["fail": "hang", "timeout_s": 1]])) { response in
                     #expect(response.status == .gatewayTimeout)
-                    #expect((response.body.object["error"] as? String)?.contains("longer than") == true)
+                    #expect((response.body.object["error"] as? String)?.contains("did not answer request") == true)
                 }
                 try await client.execute(uri: "/models/PETR/infer", method: .post, headers: harness.jsonHeaders, body: try jsonBody(["inputs": [:]])) {
                     #expect($0.status == .ok)
                 }
             }
-            let after = await backend.workerPID("PETR")
+            let after = await harness.workerPID("PETR")
             #expect(before != nil && after != nil && before != after)
             if let before { #expect(kill(before, 0) != 0, "the hung worker is gone") }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Plugins
+import ServiceLifecycle
 import Testing
 
 @testable import Agent
@@ -183,18 +184,20 @@ struct InferenceLifecycleTests {
         config.http.port = 0
         config.inference.killGrace = 1
         config.inference.python = TestSupport.workerPython
-        let agent = PodAgent(
-            config: config, stateDir: try TestSupport.temporaryDirectory("engine-service"), logger: Logger(label: "engine-service-test"),
-            supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(), models: try ModelCatalog.load(config: config))
-        let runtime = AgentRuntime(agent: agent)
-        let running = Task { try await runtime.run(services: [ModelChecksService(agent: agent), InferenceEngineService(agent: agent)]) }
+        let logger = Logger(label: "engine-service-test")
+        let agent = TestAgent(
+            config: config, stateDir: try TestSupport.temporaryDirectory("engine-service"), logger: logger, gpuProbe: FakeGPUProbe(),
+            models: try ModelCatalog.load(config: config))
+        let group = ServiceGroup(
+            services: [agent.checks, InferenceEngineService(engine: agent.engine, checks: agent.checkOutcomes)], logger: logger)
+        let running = Task { try await group.run() }
         // The checks pass first ("validated"), then the engine reports its workers ready.
         #expect(await eventually { agent.readiness.snapshot["model:Demo"]?.state == "ready" })
         #expect(agent.readiness.snapshot["model:Demo"]?.ready == true)
         let pid = try #require(await agent.engine.status(of: "Demo")?.instances.first?.pid)
         let outcome = try await agent.engine.infer(try S.request("via-service"))
         #expect(outcome.result.meta.model == "Demo")
-        runtime.shutdown()
+        await group.triggerGracefulShutdown()
         try await running.value
         #expect(S.processes(inGroup: pid).isEmpty, "a worker was left behind after shutdown")
         #expect(await agent.engine.status(of: "Demo")?.instances.isEmpty == true)

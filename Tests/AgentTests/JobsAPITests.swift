@@ -7,7 +7,7 @@ import Testing
 
 @testable import Agent
 
-/// Asynchronous jobs over the real Demo worker (through the stand-in backend).
+/// Asynchronous jobs over the real engine (each model's worker is the stand-in: the Demo worker in its raw format).
 @Suite("HTTP API: jobs (store, runner, cancel, restart, retention)", .serialized)
 struct JobsAPITests {
     /// Runs the agent's job runner (the service the runtime runs) while `body` runs.
@@ -103,8 +103,7 @@ struct JobsAPITests {
     func cancel() async throws {
         try await withHarness(configure: { $0.jobs.concurrency = 1 }) { harness in
             let runner = try #require(harness.agent.jobs)
-            let backend = try #require(harness.backend)
-            let workerBefore = await backend.workerPID("PETR")
+            let workerBefore = await harness.workerPID("PETR")
             try await Self.withRunner(runner) {
                 try await harness.test(live: true) { client in
                     let slow = try jsonBody(["model": "PETR", "inputs": [:], "options": ["infer_time_s": 60]])
@@ -127,7 +126,8 @@ struct JobsAPITests {
                     #expect(stored.contains(#""state":"cancelled""#))
                 }
             }
-            let workerAfter = await backend.workerPID("PETR")
+            #expect(await eventually { await harness.workerPID("PETR") != nil }, "a new worker replaced the ended one")
+            let workerAfter = await harness.workerPID("PETR")
             #expect(workerBefore != workerAfter, "the worker that ran the cancelled job was ended")
             if let workerBefore { #expect(kill(workerBefore, 0) != 0) }
         }
@@ -178,9 +178,9 @@ struct JobsAPITests {
             thirdTask.cancel()
             _ = try? await thirdTask.value
             // And over HTTP, from a restarted agent's own runner on the same state directory.
-            let restarted = PodAgent(
-                config: harness.agent.config, stateDir: harness.stateDir, logger: harness.agent.logger, supervisor: TestSupport.supervisor,
-                gpuProbe: FakeGPUProbe(), models: harness.agent.models, inference: harness.backend, apiToken: harness.agent.apiToken)
+            let restarted = TestAgent(
+                config: harness.agent.config, stateDir: harness.stateDir, logger: harness.agent.logger, gpuProbe: FakeGPUProbe(),
+                models: harness.agent.models, apiToken: harness.agent.apiToken)
             let app = Application(router: restarted.buildRouter())
             try await app.test(.router) { client in
                 try await client.execute(uri: "/jobs/\(finished.id)", method: .get, headers: harness.auth) { response in
@@ -225,7 +225,6 @@ struct JobsAPITests {
     func multipartJob() async throws {
         try await withHarness { harness in
             let runner = try #require(harness.agent.jobs)
-            let backend = try #require(harness.backend)
             let payload = "job upload \(UUID().uuidString)"
             try await Self.withRunner(runner) {
                 try await harness.test(live: true) { client in
@@ -240,7 +239,7 @@ struct JobsAPITests {
                         return try #require(response.body.object["id"] as? String)
                     }
                     _ = try await Self.waitFor("succeeded", client, harness, id)
-                    let files = await backend.lastFiles
+                    let files = try harness.lastReceived().files
                     #expect(files.values.first == Data(payload.utf8), "the engine read the uploaded bytes")
                     #expect(harness.leftoverUploads.isEmpty)
                     let stored = try String(contentsOfFile: harness.stateDir + "/jobs/\(id).json", encoding: .utf8)

@@ -9,15 +9,15 @@ import Testing
 
 @Suite("Model plugins in the agent: catalog, /v2/models, readiness")
 struct ModelsControllerTests {
-    static func makeAgent(models: [String]) throws -> PodAgent {
+    static func makeAgent(models: [String]) throws -> TestAgent {
         var config = AgentConfig()
         config.http.host = "127.0.0.1"
         config.http.port = 0
         config.pluginsDir = ModelsTestSupport.pluginsDir
         config.models = models
-        return PodAgent(
+        return TestAgent(
             config: config, stateDir: try ModelsTestSupport.temporaryDirectory("state"), logger: Logger(label: "test"),
-            supervisor: TestSupport.supervisor, gpuProbe: NoGPUForModelTests(), models: try ModelCatalog.load(config: config))
+            gpuProbe: NoGPUForModelTests(), models: try ModelCatalog.load(config: config))
     }
 
     static func object(_ buffer: ByteBuffer) throws -> [String: Any] {
@@ -121,9 +121,11 @@ struct ModelsControllerTests {
     @Test("enabled models are checked at start and failures show in readiness and /health")
     func checksReportReadiness() async throws {
         let agent = try Self.makeAgent(models: ["PETR"])
+        let service = agent.checks
+        // Not ready from the moment the checks exist, before they ran.
         #expect(agent.readiness.evaluate().ready == false)
+        #expect(agent.readiness.snapshot["model:PETR"]?.state == "validating")
         // The manifest's config path is inside the image and the checkpoint is absent here, so the checks must fail.
-        let service = ModelChecksService(agent: agent)
         let task = Task { try await service.run() }
         var status: PartStatus?
         for _ in 0..<200 {
@@ -138,5 +140,7 @@ struct ModelsControllerTests {
         #expect(final.reason?.contains("checkpoint /workspace/checkpoints/petr_r50dcn_gridmask_p4.pth does not exist") == true)
         let report = agent.healthReport()
         #expect(report.ready == false && report.parts["model:PETR"]?.state == "invalid")
+        // What the engine waits on says the same, as a value (not a readiness string).
+        #expect(await agent.checkOutcomes.outcome(of: "PETR") == .failed(final.reason ?? ""))
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 
 /// What `podagent gpu --json` prints: the devices and every process holding memory on them, classified.
 public struct GPUListing: Sendable, Codable, Equatable {
@@ -21,9 +20,7 @@ public struct GPUListing: Sendable, Codable, Equatable {
 extension SystemGPUProbe {
     /// The system probe for a one-off command: its own supervisor, reaping only what it starts.
     public static func forCommand(timeout: Duration) -> SystemGPUProbe {
-        let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.gpu"))
-        supervisor.start()
-        return SystemGPUProbe(runner: CommandRunner(supervisor: supervisor), timeout: timeout)
+        SystemGPUProbe(runner: CommandRunner(supervisor: .forCommand("gpu")), timeout: timeout)
     }
 }
 

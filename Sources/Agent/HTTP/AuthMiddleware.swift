@@ -3,7 +3,7 @@ import Hummingbird
 /// Requires `Authorization: Bearer <token>` on every route but the open ones.
 ///
 /// With no token configured it lets everything through: the server is then bound to 127.0.0.1 only
-/// (see ``PodAgent/bindHost``), reachable through an SSH tunnel.
+/// (see ``AgentSetup/bindHost``), reachable through an SSH tunnel.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: APIToken?
     /// Paths served without the token (liveness and readiness probes; /metrics when configured).

@@ -3,16 +3,18 @@ import Plugins
 
 /// Model metadata in the Open Inference Protocol's shape: `GET /v2/models`, `GET /v2/models/{name}`.
 struct ModelsController<Context: RequestContext> {
-    let agent: PodAgent
+    let models: ModelCatalog
+    /// Each model's reported state (the part `model:<name>`).
+    let readiness: ReadinessRegistry
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("/v2/models") { _, _ in
-            try JSONResponse.make(.ok, ModelList(models: agent.models.plugins.map { summary($0) }))
+            try JSONResponse.make(.ok, ModelList(models: models.plugins.map { summary($0) }))
         }
         group.get("/v2/models/{name}") { _, context in
             let name = context.parameters.get("name") ?? ""
-            guard let plugin = agent.models.plugin(named: name) else {
-                throw AgentError(.notFound, "model '\(name)' is not known (known: \(agent.models.plugins.map(\.manifest.name).joined(separator: ", ")))")
+            guard let plugin = models.plugin(named: name) else {
+                throw AgentError(.notFound, "model '\(name)' is not known (known: \(models.plugins.map(\.manifest.name).joined(separator: ", ")))")
             }
             return try JSONResponse.make(.ok, ModelMetadata(
                 name: plugin.manifest.name, versions: [plugin.manifest.version], platform: plugin.platform,
@@ -22,10 +24,10 @@ struct ModelsController<Context: RequestContext> {
 
     private func summary(_ plugin: any ModelPlugin) -> ModelSummary {
         let manifest = plugin.manifest
-        let status = agent.readiness.snapshot[ModelChecksService.partName(manifest.name)]
+        let status = readiness.snapshot[ModelChecksService.partName(manifest.name)]
         return ModelSummary(
             name: manifest.name, versions: [manifest.version], platform: plugin.platform,
-            tasks: manifest.tasks.map(\.rawValue), enabled: agent.models.isEnabled(manifest.name),
+            tasks: manifest.tasks.map(\.rawValue), enabled: models.isEnabled(manifest.name),
             state: status?.state ?? "disabled", ready: status?.ready ?? false)
     }
 

@@ -71,7 +71,7 @@ public final class InferenceEngine: InferenceBackend {
         let queued = ContinuousClock.now - arrived
         let answer = try await attempts.run(&lease)
         let parseStart = ContinuousClock.now
-        var result: StandardResult
+        let result: StandardResult
         do {
             result = try entry.plugin.parse(raw: answer.raw, options: request.parse)
         } catch {
@@ -84,9 +84,6 @@ public final class InferenceEngine: InferenceBackend {
         let timings = InferenceTimings(
             queue_s: queued.inSeconds, inference_s: answer.inferenceSeconds, parse_s: (now - parseStart).inSeconds,
             total_s: (now - arrived).inSeconds)
-        result.meta.timingsSeconds["queue"] = timings.queue_s
-        result.meta.timingsSeconds["inference"] = timings.inference_s
-        result.meta.timingsSeconds["total"] = timings.total_s
         return InferenceOutcome(
             result: result, timings: timings, attempts: answer.attempts, instance: answer.instance, gpuMemoryMiB: answer.gpuMemoryMiB)
     }

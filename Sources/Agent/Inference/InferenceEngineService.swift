@@ -4,35 +4,30 @@ import ServiceLifecycle
 /// Starts the enabled models' workers once their checks before inference passed, and stops every
 /// worker on graceful shutdown (queued requests are refused, running ones finish).
 public struct InferenceEngineService: Service {
-    let agent: PodAgent
+    let engine: InferenceEngine
+    let checks: ModelCheckOutcomes
 
-    public init(agent: PodAgent) {
-        self.agent = agent
+    /// - Parameter checks: what ``ModelChecksService`` found; each model starts once its outcome is `passed`.
+    public init(engine: InferenceEngine, checks: ModelCheckOutcomes) {
+        self.engine = engine
+        self.checks = checks
     }
 
     public func run() async throws {
-        let agent = self.agent
+        let (engine, checks) = (self.engine, self.checks)
         let starting = Task {
-            await agent.engine.startEnabled { name in await Self.checksOutcome(name, readiness: agent.readiness) }
+            await engine.startEnabled { name in
+                switch await checks.outcome(of: name) {
+                case .passed: nil
+                case .failed(let reason): "checks before inference failed: \(reason)"
+                case nil: "podagent is shutting down"
+                }
+            }
         }
         try? await gracefulShutdown()
         // A start still loading is cut short: its workers are ended with the rest.
         starting.cancel()
         await starting.value
-        await agent.engine.shutdown()
-    }
-
-    /// Waits until ModelChecksService has checked `model`; nil when its checks passed, else why not.
-    static func checksOutcome(_ model: String, readiness: ReadinessRegistry) async -> String? {
-        let part = ModelChecksService.partName(model)
-        while !Task.isCancelled {
-            guard let status = readiness.snapshot[part] else { return nil }
-            switch status.state {
-            case "validating": try? await Task.sleep(for: .milliseconds(100))
-            case "invalid": return "checks before inference failed: \(status.reason ?? "see the log")"
-            default: return nil
-            }
-        }
-        return "podagent is shutting down"
+        await engine.shutdown()
     }
 }

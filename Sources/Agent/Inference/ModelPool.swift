@@ -24,8 +24,7 @@ actor ModelPool {
         let gpu: String?
         let plan: WorkerLaunchPlan
         var worker: WorkerProcess?
-        /// `starting`, `idle`, `busy`, `restarting`, `failed`, `stopped`.
-        var state = "starting"
+        var state = SlotState.starting
         /// Left to finish its request, then stopped (reload, unload).
         var retiring = false
         var pid: Int32?
@@ -40,6 +39,11 @@ actor ModelPool {
     }
 
     enum State: String { case ready = "READY", loading = "LOADING", unloading = "UNLOADING", unavailable = "UNAVAILABLE" }
+
+    /// One instance's state; the repository index shows its raw value (`stopping` while retiring).
+    enum SlotState: String {
+        case starting, idle, busy, restarting, failed
+    }
 
     let manifest: PluginManifest
     let settings: EngineSettings
@@ -104,12 +108,12 @@ actor ModelPool {
         if let gpuMemoryMiB { slot.gpuMemoryMiB = gpuMemoryMiB }
         if slot.retiring {
             // Its request is done: no longer busy, so retire stops it now (a busy slot would wait forever).
-            slot.state = "idle"
+            slot.state = .idle
             slots[lease.slotID] = slot
             retire(slotID: lease.slotID)
             return
         }
-        slot.state = "idle"
+        slot.state = .idle
         slots[lease.slotID] = slot
         dispatch()
     }
@@ -142,7 +146,7 @@ actor ModelPool {
     private func beginRestart(_ lease: Lease, reason: String, countsAsCrash: Bool) throws(AgentError) -> Duration {
         guard var slot = slots[lease.slotID] else { throw notReadyError() }
         slot.lastError = reason
-        slot.state = "restarting"
+        slot.state = .restarting
         slot.pid = nil
         let delay = slot.backoff.next(afterRunning: .now - slot.startedAt)
         slots[lease.slotID] = slot
@@ -287,7 +291,7 @@ actor ModelPool {
     func status(queueLimit: Int) -> ModelStatus {
         let instances = slots.values.sorted { ($0.retiring ? 1 : 0, $0.index, $0.id) < ($1.retiring ? 1 : 0, $1.index, $1.id) }.map { slot in
             InstanceStatus(
-                index: slot.index, gpu: slot.gpu, pid: slot.pid, state: slot.retiring ? "stopping" : slot.state,
+                index: slot.index, gpu: slot.gpu, pid: slot.pid, state: slot.retiring ? "stopping" : slot.state.rawValue,
                 restarts: slot.restarts, lastError: slot.lastError, loadSeconds: slot.loadSeconds, gpuMemoryMiB: slot.gpuMemoryMiB,
                 uid: slot.uid)
         }
@@ -306,8 +310,8 @@ actor ModelPool {
     }
 
     private func takeIdle() -> Lease? {
-        guard let slot = slots.values.filter({ !$0.retiring && $0.state == "idle" }).min(by: { $0.index < $1.index }) else { return nil }
-        slots[slot.id]?.state = "busy"
+        guard let slot = slots.values.filter({ !$0.retiring && $0.state == .idle }).min(by: { $0.index < $1.index }) else { return nil }
+        slots[slot.id]?.state = .busy
         return Lease(slotID: slot.id, index: slot.index, gpu: slot.gpu, worker: slot.worker, plan: slot.plan)
     }
 
@@ -344,7 +348,7 @@ actor ModelPool {
         guard let slot = slots[id] else { throw notReadyError() }
         slots[id]?.startedAt = .now
         if isOneshot {
-            slots[id]?.state = held ? "busy" : "idle"
+            slots[id]?.state = held ? .busy : .idle
             return
         }
         let (executable, arguments) = slot.plan.command()
@@ -352,7 +356,7 @@ actor ModelPool {
         do {
             identity = try settings.workerUser.identity()
         } catch {
-            slots[id]?.state = "failed"
+            slots[id]?.state = .failed
             slots[id]?.lastError = error.message
             throw AgentError(.unavailable, "instance \(slot.index): \(error.message)")
         }
@@ -362,14 +366,14 @@ actor ModelPool {
             readyTimeout: settings.loadTimeout, killGrace: settings.killGrace, identity: identity)
         let worker = WorkerProcess(launch: launch, supervisor: settings.supervisor, logger: log)
         slots[id]?.worker = worker
-        slots[id]?.state = "starting"
+        slots[id]?.state = .starting
         let ready: WorkerProcess.Ready
         do {
             ready = try await worker.start()
         } catch {
             let message = Self.describe(error)
             log.error("worker failed to start", metadata: ["model": "\(name)", "instance": "\(slot.index)", "error": "\(message)"])
-            slots[id]?.state = "failed"
+            slots[id]?.state = .failed
             slots[id]?.lastError = message
             await Task { await worker.stop() }.value  // a start cut short (cancelled) leaves it running
             if let group = await worker.processGroup {
@@ -388,7 +392,7 @@ actor ModelPool {
         slots[id]?.gpuMemoryMiB = ready.gpuMemoryMiB
         slots[id]?.uid = ready.uid ?? identity.map { Int($0.uid) } ?? Int(geteuid())
         // A restart holds the slot for its request; a fresh start offers it at once.
-        slots[id]?.state = held ? "busy" : "idle"
+        slots[id]?.state = held ? .busy : .idle
         log.info("worker ready", metadata: [
             "model": "\(name)", "instance": "\(slot.index)", "pid": "\(ready.pid)", "gpu": "\(slot.gpu ?? "none")",
             "load_s": "\(ready.loadSeconds)", "uid": "\(slots[id]?.uid.map(String.init) ?? "?")",
@@ -405,11 +409,11 @@ actor ModelPool {
     }
 
     private func exitedWhileIdle(_ worker: WorkerProcess, slotID: Int, status: ExitStatus) async {
-        guard let slot = slots[slotID], slot.worker === worker, slot.state == "idle", !slot.retiring, serving else { return }
+        guard let slot = slots[slotID], slot.worker === worker, slot.state == .idle, !slot.retiring, serving else { return }
         let reason = "worker exited while idle: \(status)"
         log.error("worker exited while idle", metadata: ["model": "\(name)", "instance": "\(slot.index)", "status": "\(status)"])
         if let group = await worker.processGroup { await settings.onWorkerKilled(name, group) }
-        slots[slotID]?.state = "busy"  // held by the restart, like a request would hold it
+        slots[slotID]?.state = .busy  // held by the restart, like a request would hold it
         restartInBackground(
             Lease(slotID: slot.id, index: slot.index, gpu: slot.gpu, worker: worker, plan: slot.plan), reason: reason, countsAsCrash: true)
     }
@@ -434,7 +438,7 @@ actor ModelPool {
     private func retire(slotID: Int) {
         guard var slot = slots[slotID] else { return }
         slot.retiring = true
-        if slot.state == "busy" {
+        if slot.state == .busy {
             slots[slotID] = slot
             return
         }

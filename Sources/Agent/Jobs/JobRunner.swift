@@ -18,6 +18,12 @@ import Synchronization
 /// its outcome is kept as `failed` ("result not stored: disk full"), and if even that cannot be
 /// written its file is removed.
 public final class JobRunner: Service, Sendable {
+    /// The runner, or 503 when there is none (no model plugin at all).
+    static func require(_ runner: JobRunner?) throws(AgentError) -> JobRunner {
+        guard let runner else { throw AgentError(.notReady, "inference is not enabled") }
+        return runner
+    }
+
     let store: JobStore
     let inference: InferenceService
     let settings: AgentConfig.Jobs
@@ -182,7 +188,7 @@ public final class JobRunner: Service, Sendable {
         let models = state.withLock { state in state.stopping ? [] : Set(state.queue.compactMap { state.records[$0]?.model }) }
         guard !models.isEmpty else { return }
         var statuses: [String: ModelStatus?] = [:]
-        for model in models { statuses.updateValue(await inference.backend.status(of: model), forKey: model) }
+        for model in models { statuses.updateValue(await inference.status(of: model), forKey: model) }
         let now = ContinuousClock.now
         let timeout = modelReadyTimeout
         let (expired, recheck) = state.withLock { state -> ([JobRecord], Bool) in

@@ -10,11 +10,12 @@ public final class CommandService: Service, Sendable {
     /// The readiness part name.
     public static let part = "command"
 
-    private let agent: PodAgent
+    private let supervisor: Supervisor
+    private let readiness: ReadinessRegistry
+    private let logger: Logger
     private let command: [String]
     private let keepRunning: Bool
     private let grace: Duration
-    private let onExit: @Sendable (ExitStatus) -> Void
     private let child = Mutex<Child?>(nil)
     private let finished = Mutex<ExitStatus?>(nil)
 
@@ -22,13 +23,18 @@ public final class CommandService: Service, Sendable {
     ///   - command: the executable and its arguments.
     ///   - keepRunning: when true, the command's exit does not stop podagent.
     ///   - grace: how long the command gets after SIGTERM on shutdown before SIGKILL.
-    ///   - onExit: called once when the command exits by itself (not on shutdown).
-    public init(agent: PodAgent, command: [String], keepRunning: Bool, grace: Duration, onExit: @escaping @Sendable (ExitStatus) -> Void) {
-        self.agent = agent
+    ///
+    /// Without `keepRunning`, ``run()`` returns when the command exits by itself; the service group
+    /// runs it with `successTerminationBehavior: .gracefullyShutdownGroup`, so podagent stops then.
+    public init(
+        command: [String], keepRunning: Bool, grace: Duration, supervisor: Supervisor, readiness: ReadinessRegistry, logger: Logger
+    ) {
+        self.supervisor = supervisor
+        self.readiness = readiness
+        self.logger = logger
         self.command = command
         self.keepRunning = keepRunning
         self.grace = grace
-        self.onExit = onExit
     }
 
     /// How the command ended, once it did.
@@ -46,19 +52,19 @@ public final class CommandService: Service, Sendable {
             stdin: .inherit, stdout: .inherit, stderr: .inherit, newProcessGroup: true)
         let started: Child
         do {
-            started = try agent.supervisor.spawn(spec)
+            started = try supervisor.spawn(spec)
         } catch {
-            agent.logger.error("cannot start the command: \(error.message)")
+            logger.error("cannot start the command: \(error.message)")
             let status = ExitStatus.exited(127)
             finished.withLock { $0 = status }
-            agent.readiness.update(Self.part, PartStatus(ready: keepRunning, state: "failed", reason: error.message))
-            onExit(status)
+            readiness.update(Self.part, PartStatus(ready: keepRunning, state: "failed", reason: error.message))
+            if stopsPodagent(after: status) { return }
             try? await gracefulShutdown()
             return
         }
         child.withLock { $0 = started }
-        agent.logger.info("started the command", metadata: ["pid": "\(started.pid)", "command": "\(command.joined(separator: " "))"])
-        agent.readiness.update(Self.part, PartStatus(ready: true, state: "running", details: ["pid": String(started.pid)]))
+        logger.info("started the command", metadata: ["pid": "\(started.pid)", "command": "\(command.joined(separator: " "))"])
+        readiness.update(Self.part, PartStatus(ready: true, state: "running", details: ["pid": String(started.pid)]))
 
         let status = await withGracefulShutdownHandler {
             await started.wait()
@@ -71,14 +77,24 @@ public final class CommandService: Service, Sendable {
         started.signalGroup(SIGKILL)
         finished.withLock { $0 = status }
         let shuttingDown = isShuttingDown
-        agent.logger.notice("the command \(status)", metadata: ["pid": "\(started.pid)"])
-        agent.readiness.update(Self.part, PartStatus(
+        logger.notice("the command \(status)", metadata: ["pid": "\(started.pid)"])
+        readiness.update(Self.part, PartStatus(
             ready: keepRunning || shuttingDown, state: "exited", reason: "the command \(status)",
             details: ["exit_code": String(status.shellCode)]))
-        if !shuttingDown { onExit(status) }
-        // Stay in the group until podagent stops: a service that returns earlier counts as failed
-        // and would cancel the others instead of letting them stop in order.
+        // Returning shuts the group down gracefully (see init).
+        if !shuttingDown, stopsPodagent(after: status) { return }
+        // Stay in the group until podagent stops, so shutdown order is unchanged.
         try? await gracefulShutdown()
+    }
+
+    /// Says what the command's own exit means; true when podagent stops with its exit code.
+    private func stopsPodagent(after status: ExitStatus) -> Bool {
+        if keepRunning {
+            logger.notice("the command \(status); podagent keeps running (--keep-running)")
+            return false
+        }
+        logger.notice("the command \(status); podagent stops with its exit code \(status.shellCode)")
+        return true
     }
 
     private var isShuttingDown: Bool { shutdownFlag.withLock { $0 } }

@@ -28,16 +28,27 @@ public final class Supervisor: Sendable {
     private let state = Mutex(State())
     private let reaping: Reaping
     private let logger: Logger
-    private let onSignal: (@Sendable (Int32) -> Void)?
+    private let received: AsyncStream<Int32>.Continuation
 
-    /// - Parameters:
-    ///   - reaping: which exits to collect.
-    ///   - onSignal: called on the reaper thread with SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or
-    ///     SIGUSR2 when they arrive (only where ``SignalMask/blockForSupervisor()`` blocked them).
-    public init(reaping: Reaping, logger: Logger, onSignal: (@Sendable (Int32) -> Void)? = nil) {
+    /// SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 as the reaper thread takes them, in
+    /// order (only in ``Reaping/allChildren`` mode, where ``SignalMask/blockForSupervisor()``
+    /// blocked them). One consumer: the runtime's ``SignalService``. Signals that arrive before it
+    /// iterates are kept, so a SIGTERM during start-up is not lost.
+    public let signals: AsyncStream<Int32>
+
+    /// - Parameter reaping: which exits to collect.
+    public init(reaping: Reaping, logger: Logger) {
         self.reaping = reaping
         self.logger = logger
-        self.onSignal = onSignal
+        (signals, received) = AsyncStream.makeStream(of: Int32.self)
+    }
+
+    /// A started supervisor for a one-off command (`validate`, `parse --pickle`, `diagnose`, `gpu`,
+    /// `compare`...): it reaps only the children it starts and takes no signals.
+    public static func forCommand(_ name: String) -> Supervisor {
+        let supervisor = Supervisor(reaping: .registeredOnly, logger: Logger(label: "podagent.\(name)"))
+        supervisor.start()
+        return supervisor
     }
 
     /// Starts the reaper thread. Idempotent.
@@ -160,7 +171,7 @@ public final class Supervisor: Sendable {
             let signal = sigtimedwait(&set, &info, &timeout)
             reapAvailable()
             if signal > 0, signal != SIGCHLD {
-                onSignal?(signal)
+                received.yield(signal)
             }
         }
     }

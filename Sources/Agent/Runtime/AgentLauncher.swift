@@ -6,6 +6,9 @@ import Logging
 /// (PID 1 or child subreaper), start every service, and block until SIGTERM/SIGINT.
 public enum AgentLauncher {
     /// Runs the agent until a termination signal; returns the exit code.
+    ///
+    /// The caller must have blocked the supervised signals in every thread first
+    /// (``SignalMask/blockForSupervisor()``): the supervisor's thread takes them.
     /// - Throws: ``AgentError`` when the configuration, the state directory or the plugins cannot be
     ///   used: nothing has started then (podagent's command line prints it and exits 2).
     /// - Parameters:
@@ -46,34 +49,29 @@ public enum AgentLauncher {
             if rc != 0 { logger.warning("cannot become child subreaper: \(String(cString: strerror(rc)))") }
         }
 
-        let runtime = RuntimeBox()
-        let targets = SignalTargets()
-        let supervisor = Supervisor(reaping: .allChildren, logger: logger) { signal in
-            targets.deliver(signal, logger: logger) { runtime.value?.shutdown() }
-        }
+        let supervisor = Supervisor(reaping: .allChildren, logger: logger)
         supervisor.start()
-        let agent = PodAgent(
-            config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models, apiToken: apiToken, logFile: logFile)
-        let agentRuntime = AgentRuntime(agent: agent)
-        runtime.value = agentRuntime
         logger.info("podagent \(PodAgentVersion.current) starting", metadata: ["pid": "\(getpid())", "state_dir": "\(state.path)", "pid1": "\(isInit)"])
-        let (services, sshd, commandService) = entrypointServices(
-            agent: agent, loader: loader, command: command, keepRunning: keepRunning, runtime: runtime)
-        targets.set(sshd: sshd, command: commandService)
+        let setup = AgentSetup(
+            config: config, stateDir: state.path, logger: logger, supervisor: supervisor, models: models, apiToken: apiToken,
+            logFile: logFile, environment: loader.environment,
+            reloadSSH: { () throws(AgentError) -> AgentConfig.SSH in try loader.load().ssh }, command: command, keepRunning: keepRunning)
+        let bindHost = setup.bindHost
+        let application = buildApplication(setup) { port in
+            announce("podagent listening on http://\(bindHost):\(port)")
+        }
         do {
-            try await agentRuntime.run(services: [ModelChecksService(agent: agent), InferenceEngineService(agent: agent)] + services) { port in
-                announce("podagent listening on http://\(agent.bindHost):\(port)")
-            }
+            try await application.run()
         } catch {
             logger.error("podagent stopped with an error: \(error)")
-            await supervisor.endAllDescendants(grace: .milliseconds(Int64(config.shutdownTimeout * 250)))
+            await supervisor.endAllDescendants(grace: .seconds(config.shutdownTimeout / 4))
             return 1
         }
         // What escaped the services' process groups, and orphans handed to podagent.
-        let swept = await supervisor.endAllDescendants(grace: .milliseconds(Int64(min(1, config.shutdownTimeout / 4) * 1000)))
+        let swept = await supervisor.endAllDescendants(grace: .seconds(min(1, config.shutdownTimeout / 4)))
         if swept > 0 { logger.notice("ended \(swept) leftover processes") }
         logger.info("podagent stopped")
-        if !keepRunning, let status = commandService?.exitStatus { return status.shellCode }
+        if !keepRunning, let status = application.commandExit { return status.shellCode }
         return 0
     }
 }
@@ -81,16 +79,4 @@ public enum AgentLauncher {
 /// Writes the line unbuffered: scripts wait for it on a pipe.
 @Sendable public func announceOnStdout(_ line: String) {
     StandardStream.writeOutput(line + "\n")
-}
-
-/// Lets the signal callback reach the runtime created after it.
-final class RuntimeBox: @unchecked Sendable {
-    // @unchecked: written once on the main task before any signal is taken, read after.
-    private let lock = NSLock()
-    private var stored: AgentRuntime?
-
-    var value: AgentRuntime? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
 }

@@ -50,7 +50,7 @@ extension SSHDService {
         if let lastError = facts.lastError { details["last_error"] = lastError }
         let status = PartStatus(ready: ready, state: state, reason: ready ? nil : reason, details: details)
         self.facts.withLock { $0.published = status }
-        agent.readiness.update(Self.part, status)
-        agent.metrics.gauge("sshd_up", unit: "bool", help: "1 while sshd accepts connections", value: ready ? 1 : 0)
+        readiness.update(Self.part, status)
+        metrics.gauge("sshd_up", unit: "bool", help: "1 while sshd accepts connections", value: ready ? 1 : 0)
     }
 }

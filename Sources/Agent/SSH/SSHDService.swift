@@ -33,7 +33,13 @@ public final class SSHDService: Service, Sendable {
         var published = PartStatus(ready: false, state: "starting")
     }
 
-    let agent: PodAgent
+    let supervisor: Supervisor
+    let readiness: ReadinessRegistry
+    let metrics: AgentMetrics
+    /// Where the host keys are published for `GET /v2/ssh/host-keys`.
+    let hostKeys: HostKeyBoard
+    let stateDir: String
+    let logger: Logger
     private let initialSettings: AgentConfig.SSH
     private let environment: [String: String]
     private let loadSettings: @Sendable () throws(AgentError) -> AgentConfig.SSH
@@ -51,16 +57,22 @@ public final class SSHDService: Service, Sendable {
     ///   - stopGrace: how long sshd gets after SIGTERM on shutdown.
     ///   - loadSettings: reads the configuration again for ``reload()``.
     public init(
-        agent: PodAgent, settings: AgentConfig.SSH, environment: [String: String], stopGrace: Duration = .seconds(2),
-        loadSettings: @escaping @Sendable () throws(AgentError) -> AgentConfig.SSH
+        settings: AgentConfig.SSH, environment: [String: String], stopGrace: Duration = .seconds(2),
+        supervisor: Supervisor, readiness: ReadinessRegistry, metrics: AgentMetrics, hostKeys: HostKeyBoard, stateDir: String,
+        logger: Logger, loadSettings: @escaping @Sendable () throws(AgentError) -> AgentConfig.SSH
     ) {
-        self.agent = agent
+        self.supervisor = supervisor
+        self.readiness = readiness
+        self.metrics = metrics
+        self.hostKeys = hostKeys
+        self.stateDir = stateDir
+        self.logger = logger
         self.initialSettings = settings
         self.environment = environment
         self.loadSettings = loadSettings
         self.stopGrace = stopGrace
         (events, continuation) = AsyncStream.makeStream(of: Event.self)
-        agent.hostKeys.publish(.preparing)
+        hostKeys.publish(.preparing)
     }
 
     /// The running sshd's pid, if one runs.
@@ -83,8 +95,8 @@ public final class SSHDService: Service, Sendable {
 
     private func setup(_ settings: AgentConfig.SSH) -> SSHDSetup {
         SSHDSetup(
-            settings: settings, stateDir: agent.stateDir, environment: environment,
-            runner: CommandRunner(supervisor: agent.supervisor), logger: agent.logger)
+            settings: settings, stateDir: stateDir, environment: environment,
+            runner: CommandRunner(supervisor: supervisor), logger: logger)
     }
 
     private func supervise() async {
@@ -102,11 +114,11 @@ public final class SSHDService: Service, Sendable {
         do {
             let result = try await setup(settings).prepare()
             facts.withLock { $0.prepared = result; $0.lastError = nil }
-            agent.hostKeys.publish(.ready(result.hostKeys.map(\.publicKey)))
+            hostKeys.publish(.ready(result.hostKeys.map(\.publicKey)))
             prepared = true
         } catch {
-            agent.hostKeys.publishFailure(error.message)
-            agent.logger.error("sshd not started: \(error.message)")
+            hostKeys.publishFailure(error.message)
+            logger.error("sshd not started: \(error.message)")
             facts.withLock { $0.lastError = error.message }
             report(state: "config_error", ready: false, reason: error.message)
         }
@@ -126,14 +138,14 @@ public final class SSHDService: Service, Sendable {
                     report(state: "starting", ready: false, reason: facts.withLock { $0.portHeldBy }.map { "port \(settings.port) is held by \($0)" } ?? "sshd starting")
                 }
             } catch {
-                agent.logger.error("cannot start sshd: \(error.message)")
+                logger.error("cannot start sshd: \(error.message)")
                 facts.withLock { $0.lastError = error.message }
                 scheduleRestart(after: backoff.next(afterRunning: .zero), generation: generation)
             }
         }
         if prepared {
             let paths = setup(settings)
-            await StaleSSHD(pidFile: paths.pidFile, configPath: paths.configPath, port: settings.port, logger: agent.logger).clear()
+            await StaleSSHD(pidFile: paths.pidFile, configPath: paths.configPath, port: settings.port, logger: logger).clear()
             start()
         }
 
@@ -157,8 +169,8 @@ public final class SSHDService: Service, Sendable {
                     facts.lastExit = "\(status) after \(Self.seconds(uptime)) s"
                     return facts.restarts
                 }
-                agent.metrics.count("sshd_restarts", help: "sshd restarts after it exited")
-                agent.logger.warning("sshd \(status); restarting \(delay == .zero ? "now" : "in \(delay)")", metadata: ["restarts": "\(restarts)"])
+                metrics.count("sshd_restarts", help: "sshd restarts after it exited")
+                logger.warning("sshd \(status); restarting \(delay == .zero ? "now" : "in \(delay)")", metadata: ["restarts": "\(restarts)"])
                 let holder = facts.withLock { $0.portHeldBy }
                 if failedStarts >= 3 {
                     report(state: "crash_loop", ready: false, reason: crashLoopReason(port: settings.port))
@@ -177,13 +189,13 @@ public final class SSHDService: Service, Sendable {
                     let fresh = try loadSettings()
                     let result = try await setup(fresh).prepare()
                     facts.withLock { $0.prepared = result; $0.lastError = nil }
-                    agent.hostKeys.publish(.ready(result.hostKeys.map(\.publicKey)))
+                    hostKeys.publish(.ready(result.hostKeys.map(\.publicKey)))
                     republish()
                     let portChanged = fresh.port != settings.port
                     settings = fresh
                     facts.withLock { $0.port = fresh.port }
                     if let child {
-                        agent.logger.notice("sshd configuration reloaded", metadata: ["port_changed": "\(portChanged)"])
+                        logger.notice("sshd configuration reloaded", metadata: ["port_changed": "\(portChanged)"])
                         // sshd re-executes itself on SIGHUP and reads the checked file again.
                         child.signal(SIGHUP)
                         if portChanged { becameReady = false; probeReadiness(settings: settings, generation: generation, child: child) }
@@ -192,7 +204,7 @@ public final class SSHDService: Service, Sendable {
                         start()
                     }
                 } catch {
-                    agent.logger.error("sshd configuration not applied, the running sshd is kept: \(error.message)")
+                    logger.error("sshd configuration not applied, the running sshd is kept: \(error.message)")
                     facts.withLock { $0.lastError = error.message }
                     if child == nil && !prepared {
                         report(state: "config_error", ready: false, reason: error.message)
@@ -209,7 +221,7 @@ public final class SSHDService: Service, Sendable {
             await child.terminate(grace: stopGrace)
         }
         facts.withLock { $0.pid = nil }
-        agent.metrics.gauge("sshd_up", unit: "bool", help: "1 while sshd accepts connections", value: 0)
+        metrics.gauge("sshd_up", unit: "bool", help: "1 while sshd accepts connections", value: 0)
         report(state: "stopped", ready: false, reason: "podagent is stopping")
     }
 
@@ -227,8 +239,8 @@ public final class SSHDService: Service, Sendable {
             executable: settings.sshdPath, arguments: ["-D", "-e", "-f", setup(settings).configPath],
             environment: ["PATH": environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             stdin: .null, stdout: .null, stderr: .pipe)
-        let child = try agent.supervisor.spawn(spec)
-        let logger = agent.logger
+        let child = try supervisor.spawn(spec)
+        let logger = self.logger
         let port = settings.port
         if let stderr = child.stderr {
             PipeReader.forEachLine(stderr) { [self] raw in

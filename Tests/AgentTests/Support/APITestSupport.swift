@@ -41,13 +41,18 @@ final class LogCapture: Sendable {
     }
 }
 
-/// One agent for API tests: its own state directory and data root, an optional token, and an optional
-/// ``DemoWorkerTestBackend`` (the stand-in for the engine).
+/// One agent for API tests: its own state directory and data root, an optional token, and the REAL
+/// engine serving the named models. Each model has its real manifest and plugin (parser, exports);
+/// only its worker is a STAND-IN (`Support/model_stand_in_worker.py`: the synthetic Demo worker
+/// answering in that model's raw format), since no weights or GPU exist here.
 struct APIHarness: Sendable {
-    let agent: PodAgent
-    let backend: DemoWorkerTestBackend?
+    let agent: TestAgent
+    /// The models the engine serves (loaded before the test, unloaded after).
+    let models: [String]
     let dataRoot: String
     let stateDir: String
+    /// Where the stand-in worker writes what it received (`last.json`).
+    let recordDir: String
     let logs: LogCapture
     let token: String?
 
@@ -57,24 +62,81 @@ struct APIHarness: Sendable {
     ) async throws -> APIHarness {
         let stateDir = try TestSupport.temporaryDirectory("api-state")
         let dataRoot = try TestSupport.temporaryDirectory("api-data")
+        let recordDir = try TestSupport.workerWritableDirectory("api-record")
         var config = AgentConfig()
         config.http.host = "127.0.0.1"
         config.http.port = 0
-        config.pluginsDir = TestSupport.repoRoot.appendingPathComponent("Plugins").path
+        // No models: no plugin at all, the one case where the agent serves no inference (its routes answer 503).
+        config.pluginsDir = try standInPlugins(models ?? [], recordDir: recordDir)
+        config.models = models ?? []
         config.api.dataRoots = [dataRoot]
+        config.inference.queueLimit = queueLimit
+        config.inference.python = TestSupport.workerPython
+        config.inference.killGrace = 1
+        config.inference.loadTimeout = 60
+        config.inference.retryBackoff = 0.05
+        config.inference.restartBackoffInitial = 0.05
         configure(&config)
         let logs = LogCapture()
-        var backend: DemoWorkerTestBackend?
-        if let models {
-            let demo = try DemoWorkerTestBackend(models: models, queueLimit: queueLimit)
-            try await demo.startAll()
-            backend = demo
+        let agent = TestAgent(
+            config: config, stateDir: stateDir, logger: logs.logger(), gpuProbe: FakeGPUProbe(),
+            models: try ModelCatalog.load(config: config), apiToken: try token.map { try APIToken($0, source: "test") })
+        let harness = APIHarness(
+            agent: agent, models: models ?? [], dataRoot: dataRoot, stateDir: stateDir, recordDir: recordDir, logs: logs, token: token)
+        do {
+            for name in models ?? [] { _ = try await agent.engine.load(name, overrides: ModelOverrides()) }
+        } catch {
+            await harness.tearDown()
+            throw error
         }
-        let agent = PodAgent(
-            config: config, stateDir: stateDir, logger: logs.logger(), supervisor: TestSupport.supervisor, gpuProbe: FakeGPUProbe(),
-            models: try ModelCatalog.load(config: config), inference: backend, serveInference: backend != nil,
-            apiToken: try token.map { try APIToken($0, source: "test") })
-        return APIHarness(agent: agent, backend: backend, dataRoot: dataRoot, stateDir: stateDir, logs: logs, token: token)
+        return harness
+    }
+
+    /// A plugins directory with each model's real manifest whose worker is the stand-in, in the model's raw
+    /// format, with a 60 s deadline (the real ones allow 600 s).
+    static func standInPlugins(_ models: [String], recordDir: String) throws -> String {
+        let directory = try TestSupport.temporaryDirectory("stand-in-plugins")
+        let worker = TestSupport.repoRoot.appendingPathComponent("Tests/AgentTests/Support/model_stand_in_worker.py").path
+        for name in models {
+            let manifest = try String(
+                contentsOf: TestSupport.repoRoot.appendingPathComponent("Plugins/\(name)/plugin.yaml"), encoding: .utf8)
+            var lines: [String] = []
+            var inWorker = false
+            for line in manifest.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+                if inWorker, line.hasPrefix(" ") { continue }
+                inWorker = false
+                if line == "worker:" {
+                    inWorker = true
+                    lines += [
+                        "worker:", "  command: [python3, \"\(worker)\"]", "  mode: warm",
+                        "  options: {raw_format: \(name.lowercased()), record_dir: \"\(recordDir)\"}",
+                    ]
+                } else if line.hasPrefix("timeout_seconds:") {
+                    lines.append("timeout_seconds: 60")
+                } else {
+                    lines.append(line)
+                }
+            }
+            try FileManager.default.createDirectory(atPath: "\(directory)/\(name)", withIntermediateDirectories: true)
+            try lines.joined(separator: "\n").write(toFile: "\(directory)/\(name)/plugin.yaml", atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+
+    /// What the worker received last: its inputs, and the bytes of each file they named.
+    func lastReceived() throws -> (inputs: JSONValue, files: [String: Data]) {
+        let text = try Data(contentsOf: URL(fileURLWithPath: recordDir + "/last.json"))
+        let record = try JSONReader.parse(Array(text), source: "last.json")
+        var files: [String: Data] = [:]
+        if case .object(let members)? = record["files"] {
+            for (path, value) in members { files[path] = value.stringValue.flatMap { Data(base64Encoded: $0) } }
+        }
+        return (record["inputs"] ?? .null, files)
+    }
+
+    /// The pid of the model's (first) worker.
+    func workerPID(_ model: String) async -> Int32? {
+        await agent.engine.status(of: model)?.instances.first?.pid
     }
 
     /// The agent's app on 127.0.0.1, port 0 (for `.live`: real HTTP on loopback).
@@ -102,8 +164,9 @@ struct APIHarness: Sendable {
 
     /// Stops the workers and removes the directories.
     func tearDown() async {
-        await backend?.stopAll()
+        for name in models { _ = try? await agent.engine.unload(name) }
         try? FileManager.default.removeItem(atPath: stateDir)
+        try? FileManager.default.removeItem(atPath: recordDir)
         try? FileManager.default.removeItem(atPath: dataRoot)
     }
 

@@ -72,12 +72,13 @@ final class AgentProcess: Sendable {
     /// - Parameters:
     ///   - stderrFile: send podagent's stderr to this file instead of the test's pipe (through /bin/sh).
     ///   - wrapper: a command podagent runs under (`prlimit --nofile=...`).
+    ///   - command: how the agent is started: `run`, or its alias `serve`.
     static func start(
         arguments: [String] = [], environment: [String: String] = [:], stateDir: String? = nil, stderrFile: String? = nil,
-        wrapper: [String] = []
+        wrapper: [String] = [], command: String = "run"
     ) async throws -> AgentProcess {
         let state = try stateDir ?? TestSupport.temporaryDirectory("state")
-        var argv = wrapper + [TestSupport.podagentBinary, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state] + arguments
+        var argv = wrapper + [TestSupport.podagentBinary, command, "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state] + arguments
         if let stderrFile { argv = ["/bin/sh", "-c", "exec \"$0\" \"$@\" 2>>'\(stderrFile)'"] + argv }
         let spec = ProcessSpec(
             executable: argv[0], arguments: Array(argv.dropFirst()),

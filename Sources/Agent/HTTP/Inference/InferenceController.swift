@@ -5,13 +5,14 @@ import Plugins
 /// Running models: native `POST /models/{name}/infer`, and the Open Inference Protocol's
 /// `GET /v2/models/{name}/ready` and `POST /v2/models/{name}/infer`.
 struct InferenceController<Context: RequestContext> {
-    let agent: PodAgent
+    let inference: InferenceService?
+    let intake: BodyIntake
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("/models/{name}/infer") { request, context in
-            let service = try agent.requireInference()
+            let service = try InferenceService.require(inference)
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let received = try await agent.bodyIntake.receive(request)
+            let received = try await intake.receive(request)
             defer { received.finish() }
             let contentType = received.contentType
             let (body, parts) = try await received.decode { data throws(AgentError) in
@@ -26,24 +27,22 @@ struct InferenceController<Context: RequestContext> {
                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         }
         group.get("/v2/models/{name}/ready") { _, context in
-            let service = try agent.requireInference()
+            let service = try InferenceService.require(inference)
             let model = service.canonical(context.parameters.get("name") ?? "")
-            guard let status = await service.backend.status(of: model) else {
-                throw AgentError(.notFound, ModelCatalog.unknownModelMessage(model, known: agent.models.plugins))
-            }
+            let status = try await service.knownStatus(of: model)
             let ready = Ready(name: status.name, ready: status.isReady, state: status.state, reason: status.reason)
             return try JSONResponse.make(status.isReady ? .ok : .serviceUnavailable, ready)
         }
         group.post("/v2/models/{name}/infer") { request, context in
-            let service = try agent.requireInference()
+            let service = try InferenceService.require(inference)
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let received = try await agent.bodyIntake.receive(request)
+            let received = try await intake.receive(request)
             defer { received.finish() }
             let oip = try await received.decode { data throws(AgentError) in try OIPRequest(try RequestBody.json(data)) }
             let id = oip.id ?? InferenceHeaders.requestID(request)
             let options = try InferenceOptions(oip.parameters, key: "parameters")
             let answer = try await service.run(.init(id: id, model: model, inputs: oip.sample, options: options, offload: received.isLarge))
-            let version = await service.backend.status(of: model)?.version ?? ""
+            let version = await service.status(of: model)?.version ?? ""
             let response = OIPResponse(
                 model_name: model, model_version: version, id: id,
                 parameters: .init(timings_s: answer.outcome.timings, attempts: answer.outcome.attempts, gpu_memory_mib: answer.outcome.gpuMemoryMiB),

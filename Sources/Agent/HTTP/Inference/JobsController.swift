@@ -4,13 +4,16 @@ import Plugins
 
 /// Asynchronous jobs: `POST /jobs`, `GET /jobs`, `GET /jobs/{id}`, `DELETE /jobs/{id}`.
 struct JobsController<Context: RequestContext> {
-    let agent: PodAgent
+    let jobs: JobRunner?
+    /// Inference's one handle: the model's name and state, the inputs checked at submission.
+    let inference: InferenceService?
+    let intake: BodyIntake
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("/jobs") { request, _ in
-            let jobs = try agent.requireJobs()
-            let service = jobs.inference
-            let received = try await agent.bodyIntake.receive(request)
+            let jobs = try JobRunner.require(self.jobs)
+            let service = try InferenceService.require(inference)
+            let received = try await intake.receive(request)
             defer { received.finish() }
             let contentType = received.contentType
             let (body, parts) = try await received.decode { data throws(AgentError) in
@@ -20,9 +23,7 @@ struct JobsController<Context: RequestContext> {
                 throw AgentError(.invalidArgument, "model: expected the model's name")
             }
             let model = service.canonical(name)
-            guard await service.backend.status(of: model) != nil else {
-                throw AgentError(.notFound, ModelCatalog.unknownModelMessage(model, known: agent.models.plugins))
-            }
+            _ = try await service.knownStatus(of: model)
             // Checked now so a bad job fails here, not later; multipart uploads are kept in the job as base64.
             // Off the cooperative pool for a large body: encoding, checking and storing it is CPU and disk work.
             let record = try await received.offload { () throws(AgentError) -> JobRecord in
@@ -36,17 +37,17 @@ struct JobsController<Context: RequestContext> {
             return try JSONResponse.make(.accepted, ["id": record.id], headers: headers)
         }
         group.get("/jobs") { _, _ in
-            let jobs = try agent.requireJobs()
+            let jobs = try JobRunner.require(self.jobs)
             return try JSONResponse.make(.ok, JobList(jobs: jobs.jobs().map { JobView($0, withResult: false) }), encoder: JobStore.encoder)
         }
         group.get("/jobs/{id}") { _, context in
-            let jobs = try agent.requireJobs()
+            let jobs = try JobRunner.require(self.jobs)
             let id = context.parameters.get("id") ?? ""
             guard JobStore.isValidID(id), let record = jobs.job(id) else { throw AgentError(.notFound, "no job '\(id)'") }
             return try JSONResponse.make(.ok, JobView(record), encoder: JobStore.encoder)
         }
         group.delete("/jobs/{id}") { _, context in
-            let jobs = try agent.requireJobs()
+            let jobs = try JobRunner.require(self.jobs)
             let id = context.parameters.get("id") ?? ""
             guard JobStore.isValidID(id) else { throw AgentError(.notFound, "no job '\(id)'") }
             let record = try jobs.cancel(id)

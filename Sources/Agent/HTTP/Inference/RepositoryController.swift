@@ -5,7 +5,8 @@ import Plugins
 /// Model lifecycle in the shape of Triton's repository extension: `GET|POST /v2/repository/index`,
 /// `POST /v2/repository/models/{name}/load`, `POST /v2/repository/models/{name}/unload`.
 struct RepositoryController<Context: RequestContext> {
-    let agent: PodAgent
+    let inference: InferenceService?
+    let intake: BodyIntake
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("/v2/repository/index") { _, _ in
@@ -13,7 +14,7 @@ struct RepositoryController<Context: RequestContext> {
         }
         group.post("/v2/repository/index") { request, _ in
             // Triton's body is optional: {"ready": true} lists only ready models.
-            let received = try await agent.bodyIntake.receive(request)
+            let received = try await intake.receive(request)
             defer { received.finish() }
             let data = Data(received.buffer.readableBytesView)
             var readyOnly = false
@@ -31,28 +32,28 @@ struct RepositoryController<Context: RequestContext> {
             return try await index(readyOnly: readyOnly)
         }
         group.post("/v2/repository/models/{name}/load") { request, context in
-            let service = try agent.requireInference()
+            let service = try InferenceService.require(inference)
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let received = try await agent.bodyIntake.receive(request)
+            let received = try await intake.receive(request)
             defer { received.finish() }
             let overrides = try await received.decode { data throws(AgentError) in try Self.overrides(data) }
-            let status = try await service.backend.load(model, overrides: overrides)
+            let status = try await service.load(model, overrides: overrides)
             return try JSONResponse.make(.ok, Entry(status))
         }
         group.post("/v2/repository/models/{name}/unload") { request, context in
-            let service = try agent.requireInference()
+            let service = try InferenceService.require(inference)
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let received = try await agent.bodyIntake.receive(request)
+            let received = try await intake.receive(request)
             defer { received.finish() }
             let cancelRunning = try await received.decode { data throws(AgentError) in try Self.unloadOptions(data) }
-            let status = try await service.backend.unload(model, cancelRunning: cancelRunning)
+            let status = try await service.unload(model, cancelRunning: cancelRunning)
             return try JSONResponse.make(.ok, Entry(status))
         }
     }
 
     private func index(readyOnly: Bool) async throws -> Response {
-        let service = try agent.requireInference()
-        let entries = await service.backend.index().filter { !readyOnly || $0.isReady }.map(Entry.init)
+        let service = try InferenceService.require(inference)
+        let entries = await service.index().filter { !readyOnly || $0.isReady }.map(Entry.init)
         return try JSONResponse.make(.ok, entries)
     }
 

@@ -1,10 +1,11 @@
 import Foundation
 import Plugins
 
-/// What the inference routes and the job runner share: checks a request's inputs and options,
-/// writes its uploads, runs it on the backend, and renders the result.
+/// Inference's one handle: what the inference, repository and job routes, the job runner and
+/// `/health` all use. It checks a request's inputs and options, writes its uploads, runs it on the
+/// backend (the engine), renders the result, and answers the repository's index, status, load and unload.
 public final class InferenceService: Sendable {
-    public let backend: any InferenceBackend
+    private let backend: any InferenceBackend
     let resolver: InputResolver
     let uploads: UploadArea
     let models: ModelCatalog
@@ -13,6 +14,7 @@ public final class InferenceService: Sendable {
     let pool: BlockingPool
 
     /// - Parameters:
+    ///   - backend: the engine (``InferenceEngine``).
     ///   - stateDir: uploads go to `<stateDir>/uploads/<request id>/` (leftovers from a crash are removed now).
     ///   - workerUser: who the workers run as; when another user, uploads go where it can read them (``UploadArea``).
     ///   - pool: the threads that decode and write uploads.
@@ -50,6 +52,36 @@ public final class InferenceService: Sendable {
     /// The catalog's spelling of `name` (model names are case-insensitive).
     func canonical(_ name: String) -> String {
         models.plugin(named: name)?.manifest.name ?? name
+    }
+
+    /// Every model of the catalog (enabled or not) with its state.
+    public func index() async -> [ModelStatus] { await backend.index() }
+
+    /// One model's state; nil when no such model exists.
+    public func status(of model: String) async -> ModelStatus? { await backend.status(of: model) }
+
+    /// One model's state, or `.notFound` naming the models that exist.
+    func knownStatus(of model: String) async throws(AgentError) -> ModelStatus {
+        guard let status = await backend.status(of: model) else {
+            throw AgentError(.notFound, ModelCatalog.unknownModelMessage(model, known: models.plugins))
+        }
+        return status
+    }
+
+    /// Starts (or restarts with `overrides`) the model's workers; see ``InferenceBackend/load(_:overrides:)``.
+    public func load(_ model: String, overrides: ModelOverrides = ModelOverrides()) async throws(AgentError) -> ModelStatus {
+        try await backend.load(model, overrides: overrides)
+    }
+
+    /// Stops the model's workers; see ``InferenceBackend/unload(_:cancelRunning:)``.
+    public func unload(_ model: String, cancelRunning: Bool = false) async throws(AgentError) -> ModelStatus {
+        try await backend.unload(model, cancelRunning: cancelRunning)
+    }
+
+    /// The service, or 503 when there is none (no model plugin at all).
+    static func require(_ service: InferenceService?) throws(AgentError) -> InferenceService {
+        guard let service else { throw AgentError(.notReady, "inference is not enabled") }
+        return service
     }
 
     /// Checks the inputs without writing uploads (for jobs, checked when they are submitted).
@@ -100,8 +132,10 @@ public final class InferenceService: Sendable {
         let format = options.format
         var result = outcome.result
         let timings = outcome.timings
-        result.meta.timingsSeconds.merge(
-            ["queue_s": timings.queue_s, "inference_s": timings.inference_s, "parse_s": timings.parse_s, "total_s": timings.total_s]) { $1 }
+        // Written once, here: the outcome's timings (the parser's own "parse" reading is the same as parse_s).
+        result.meta.timingsSeconds = [
+            "queue_s": timings.queue_s, "inference_s": timings.inference_s, "parse_s": timings.parse_s, "total_s": timings.total_s,
+        ]
         return try AgentError.mapping {
             switch format {
             case .standard:

@@ -47,10 +47,13 @@ let package = Package(
         // The agent's HTTP API for server and clients: its Codable types, one blocking HTTP transport, the
         // client, the token rule. FoundationEssentials only (no NIO, no URLSession), so podagent stays lean.
         .target(name: "AgentAPI", dependencies: ["PodAgentExtras"], path: "Sources/AgentAPI", swiftSettings: strict),
+        // The YAML subset of the config file and the plugin manifests, strict, with no Foundation (Yams
+        // pulls in all of Foundation and its ICU data, which podagent must not link).
+        .target(name: "MiniYAML", path: "Sources/MiniYAML", swiftSettings: strict),
         // Model plugins: manifests, parsers, the standard result, exports. No networking.
         .target(
             name: "Plugins",
-            dependencies: ["PodAgentExtras", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PodAgentExtras", "MiniYAML"],
             path: "Sources/Plugins",
             swiftSettings: strict
         ),
@@ -67,7 +70,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Yams", package: "Yams"),
+                "MiniYAML",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Agent",
@@ -139,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginsTests",
-            dependencies: ["Plugins"],
+            dependencies: ["Plugins", "MiniYAML"],
             path: "Tests/PluginsTests",
             resources: [.copy("Fixtures")],
             swiftSettings: strict

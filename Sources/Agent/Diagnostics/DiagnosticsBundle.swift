@@ -1,6 +1,6 @@
 import Foundation
 import PodAgentExtras
-import Yams
+import MiniYAML
 
 /// `podagent diagnose`: a tar.gz for a bug report with the log tail, the configuration (secrets
 /// redacted), versions, manifests, the GPU report and recent failures.
@@ -177,21 +177,19 @@ public struct DiagnosticsBundle: Sendable {
 
     /// The scalar values of a YAML text by dotted key (nothing when it does not parse).
     static func yamlScalars(_ text: String) -> [(key: String, value: String)] {
-        guard let node = try? Yams.compose(yaml: text) else { return [] }
+        guard let node = try? YAMLParser.parse(text) else { return [] }
         var result: [(String, String)] = []
-        func walk(_ node: Node, _ prefix: String) {
+        func walk(_ node: YAMLNode, _ prefix: String) {
             switch node {
             case .mapping(let mapping):
                 for (key, value) in mapping {
                     let name = key.string ?? "?"
                     walk(value, prefix.isEmpty ? name : "\(prefix).\(name)")
                 }
-            case .sequence(let sequence):
+            case .sequence(let sequence, _):
                 for item in sequence { walk(item, prefix) }
             case .scalar(let scalar):
                 result.append((prefix, scalar.string))
-            default:
-                break
             }
         }
         walk(node, "")

@@ -11,7 +11,12 @@ enum Entry {
         // thread so that only the supervisor's thread takes them. This synchronous main runs on the
         // process's first thread before any other exists; that thread then only waits, with the
         // signals still blocked (an async main would leave it unblocked, and SIGTERM would kill us).
-        if CommandLine.arguments.dropFirst().first == "run" { SignalMask.blockForSupervisor() }
+        if CommandLine.arguments.dropFirst().first == "run" {
+            SignalMask.blockForSupervisor()
+            // Before the first task: the event loop threads become the tasks' executor too, so the
+            // agent's threads stay at `http.threads` plus its few own, whatever the host's core count.
+            ThreadBudget.install(threads: PodAgentCommand.Run.configuredThreads())
+        }
         let done = DispatchSemaphore(value: 0)
         Task.detached {
             do {

@@ -18,6 +18,15 @@ extension PodAgentCommand {
         @Argument(parsing: .postTerminator, help: "The image's own command and its arguments, after --.")
         var command: [String] = []
 
+        /// `http.threads` from the config this command line names; the default when it does not parse
+        /// (the run then reports the problem itself).
+        static func configuredThreads() -> Int {
+            guard let run = try? PodAgentCommand.parseAsRoot() as? Run, let config = try? run.options.loader.load() else {
+                return ThreadBudget.defaultThreads
+            }
+            return config.http.threads
+        }
+
         func run() async throws {
             let code = try await AgentLauncher.run(loader: options.loader, command: command, keepRunning: keepRunning)
             if code != 0 { throw ExitCode(code) }

@@ -96,6 +96,9 @@ public enum ConfigSchema {
         ConfigSetting(key: "http.max_connections", environment: "PODAGENT_HTTP_MAX_CONNECTIONS", summary: "open HTTP connections at most") { config, value throws(ConfigProblem) in
             config.http.maxConnections = try value.int(in: 8...1_000_000)
         },
+        ConfigSetting(key: "http.threads", environment: "PODAGENT_HTTP_THREADS", summary: "event loop threads (HTTP and the agent's tasks)") { config, value throws(ConfigProblem) in
+            config.http.threads = try value.int(in: ThreadBudget.threadRange)
+        },
         ConfigSetting(key: "state_dir", environment: "PODAGENT_STATE_DIR", summary: "state directory") { config, value throws(ConfigProblem) in
             config.stateDir = try value.nonEmptyString()
         },

@@ -2,7 +2,16 @@ import Agent
 import AgentAPI
 import ArgumentParser
 import Compare
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 extension PodAgentCommand {

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import MiniYAML
 
 /// Builds an ``AgentConfig`` from its layers: embedded defaults < YAML file < `PODAGENT_*` environment < flags.

@@ -1,5 +1,14 @@
 import AgentAPI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
 
 /// podagent's own log file (JSON lines) in the state directory, so `podagent diagnose` has a log tail

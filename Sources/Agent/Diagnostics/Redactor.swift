@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Keeps secrets out of a diagnostics bundle: values of keys that look secret, and known secret values wherever they appear.
 public struct Redactor: Sendable {

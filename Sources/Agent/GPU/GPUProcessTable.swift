@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// One process holding GPU memory, with what podagent knows about it: its process group and whether it is a model worker.
 public struct GPUProcessEntry: Sendable, Codable, Equatable {

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Reads GPUs by running `nvidia-smi --query-gpu` and `--query-compute-apps` with CSV output.
 public struct NvidiaSMIProbe: GPUProbe {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Plugins
 
 /// Every model plugin found in the plugins directory, and which of them the configuration enables.

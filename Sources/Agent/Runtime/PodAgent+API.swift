@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension PodAgent {
     /// Where the HTTP API listens: the configured host with a token, 127.0.0.1 without one

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The public keys allowed to log in, gathered from `PUBLIC_KEY`, `SSH_PUBLIC_KEY` and `ssh.authorized_keys`.
 ///

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 /// podagent's own sshd_config: hardened defaults, the extra `ssh.options`, validated with `sshd -t`

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A few threads of podagent's own, for work that must not run on the cooperative pool: CPU-heavy
 /// work (parsing and decoding large bodies, writing uploads) that would stall every other request,

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import MiniYAML
 
 /// Reads `plugin.yaml` files strictly: a missing key, a wrong type or an unknown key stops with an

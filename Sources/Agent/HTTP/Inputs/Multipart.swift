@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A strict `multipart/form-data` reader (RFC 7578): every part needs a `Content-Disposition: form-data`
 /// header with a unique `name`; the body must end with the closing delimiter.

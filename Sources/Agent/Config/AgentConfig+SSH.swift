@@ -8,6 +8,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import PodAgentExtras
 
 extension AgentConfig {
     /// The managed OpenSSH server, its login user and the environment SSH sessions see.
@@ -89,12 +90,12 @@ extension ConfigSchema {
             }
         },
         ConfigSetting(key: "ssh.user", environment: "PODAGENT_SSH_USER", summary: "non-root login user to create (true means runpod)") { config, value throws(ConfigProblem) in
-            let text = try value.string().trimmingCharacters(in: .whitespaces)
+            let text = try value.string().trimmingSpace(newlines: false)
             switch text.lowercased() {
             case "", "false", "off", "no", "none": config.ssh.user = nil
             case "true", "on", "yes": config.ssh.user = "runpod"
             default:
-                guard text.range(of: "^[a-z_][a-z0-9_-]{0,31}$", options: .regularExpression) != nil, text != "root" else {
+                guard text.wholeMatch(of: #/[a-z_][a-z0-9_-]{0,31}/#) != nil, text != "root" else {
                     throw ConfigProblem("'\(text)' is not a valid login name (lowercase letters, digits, _ and -, at most 32, not root)")
                 }
                 config.ssh.user = text

@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import MiniYAML
+import PodAgentExtras
 
 /// Builds an ``AgentConfig`` from its layers: embedded defaults < YAML file < `PODAGENT_*` environment < flags.
 public struct ConfigLoader: Sendable {
@@ -81,7 +82,7 @@ enum YAMLConfigFile {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw AgentError(.invalidConfig, "\(path): cannot read the config file: \(error.localizedDescription)")
+            throw AgentError(.invalidConfig, "\(path): cannot read the config file: \(errorText(error))")
         }
         let root: YAMLNode?
         do {

@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import PodAgentExtras
 
 /// One configuration key: its dotted YAML path, its environment variable, and how a value is applied.
 public struct ConfigSetting: Sendable {
@@ -30,7 +31,7 @@ public enum ConfigValue: Sendable {
 
     func int(in range: ClosedRange<Int>) throws(ConfigProblem) -> Int {
         let text = try string()
-        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+        guard let value = Int(text.trimmingSpace(newlines: false)) else {
             throw ConfigProblem("'\(text)' is not an integer")
         }
         guard range.contains(value) else {
@@ -41,7 +42,7 @@ public enum ConfigValue: Sendable {
 
     func seconds(in range: ClosedRange<Double>) throws(ConfigProblem) -> Double {
         let text = try string()
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+        guard let value = Double(text.trimmingSpace(newlines: false)), value.isFinite else {
             throw ConfigProblem("'\(text)' is not a number of seconds")
         }
         guard range.contains(value) else {
@@ -75,7 +76,7 @@ public enum ConfigValue: Sendable {
 
     func strings() -> [String] {
         switch self {
-        case .scalar(let value): value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case .scalar(let value): value.split(separator: ",").map { $0.trimmingSpace(newlines: false) }.filter { !$0.isEmpty }
         case .list(let values): values
         }
     }

@@ -75,7 +75,7 @@ public final class GPUReclaimer: Sendable {
             }
         }
         record.duration_s = (ContinuousClock.now - started).inSeconds
-        record.time = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        record.time = Timestamp.withFraction()
         remember(record)
         return record
     }

@@ -130,7 +130,7 @@ public struct OfflineParse: Sendable {
         let spec = ProcessSpec(executable: "python3", arguments: ["\(pluginsDir)/openlane_pickle.py", json, pickle])
         let output = try await runner.run(spec, timeout: .seconds(300))
         guard output.status.succeeded else {
-            throw AgentError(.system, "openlane_pickle.py \(output.status): \(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw AgentError(.system, "openlane_pickle.py \(output.status): \(output.stderr.trimmingSpace())")
         }
     }
 }

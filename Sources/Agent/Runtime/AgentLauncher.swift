@@ -10,6 +10,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import Synchronization
 
 /// What `podagent run` does, as a library call: load the configuration, become a proper parent
 /// (PID 1 or child subreaper), start every service, and block until SIGTERM/SIGINT.
@@ -93,13 +94,11 @@ public enum AgentLauncher {
 }
 
 /// Lets the signal callback reach the runtime created after it.
-final class RuntimeBox: @unchecked Sendable {
-    // @unchecked: written once on the main task before any signal is taken, read after.
-    private let lock = NSLock()
-    private var stored: AgentRuntime?
+final class RuntimeBox: Sendable {
+    private let stored = Mutex<AgentRuntime?>(nil)
 
     var value: AgentRuntime? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
     }
 }

@@ -39,7 +39,7 @@ extension SSHDService {
 
     /// "12.3" for a duration, for people.
     static func seconds(_ duration: Duration) -> String {
-        String(format: "%.1f", duration.inSeconds)
+        decimalText(duration.inSeconds, decimals: 1)
     }
 
     func report(state: String, ready: Bool, reason: String? = nil) {

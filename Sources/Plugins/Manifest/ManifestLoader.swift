@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import MiniYAML
+import PodAgentExtras
 
 /// Reads `plugin.yaml` files strictly: a missing key, a wrong type or an unknown key stops with an
 /// error naming the file, the key (and line) and the problem.
@@ -20,7 +21,7 @@ public enum ManifestLoader {
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         } catch {
-            throw PluginError(.io, "\(directory): cannot list the plugins directory: \(error.localizedDescription)")
+            throw PluginError(.io, "\(directory): cannot list the plugins directory: \(errorText(error))")
         }
         var manifests: [PluginManifest] = []
         var seen: [String: String] = [:]

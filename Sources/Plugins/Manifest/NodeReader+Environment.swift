@@ -1,4 +1,5 @@
 import MiniYAML
+import PodAgentExtras
 
 extension NodeReader {
     /// `environment`: the model's whole software environment (``PluginManifest/Environment``).
@@ -93,7 +94,7 @@ extension NodeReader {
     private func architectures(_ map: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> [String]? {
         guard let values = try strings(map, parent, name, required: false) else { return nil }
         for value in values {
-            let parts = value.replacingOccurrences(of: "+PTX", with: "").split(separator: ".")
+            let parts = value.replacingLiteral("+PTX", with: "").split(separator: ".")
             guard parts.count == 2, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
                 throw fail("\(parent).\(name)", map[name], "expected architectures like 8.0 or 8.6+PTX, got '\(value)'")
             }

@@ -59,8 +59,8 @@ struct MiniYAMLTests {
         ("a: 1\n---\nb: 2\n", "line 2, column 1: only one YAML document is allowed"),
         ("a: b: c\n", "line 1, column 5: a ': ' inside a plain value (quote the value)"),
         ("a: 1\n  b: 2\n", "line 2, column 3: a ': ' or '- ' on a continuation line"),
-        ("a:\n  b: 1\n    c: 2\n", "line 3, column 5: a ': ' inside a plain value"),
-        ("a:\n  b: 1\n c: 2\n", "line 3, column 2: unexpected content"),
+        ("a:\n  b: 1\n    c: 2\n", "line 3, column 5: a ': ' or '- ' on a continuation line of a plain value"),
+        ("a:\n  b: 1\n c: 2\n", "line 3, column 2: unexpected indentation (this mapping's keys are at column 1)"),
         ("a: \"\\q\"\n", "line 1, column 5: unknown escape '\\q'"),
         ("a: \"\\u12\"\n", "line 1, column 5: \\u needs 4 hex digits"),
         ("a: \"\\uD800\"\n", "line 1, column 5: \\u needs 4 hex digits naming a Unicode scalar"),
@@ -92,8 +92,9 @@ struct MiniYAMLTests {
 
     @Test("hostile nesting stops at the depth limit, in flow and in block form, instead of exhausting the stack")
     func deepNesting() throws {
+        // Every level counts, the top mapping and its value too: the 63rd bracket is one too many.
         let flow = "a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        #expect(throws: YAMLError(YAMLMark(line: 1, column: 4 + YAMLParser.maxDepth), "nested deeper than \(YAMLParser.maxDepth) levels")) {
+        #expect(throws: YAMLError(YAMLMark(line: 1, column: 4 + YAMLParser.maxDepth - 2), "nested deeper than \(YAMLParser.maxDepth) levels")) {
             try YAMLParser.parse(flow)
         }
         let block = (0..<200).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " end\n"
@@ -103,7 +104,7 @@ struct MiniYAMLTests {
             "\(error)".contains("nested deeper than \(YAMLParser.maxDepth) levels")
         }
         // Just within the limit reads.
-        let fine = String(repeating: "[", count: YAMLParser.maxDepth - 1) + "x" + String(repeating: "]", count: YAMLParser.maxDepth - 1)
+        let fine = String(repeating: "[", count: YAMLParser.maxDepth - 2) + "x" + String(repeating: "]", count: YAMLParser.maxDepth - 2)
         #expect(try YAMLParser.parse("a: " + fine)?.mapping?["a"]?.sequence?.count == 1)
     }
 

@@ -20,14 +20,16 @@ enum Entry {
         // thread so that only the supervisor's thread takes them. This synchronous main runs on the
         // process's first thread before any other exists; that thread then only waits, with the
         // signals still blocked (an async main would leave it unblocked, and SIGTERM would kill us).
-        if CommandLine.arguments.dropFirst().first == "run" {
+        let serving = CommandLine.arguments.dropFirst().first == "run"
+        if serving {
             SignalMask.blockForSupervisor()
-            // Before the first task: the event loop threads become the tasks' executor too, so the
-            // agent's threads stay at `http.threads` plus its few own, whatever the host's core count.
+            // Before the first task: the agent's tasks run on its `http.threads` event loop threads
+            // (the root task's executor preference, inherited by its child tasks), so its threads do
+            // not grow with the host's core count.
             ThreadBudget.install(threads: PodAgentCommand.Run.configuredThreads())
         }
         let done = DispatchSemaphore(value: 0)
-        Task.detached {
+        Task.detached(executorPreference: serving ? ThreadBudget.taskExecutor : nil) {
             do {
                 var command = try PodAgentCommand.parseAsRoot()
                 if var asyncCommand = command as? any AsyncParsableCommand {

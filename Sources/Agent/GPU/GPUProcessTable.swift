@@ -110,7 +110,7 @@ public enum GPUProcessTable {
 
     private static func pad(_ columns: [String], _ widths: [Int]) -> String {
         columns.enumerated().map { index, text in
-            index < widths.count ? text.padding(toLength: max(widths[index], text.count), withPad: " ", startingAt: 0) : text
+            index < widths.count ? text + String(repeating: " ", count: max(0, widths[index] - text.count)) : text
         }.joined(separator: " ")
     }
 }

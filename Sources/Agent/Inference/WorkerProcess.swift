@@ -239,7 +239,7 @@ public actor WorkerProcess {
         guard let child else { return }
         if child.exitStatus == nil, let stdin = child.stdin {
             try? stdin.write(contentsOf: Data(#"{"type":"shutdown"}"#.utf8 + [UInt8(ascii: "\n")]))
-            try? stdin.close()
+            stdin.close()
         }
         await child.terminate(grace: launch.killGrace)
         continuation?.finish()

@@ -102,7 +102,11 @@ let package = Package(
             name: "podagent",
             dependencies: ["Agent", "AgentAPI", "Plugins", "Compare", "PodAgentExtras", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/podagent",
-            swiftSettings: strict
+            exclude: ["exports.map"],
+            swiftSettings: strict,
+            // Export no dynamic symbols: nothing loads podagent as a library, and the ~30000 Swift symbols
+            // it would export cost 3.4 MB of the stripped binary (issue 17).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/podagent/exports.map"], .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "podctl",

@@ -43,7 +43,10 @@ struct PodEnvironment: Sendable {
     }
 
     static func keeps(_ name: String, hide: [String]) -> Bool {
-        guard name.wholeMatch(of: #/[A-Za-z_][A-Za-z0-9_]*/#) != nil else { return false }
+        // [A-Za-z_][A-Za-z0-9_]*: a name a shell can export.
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic),
+              name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) })
+        else { return false }
         let shared = sharedWithSessions.contains(name)
         if alwaysHidden.contains(name) || name.hasPrefix("SSH_") || (name.hasPrefix("PODAGENT_") && !shared) { return false }
         let upper = name.uppercased()

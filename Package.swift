@@ -16,7 +16,9 @@ let package = Package(
         .library(name: "Controller", targets: ["Controller"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // No default traits: "FullFoundation" would link all of Foundation and ICU's data into podagent
+        // (issue 17), and podagent reads no swift-configuration ("ConfigurationSupport").
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -47,10 +49,13 @@ let package = Package(
         // The agent's HTTP API for server and clients: its Codable types, one blocking HTTP transport, the
         // client, the token rule. FoundationEssentials only (no NIO, no URLSession), so podagent stays lean.
         .target(name: "AgentAPI", dependencies: ["PodAgentExtras"], path: "Sources/AgentAPI", swiftSettings: strict),
+        // The YAML subset of the config file and the plugin manifests, strict, with no Foundation (Yams
+        // pulls in all of Foundation and its ICU data, which podagent must not link).
+        .target(name: "MiniYAML", path: "Sources/MiniYAML", swiftSettings: strict),
         // Model plugins: manifests, parsers, the standard result, exports. No networking.
         .target(
             name: "Plugins",
-            dependencies: ["PodAgentExtras", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PodAgentExtras", "MiniYAML"],
             path: "Sources/Plugins",
             swiftSettings: strict
         ),
@@ -62,12 +67,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Yams", package: "Yams"),
+                "MiniYAML",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Agent",
@@ -96,7 +102,11 @@ let package = Package(
             name: "podagent",
             dependencies: ["Agent", "AgentAPI", "Plugins", "Compare", "PodAgentExtras", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/podagent",
-            swiftSettings: strict
+            exclude: ["exports.map"],
+            swiftSettings: strict,
+            // Export no dynamic symbols: nothing loads podagent as a library, and the ~30000 Swift symbols
+            // it would export cost 3.4 MB of the stripped binary (issue 17).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/podagent/exports.map"], .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "podctl",
@@ -143,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginsTests",
-            dependencies: ["Plugins"],
+            dependencies: ["Plugins", "MiniYAML"],
             path: "Tests/PluginsTests",
             resources: [.copy("Fixtures")],
             swiftSettings: strict

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -196,3 +197,5 @@ int pa_install_noop_handler(int sig) {
     sigemptyset(&action.sa_mask);
     return sigaction(sig, &action, NULL) == 0 ? 0 : errno;
 }
+
+int pa_limit_malloc_arenas(int arenas) { return mallopt(M_ARENA_MAX, arenas); }

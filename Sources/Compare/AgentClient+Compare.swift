@@ -1,5 +1,14 @@
 import AgentAPI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
 
 /// What one successful `POST /models/{name}/infer` gave back, read as a standard result.

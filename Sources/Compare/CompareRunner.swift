@@ -1,5 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
+import PodAgentExtras
 
 /// Runs every sample through every series on the targets that serve it.
 public enum CompareRunner {
@@ -48,7 +59,7 @@ public enum CompareRunner {
         for (index, items) in work.enumerated() where !items.isEmpty {
             let target = targets[index]
             group.enter()
-            let thread = Thread {
+            NativeThread.start(name: "compare-\(index)") {
                 for (entry, sample) in items {
                     let record = request(target: target, series: entry, sample: sample)
                     let (done, failed) = state.withLock { state in
@@ -61,7 +72,6 @@ public enum CompareRunner {
                 }
                 group.leave()
             }
-            thread.start()
         }
         group.wait()
         let order = Dictionary(uniqueKeysWithValues: samples.enumerated().map { ($1.id, $0) })

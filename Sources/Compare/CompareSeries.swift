@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
+import PodAgentExtras
 
 /// One column of the comparison: a model, optionally pinned to one target, with its own request options.
 ///
@@ -21,7 +31,7 @@ public struct CompareSeries: Sendable, Equatable {
     /// Parses `--models` and `--option [LABEL:]KEY=VALUE` (values are JSON when they parse as JSON, else strings).
     public static func parse(models: String, options: [String]) throws(CompareError) -> [CompareSeries] {
         var series: [CompareSeries] = []
-        for entry in models.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+        for entry in models.split(separator: ",").map({ $0.trimmingSpace(newlines: false) }) where !entry.isEmpty {
             var rest = entry
             var label: String?
             if let equals = rest.firstIndex(of: "=") {

@@ -1,5 +1,9 @@
 import AgentAPI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// An agent the run can use: its name (pod name or URL), a client, and the models it lists.
 public struct CompareTarget: Sendable {

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// An item two models can agree on: a class, a score, and either a centre (boxes) or points (polylines).
 public struct MatchItem: Sendable, Equatable {

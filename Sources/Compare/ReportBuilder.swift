@@ -1,5 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Plugins
+import PodAgentExtras
 
 /// Turns a run's records into `report.json`'s content.
 public enum ReportBuilder {
@@ -9,7 +14,6 @@ public enum ReportBuilder {
 
     public static func build(records: [CompareRecord], models: [String], samples: [String], facts: [String: ModelFacts] = [:],
                              tool: String, now: Date = Date()) -> CompareReport {
-        let formatter = ISO8601DateFormatter()
         let perModel = models.map { model in summary(model: model, records: records.filter { $0.model == model }, facts: facts[model]) }
         let failures = records.compactMap { record -> CompareReport.Failure? in
             guard let failure = record.failure else { return nil }
@@ -17,7 +21,7 @@ public enum ReportBuilder {
                                          kind: failure.code.rawValue, message: failure.message)
         }
         return CompareReport(
-            schemaVersion: CompareReport.currentSchemaVersion, generatedAt: formatter.string(from: now), tool: tool,
+            schemaVersion: CompareReport.currentSchemaVersion, generatedAt: Timestamp.seconds(now), tool: tool,
             models: models, samples: samples,
             thresholds: .init(boxCentreM: boxThresholds, mapChamferM: chamferThresholds),
             perModel: perModel, agreement: agreement(records: records, models: models, samples: samples),

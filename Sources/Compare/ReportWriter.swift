@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
 import PodAgentExtras
 
@@ -19,7 +28,7 @@ public enum ReportWriter {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw CompareError(.io, "\(directory): cannot create the report folder: \(error.localizedDescription)")
+            throw CompareError(.io, "\(directory): cannot create the report folder: \(errorText(error))")
         }
         let json = "\(directory)/report.json", html = "\(directory)/report.html"
         let encoded = try encode(report)

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// Small SVG building blocks; all text goes through ``escape(_:)``.
 enum SVG {
@@ -23,7 +33,7 @@ enum SVG {
 
     static func number(_ value: Double, digits: Int = 1) -> String {
         guard value.isFinite else { return "0" }
-        return String(format: "%.\(digits)f", value)
+        return decimalText(value, decimals: digits)
     }
 
     /// Horizontal bars, one per model; a model without a value gets "n/a".

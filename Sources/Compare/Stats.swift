@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Percentiles by linear interpolation between closest ranks (numpy's default), so p50 of [1, 2] is 1.5.
 public enum Stats {

@@ -57,3 +57,11 @@ public func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Int32? 
     }
     return nil
 }
+
+/// The temporary directory, ending in "/": `$TMPDIR` when set and not empty, else /tmp/ (what
+/// Foundation's `NSTemporaryDirectory` answers on Linux, without needing all of Foundation).
+public func temporaryDirectory() -> String {
+    guard let value = getenv("TMPDIR"), value.pointee != 0 else { return "/tmp/" }
+    let path = String(cString: value)
+    return path.hasSuffix("/") ? path : path + "/"
+}

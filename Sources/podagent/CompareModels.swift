@@ -2,7 +2,16 @@ import Agent
 import AgentAPI
 import ArgumentParser
 import Compare
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 extension PodAgentCommand {
@@ -55,7 +64,7 @@ extension PodAgentCommand {
             }
             if terminal { StandardStream.writeError("\r\u{1B}[K") }
             for row in outcome.report.perModel {
-                let p50 = row.latencyS.map { String(format: "p50 %.1f ms", $0.p50 * 1000) } ?? "no successful request"
+                let p50 = row.latencyS.map { "p50 \(decimalText($0.p50 * 1000, decimals: 1)) ms" } ?? "no successful request"
                 print("\(row.model): \(row.succeeded)/\(row.requests) ok, \(p50)")
             }
             for failure in outcome.report.failures.prefix(20) {

@@ -1,7 +1,16 @@
 import Agent
 import ArgumentParser
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 @main
@@ -20,15 +29,20 @@ enum Entry {
         // synchronous main still runs on the process's only thread (checked: blocking refuses
         // otherwise); that thread then only waits, with the signals still blocked (an async main
         // would leave it unblocked, and SIGTERM would kill us).
-        if command is PodAgentCommand.Run {
+        let serving = command is PodAgentCommand.Run
+        if let run = command as? PodAgentCommand.Run {
             do {
                 try SignalMask.blockForSupervisor()
             } catch {
                 fail(error)
             }
+            // Before the first task: the agent's tasks run on its `http.threads` event loop threads
+            // (the root task's executor preference, inherited by its child tasks), so its threads do
+            // not grow with the host's core count.
+            ThreadBudget.install(threads: run.configuredThreads)
         }
         let done = DispatchSemaphore(value: 0)
-        Task.detached {
+        Task.detached(executorPreference: serving ? ThreadBudget.taskExecutor : nil) {
             do {
                 var command = command
                 if var asyncCommand = command as? any AsyncParsableCommand {

@@ -1,6 +1,15 @@
 import Agent
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import PodAgentExtras
 
@@ -71,7 +80,7 @@ extension PodAgentCommand.GPU {
             if json {
                 print(CommandJSON.string(record))
             } else {
-                print("process group \(record.process_group): \(record.holders.count) GPU holder(s), killed \(record.killed), freed \(String(format: "%.0f", record.freed_mib)) MiB, \(record.complete ? "complete" : "still held: \(record.remaining)")\(record.note.map { " (\($0))" } ?? "")")
+                print("process group \(record.process_group): \(record.holders.count) GPU holder(s), killed \(record.killed), freed \(decimalText(record.freed_mib, decimals: 0)) MiB, \(record.complete ? "complete" : "still held: \(record.remaining)")\(record.note.map { " (\($0))" } ?? "")")
             }
             if !record.complete { throw ExitCode(1) }
         }

@@ -88,6 +88,24 @@ struct ConfigTests {
         #expect(error.message.contains("not valid YAML"))
     }
 
+    @Test("http.threads sizes the event loop group: 2 by default, 1 to 64, from the file or the environment")
+    func httpThreads() throws {
+        #expect(try ConfigLoader(file: nil, environment: [:]).load().http.threads == 2)
+        #expect(try ConfigLoader(file: try Self.file("http:\n  threads: 1\n"), environment: [:]).load().http.threads == 1)
+        #expect(try ConfigLoader(file: nil, environment: ["PODAGENT_HTTP_THREADS": "64"]).load().http.threads == 64)
+        for bad in ["0", "65", "two"] {
+            let error = try #require(Self.error(ConfigLoader(file: nil, environment: ["PODAGENT_HTTP_THREADS": bad])))
+            #expect(error.message.contains("'http.threads'"), "\(error.message)")
+        }
+    }
+
+    @Test("a key given twice in the config file is an error naming its line (the YAML reader refuses it)")
+    func repeatedKeyIsAnError() throws {
+        let path = try Self.file("http:\n  port: 9000\n  port: 9001\n")
+        let error = try #require(Self.error(ConfigLoader(file: path, environment: [:])))
+        #expect(error.message.contains(path) && error.message.contains("line 3") && error.message.contains("'port' appears twice"), "\(error.message)")
+    }
+
     @Test func topLevelMustBeAMapping() throws {
         let path = try Self.file("- a\n- b\n")
         let error = try #require(Self.error(ConfigLoader(file: path, environment: [:])))

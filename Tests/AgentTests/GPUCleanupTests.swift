@@ -66,7 +66,7 @@ enum GPUHolders {
         return (leader, member)
     }
 
-    static func firstLine(_ handle: FileHandle?) async throws -> String {
+    static func firstLine(_ handle: DescriptorHandle?) async throws -> String {
         let stream = AsyncStream<String>.makeStream()
         if let handle {
             PipeReader.forEachLine(handle, line: { stream.continuation.yield($0) }, done: { stream.continuation.finish() })

@@ -25,7 +25,7 @@ struct SpawnBenchmark {
         for _ in 0..<count {
             let started = ContinuousClock.now
             let child = try TestSupport.supervisor.spawn(spec)
-            _ = child.stdout?.readDataToEndOfFile()
+            _ = child.stdout?.readToEnd()
             samples.append((ContinuousClock.now - started).inSeconds * 1e6)
             let status = await child.wait()
             #expect(status == .exited(0), "\(spec.executable) \(spec.arguments)")

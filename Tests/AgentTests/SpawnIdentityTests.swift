@@ -17,7 +17,7 @@ import Testing
         let child = try TestSupport.supervisor.spawn(ProcessSpec(
             executable: "/bin/sh", arguments: ["-c", script], environment: ["PATH": "/usr/bin:/bin"],
             workingDirectory: directory, stdin: .null, stdout: .pipe, stderr: .pipe, identity: identity))
-        let output = child.stdout.map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+        let output = child.stdout.map { String(decoding: $0.readToEnd(), as: UTF8.self) } ?? ""
         return (output, await child.wait())
     }
 

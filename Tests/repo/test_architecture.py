@@ -1,11 +1,13 @@
 """docs/architecture.md's module table against the code: every `import` in Sources/ (and Tests/TestProcesses)
-is one the table allows for its module, every module has a row, and AgentAPI reaches Foundation only as the
-fallback where FoundationEssentials does not exist."""
+is one the table allows for its module, every module has a row, and the modules podagent links reach Foundation
+only as the fallback where FoundationEssentials does not exist (full Foundation links ICU's data: issue 17)."""
 import pathlib
 import re
 import unittest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# What podagent links: FoundationEssentials only (bootstrap/foundation-essentials-imports rewrites imports).
+ESSENTIALS_ONLY = {"AgentAPI", "Agent", "Plugins", "Compare", "PodAgentExtras", "MiniYAML", "podagent"}
 
 
 def allowed_imports():
@@ -40,6 +42,15 @@ def imports(path):
     return found
 
 
+def plain_foundation(module, index, lines):
+    """Whether line `index` imports Foundation where `module` may have it only as the fallback branch of
+    `#if canImport(FoundationEssentials)`."""
+    if module not in ESSENTIALS_ONLY:
+        return False
+    return not (index >= 3 and lines[index - 1].strip() == "#else"
+                and lines[index - 3].strip() == "#if canImport(FoundationEssentials)")
+
+
 class ArchitectureTests(unittest.TestCase):
     def test_every_import_is_allowed_by_the_table(self):
         table = allowed_imports()
@@ -51,10 +62,8 @@ class ArchitectureTests(unittest.TestCase):
             self.assertIn(module, table, f"docs/architecture.md has no row for {module}")
             for path in swift:
                 for index, name, lines in imports(path):
-                    if module == "AgentAPI" and name == "Foundation":
-                        # Only as the fallback branch of `#if canImport(FoundationEssentials)`.
-                        if not (index >= 3 and lines[index - 1].strip() == "#else"
-                                and lines[index - 3].strip() == "#if canImport(FoundationEssentials)"):
+                    if module in ESSENTIALS_ONLY and name == "Foundation":
+                        if plain_foundation(module, index, lines):
                             problems.append(f"{path.relative_to(ROOT)}: imports Foundation outside the FoundationEssentials fallback")
                         continue
                     if not any(name == allowed or name.startswith(allowed) for allowed in table[module]):
@@ -72,6 +81,12 @@ class ArchitectureTests(unittest.TestCase):
         self.assertFalse(any("NIOCore".startswith(allowed) for allowed in table["AgentAPI"]))
         self.assertFalse(any("CLibSSH".startswith(allowed) for allowed in table["Controller"]))
 
+    def test_the_foundation_rule_catches_a_plain_import(self):
+        # A plain `import Foundation` in a module podagent links is refused; the fallback branch is not.
+        self.assertTrue(plain_foundation("Agent", 0, ["import Foundation", "import Logging"]))
+        fallback = ["#if canImport(FoundationEssentials)", "import FoundationEssentials", "#else", "import Foundation", "#endif"]
+        self.assertFalse(plain_foundation("Agent", 3, fallback))
+        self.assertFalse(plain_foundation("Controller", 0, ["import Foundation"]))
 
 if __name__ == "__main__":
     unittest.main()

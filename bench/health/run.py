@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """bench/health: podagent's health server against a minimal Flask health endpoint, in the same run.
 
-Measures: idle resident memory, time from exec to /v2/health/live answering (median of N starts),
-and /v2/health/live throughput + p99 latency under wrk on loopback. Prints a Markdown table.
+Measures: idle resident memory and thread count, time from exec to /v2/health/live answering
+(median of N starts), /v2/health/live throughput + p99 latency under wrk on loopback, the threads
+left after that load, and the binary's size (as built and stripped). Prints Markdown tables.
+`--baseline OTHER_PODAGENT` measures a second build in the same run (before/after a change).
 
-Usage: bench/health/run.py [--podagent .build/release/podagent] [--duration 10] [--connections 64] [--starts 10]
+Usage: bench/health/run.py [--podagent .build/release/podagent] [--baseline PATH] [--duration 10]
+       [--connections 64] [--starts 10]
 """
 import argparse
 import os
@@ -61,12 +64,24 @@ def time_to_live(kind, binary, state, starts):
     return statistics.median(samples)
 
 
-def rss_mib(pid):
+def status(pid):
+    """VmRSS in MiB and the thread count, from /proc/PID/status."""
+    rss, threads = float("nan"), 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+                rss = int(line.split()[1]) / 1024
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+    return rss, threads
+
+
+def binary_sizes(path):
+    """The binary's size and its stripped size, in MiB."""
+    with tempfile.TemporaryDirectory() as scratch:
+        stripped = os.path.join(scratch, "stripped")
+        subprocess.run(["strip", "-o", stripped, path], check=True)
+        return os.path.getsize(path) / 2**20, os.path.getsize(stripped) / 2**20
 
 
 def wrk(port, duration, connections):
@@ -83,6 +98,7 @@ def wrk(port, duration, connections):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--podagent", default=".build/release/podagent")
+    parser.add_argument("--baseline", help="a second podagent build measured in the same run")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--starts", type=int, default=10)
@@ -90,19 +106,23 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: run bootstrap/install-deps")
     state = tempfile.mkdtemp(prefix="bench-health-")
+    runs = [("podagent", args.podagent)] + ([("baseline", args.baseline)] if args.baseline else []) + [("flask", None)]
     results = {}
-    for kind in ("podagent", "flask"):
-        ttl = time_to_live(kind, args.podagent, state, args.starts)
+    for name, binary in runs:
+        kind = "flask" if name == "flask" else "podagent"
+        ttl = time_to_live(kind, binary, state, args.starts)
         port = free_port()
-        proc = start(kind, args.podagent, port, state)
+        proc = start(kind, binary, port, state)
         while not answers(port):
             time.sleep(0.01)
         time.sleep(2)  # settle before reading idle memory
-        idle = rss_mib(proc.pid)
+        idle, idle_threads = status(proc.pid)
         rps, p99, errors = wrk(port, args.duration, args.connections)
+        after_rss, after_threads = status(proc.pid)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
-        results[kind] = dict(idle=idle, ttl=ttl, rps=rps, p99=p99, errors=errors)
+        results[name] = dict(idle=idle, threads=idle_threads, after_rss=after_rss, after_threads=after_threads,
+                             ttl=ttl, rps=rps, p99=p99, errors=errors)
     p, f = results["podagent"], results["flask"]
     print(f"| metric | podagent | Flask | ratio |")
     print(f"|---|---|---|---|")
@@ -111,6 +131,16 @@ def main():
     print(f"| /v2/health/live throughput (req/s, wrk -c{args.connections} {args.duration}s) | {p['rps']:.0f} | {f['rps']:.0f} | {p['rps'] / f['rps']:.1f}x |")
     print(f"| p99 latency (ms) | {p['p99']:.2f} | {f['p99']:.2f} | {f['p99'] / p['p99']:.1f}x lower |")
     print(f"| non-2xx responses | {p['errors']} | {f['errors']} | |")
+    print()
+    builds = [("podagent", args.podagent)] + ([("baseline", args.baseline)] if args.baseline else [])
+    print("| build | binary (MiB) | stripped (MiB) | idle RSS (MiB) | idle threads | RSS after load (MiB) | threads after load | req/s | p99 (ms) | start (ms) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, binary in builds:
+        r = results[name]
+        size, stripped = binary_sizes(binary)
+        print(f"| {name} ({binary}) | {size:.1f} | {stripped:.1f} | {r['idle']:.1f} | {r['threads']} | {r['after_rss']:.1f} | "
+              f"{r['after_threads']} | {r['rps']:.0f} | {r['p99']:.2f} | {r['ttl']:.1f} |")
+    print(f"\nmachine: {os.cpu_count()} cores (os.cpu_count)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 extension AgentConfig {
     /// The inference engine: worker pools, placement on GPUs, queues, restarts (docs/inference.md).
@@ -63,7 +73,7 @@ extension ConfigSchema {
         ConfigSetting(key: "inference.instances", environment: "PODAGENT_INFERENCE_INSTANCES", summary: "worker instances per model: N for all, or MODEL=N entries (VAD=2,PETR=1,*=1)") { config, value throws(ConfigProblem) in
             var counts: [String: Int] = [:]
             for entry in value.strings() {
-                let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingSpace(newlines: false) }
                 let (name, count) = parts.count == 2 ? (parts[0], parts[1]) : ("*", parts[0])
                 guard !name.isEmpty, let number = Int(count), (1...64).contains(number) else {
                     throw ConfigProblem("'\(entry)': expected N or MODEL=N with N in 1...64")

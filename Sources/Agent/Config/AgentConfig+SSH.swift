@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 extension AgentConfig {
     /// The managed OpenSSH server, its login user and the environment SSH sessions see.
@@ -80,12 +90,12 @@ extension ConfigSchema {
             }
         },
         ConfigSetting(key: "ssh.user", environment: "PODAGENT_SSH_USER", summary: "non-root login user to create (true means runpod)") { config, value throws(ConfigProblem) in
-            let text = try value.string().trimmingCharacters(in: .whitespaces)
+            let text = try value.string().trimmingSpace(newlines: false)
             switch text.lowercased() {
             case "", "false", "off", "no", "none": config.ssh.user = nil
             case "true", "on", "yes": config.ssh.user = "runpod"
             default:
-                guard text.range(of: "^[a-z_][a-z0-9_-]{0,31}$", options: .regularExpression) != nil, text != "root" else {
+                guard AgentConfig.isLoginName(text), text != "root" else {
                     throw ConfigProblem("'\(text)' is not a valid login name (lowercase letters, digits, _ and -, at most 32, not root)")
                 }
                 config.ssh.user = text
@@ -135,5 +145,18 @@ extension ConfigSchema {
         let path = try value.nonEmptyString()
         guard path.hasPrefix("/") else { throw ConfigProblem("'\(path)' is not an absolute path") }
         return path
+    }
+}
+
+extension AgentConfig {
+    /// `[a-z_][a-z0-9_-]{0,31}`: what useradd takes without complaint. (Checked by hand: a Regex
+    /// literal links the regex engine, half a megabyte, into podagent.)
+    static func isLoginName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard let first = bytes.first, bytes.count <= 32, first == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) else { return false }
+        return bytes.dropFirst().allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
     }
 }

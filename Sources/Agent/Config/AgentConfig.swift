@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 
 /// podagent's configuration after every layer was applied: defaults < YAML file < `PODAGENT_*` environment < flags.
@@ -16,6 +25,9 @@ public struct AgentConfig: Sendable, Equatable {
         /// Open connections at most (also kept below the open-file limit); past it the connection that
         /// waited longest without a request is closed to make room.
         public var maxConnections = 1024
+        /// Event loop threads: they serve HTTP and, in `podagent run`, run every Swift task of the
+        /// agent (``ThreadBudget``), so the agent's threads do not grow with the host's cores.
+        public var threads = ThreadBudget.defaultThreads
     }
 
     /// How podagent logs.

@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import MiniYAML
+import PodAgentExtras
 
 /// Builds an ``AgentConfig`` from its layers: embedded defaults < YAML file < `PODAGENT_*` environment < flags.
 public struct ConfigLoader: Sendable {
@@ -72,28 +82,26 @@ enum YAMLConfigFile {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw AgentError(.invalidConfig, "\(path): cannot read the config file: \(error.localizedDescription)")
+            throw AgentError(.invalidConfig, "\(path): cannot read the config file: \(errorText(error))")
         }
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw AgentError(.invalidConfig, "\(path): not valid YAML: \(error)")
+            root = try YAMLParser.parse(text)
         } catch {
             throw AgentError(.invalidConfig, "\(path): not valid YAML: \(error)")
         }
         guard let root else { return [] }  // an empty file keeps every default
         guard case .mapping(let mapping) = root else {
-            throw AgentError(.invalidConfig, "\(path), line \(root.mark?.line ?? 1): the top level must be a mapping of keys")
+            throw AgentError(.invalidConfig, "\(path), line \(root.mark.line): the top level must be a mapping of keys")
         }
         var entries: [Entry] = []
         try flatten(mapping, prefix: "", path: path, into: &entries)
         return entries
     }
 
-    private static func flatten(_ mapping: Node.Mapping, prefix: String, path: String, into entries: inout [Entry]) throws(AgentError) {
+    private static func flatten(_ mapping: YAMLMapping, prefix: String, path: String, into entries: inout [Entry]) throws(AgentError) {
         for (keyNode, valueNode) in mapping {
-            let line = keyNode.mark?.line ?? 0
+            let line = keyNode.mark.line
             guard case .scalar(let keyScalar) = keyNode else {
                 throw AgentError(.invalidConfig, "\(path), line \(line): keys must be plain names")
             }
@@ -108,12 +116,12 @@ enum YAMLConfigFile {
         }
     }
 
-    private static func value(of node: Node, key: String, path: String) throws(AgentError) -> ConfigValue {
-        let line = node.mark?.line ?? 0
+    private static func value(of node: YAMLNode, key: String, path: String) throws(AgentError) -> ConfigValue {
+        let line = node.mark.line
         switch node {
         case .scalar(let scalar):
             return .scalar(scalar.string)
-        case .sequence(let sequence):
+        case .sequence(let sequence, _):
             var items: [String] = []
             for item in sequence {
                 guard case .scalar(let scalar) = item else {
@@ -122,7 +130,7 @@ enum YAMLConfigFile {
                 items.append(scalar.string)
             }
             return .list(items)
-        default:
+        case .mapping:
             throw AgentError(.invalidConfig, "\(path), line \(line): key '\(key)': expected a value or a list, got a mapping")
         }
     }

@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
+import PodAgentExtras
 
 /// One configuration key: its dotted YAML path, its environment variable, and how a value is applied.
 public struct ConfigSetting: Sendable {
@@ -21,7 +31,7 @@ public enum ConfigValue: Sendable {
 
     func int(in range: ClosedRange<Int>) throws(ConfigProblem) -> Int {
         let text = try string()
-        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+        guard let value = Int(text.trimmingSpace(newlines: false)) else {
             throw ConfigProblem("'\(text)' is not an integer")
         }
         guard range.contains(value) else {
@@ -32,7 +42,7 @@ public enum ConfigValue: Sendable {
 
     func seconds(in range: ClosedRange<Double>) throws(ConfigProblem) -> Double {
         let text = try string()
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite else {
+        guard let value = Double(text.trimmingSpace(newlines: false)), value.isFinite else {
             throw ConfigProblem("'\(text)' is not a number of seconds")
         }
         guard range.contains(value) else {
@@ -66,7 +76,7 @@ public enum ConfigValue: Sendable {
 
     func strings() -> [String] {
         switch self {
-        case .scalar(let value): value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case .scalar(let value): value.split(separator: ",").map { $0.trimmingSpace(newlines: false) }.filter { !$0.isEmpty }
         case .list(let values): values
         }
     }
@@ -95,6 +105,9 @@ public enum ConfigSchema {
         },
         ConfigSetting(key: "http.max_connections", environment: "PODAGENT_HTTP_MAX_CONNECTIONS", summary: "open HTTP connections at most") { config, value throws(ConfigProblem) in
             config.http.maxConnections = try value.int(in: 8...1_000_000)
+        },
+        ConfigSetting(key: "http.threads", environment: "PODAGENT_HTTP_THREADS", summary: "event loop threads (HTTP and the agent's tasks)") { config, value throws(ConfigProblem) in
+            config.http.threads = try value.int(in: ThreadBudget.threadRange)
         },
         ConfigSetting(key: "state_dir", environment: "PODAGENT_STATE_DIR", summary: "state directory") { config, value throws(ConfigProblem) in
             config.stateDir = try value.nonEmptyString()

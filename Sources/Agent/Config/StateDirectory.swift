@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// Chooses and prepares podagent's state directory.
 public enum StateDirectory {
@@ -22,21 +32,21 @@ public enum StateDirectory {
         if (try? create(varLib)) != nil, isWritableDirectory(varLib) {
             return Choice(path: varLib, warning: nil)
         }
-        let temporary = NSTemporaryDirectory() + "podagent-\(getuid())"
+        let temporary = temporaryDirectory() + "podagent-\(getuid())"
         try create(temporary)
         return Choice(path: temporary, warning: "neither \(workspace) nor \(varLib) is writable: state goes to \(temporary) and is lost on restart")
     }
 
     static func isWritableDirectory(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue && access(path, W_OK) == 0
+        var isDirectory = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory && access(path, W_OK) == 0
     }
 
     static func create(_ path: String) throws(AgentError) {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw AgentError(.invalidConfig, "state directory \(path): cannot be created: \(error.localizedDescription)")
+            throw AgentError(.invalidConfig, "state directory \(path): cannot be created: \(errorText(error))")
         }
         guard isWritableDirectory(path) else {
             throw AgentError(.invalidConfig, "state directory \(path): is not a writable directory")

@@ -1,6 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
-import Yams
+import MiniYAML
 
 /// `podagent diagnose`: a tar.gz for a bug report with the log tail, the configuration (secrets
 /// redacted), versions, manifests, the GPU report and recent failures.
@@ -19,11 +28,7 @@ public struct DiagnosticsBundle: Sendable {
 
     /// The default output name: `podagent-diagnose-<UTC time>.tar.gz` in the current directory.
     public static func defaultOutput(now: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return "podagent-diagnose-\(formatter.string(from: now)).tar.gz"
+        "podagent-diagnose-\(Timestamp.compact(now)).tar.gz"
     }
 
     /// Collects everything and writes the bundle to `output` whole or not at all (temporary file, fsync, rename).
@@ -31,14 +36,14 @@ public struct DiagnosticsBundle: Sendable {
     /// - Throws: ``AgentError`` when the staging directory, `tar` or the final rename fails.
     @discardableResult
     public func write(to output: String) async throws(AgentError) -> [String] {
-        let name = URL(fileURLWithPath: output).lastPathComponent.replacingOccurrences(of: ".tar.gz", with: "").replacingOccurrences(of: ".tgz", with: "")
-        let staging = NSTemporaryDirectory() + "podagent-diagnose-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let name = URL(fileURLWithPath: output).lastPathComponent.replacingLiteral(".tar.gz", with: "").replacingLiteral(".tgz", with: "")
+        let staging = temporaryDirectory() + "podagent-diagnose-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let root = staging + "/" + (name.isEmpty ? "podagent-diagnose" : name)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw AgentError(.system, "cannot create the staging directory \(root): \(error.localizedDescription)")
+            throw AgentError(.system, "cannot create the staging directory \(root): \(errorText(error))")
         }
         let files = try await collect(into: root)
         let temporary = "\(output).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -53,7 +58,7 @@ public struct DiagnosticsBundle: Sendable {
         }
         guard tar.status.succeeded else {
             unlink(temporary)
-            throw AgentError(.system, "tar \(tar.status): \(tar.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw AgentError(.system, "tar \(tar.status): \(tar.stderr.trimmingSpace())")
         }
         let fd = open(temporary, O_RDONLY | O_CLOEXEC)
         let synced = fd >= 0 && fsync(fd) == 0
@@ -111,7 +116,7 @@ public struct DiagnosticsBundle: Sendable {
             }
         }
         files["summary.txt"] = """
-            podagent diagnose, \(ISO8601DateFormatter().string(from: Date()))
+            podagent diagnose, \(Timestamp.seconds())
             state_dir: \(stateDir)
             plugins_dir: \(config.pluginsDir)
             log file: \(logPath ?? "off")
@@ -123,9 +128,9 @@ public struct DiagnosticsBundle: Sendable {
         for (relative, text) in files {
             let path = root + "/" + relative
             do {
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: PathNames.deletingLastComponent(path), withIntermediateDirectories: true)
             } catch {
-                throw AgentError(.system, "cannot create \(path): \(error.localizedDescription)")
+                throw AgentError(.system, "cannot create \(path): \(errorText(error))")
             }
             try AgentError.writing(AtomicFile.write(redactor.scrub(text), to: path, mode: 0o600))
         }
@@ -137,7 +142,7 @@ public struct DiagnosticsBundle: Sendable {
         var lines = ["podagent: \(PodAgentVersion.current)"]
         let osRelease = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
         let pretty = osRelease.split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
-        lines.append("os: \(pretty.map { $0.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "unknown")")
+        lines.append("os: \(pretty.map { $0.dropFirst("PRETTY_NAME=".count).trimming(charactersIn: "\"") } ?? "unknown")")
         lines.append("kernel: \(await command("uname", ["-srvm"]))")
         lines.append("python3: \(await command("python3", ["--version"]))")
         lines.append("sshd: \(await command("sshd", ["-V"], fallback: ("ssh", ["-V"])))")
@@ -155,7 +160,7 @@ public struct DiagnosticsBundle: Sendable {
             spec.environment = ProcessInfo.processInfo.environment.merging(["PATH": path + ":/usr/sbin:/sbin"]) { $1 }
         }
         if let output = try? await runner.run(spec, timeout: .seconds(10)) {
-            let text = (output.stdout + output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = (output.stdout + output.stderr).trimmingSpace()
             let first = text.split(separator: "\n").first.map(String.init) ?? ""
             // `sshd -V` is missing from older OpenSSH: it prints usage and exits non-zero.
             if output.status.succeeded || (first.hasPrefix("OpenSSH") && executable != "ssh") { return first.isEmpty ? "(no output)" : first }
@@ -177,21 +182,19 @@ public struct DiagnosticsBundle: Sendable {
 
     /// The scalar values of a YAML text by dotted key (nothing when it does not parse).
     static func yamlScalars(_ text: String) -> [(key: String, value: String)] {
-        guard let node = try? Yams.compose(yaml: text) else { return [] }
+        guard let node = try? YAMLParser.parse(text) else { return [] }
         var result: [(String, String)] = []
-        func walk(_ node: Node, _ prefix: String) {
+        func walk(_ node: YAMLNode, _ prefix: String) {
             switch node {
             case .mapping(let mapping):
                 for (key, value) in mapping {
                     let name = key.string ?? "?"
                     walk(value, prefix.isEmpty ? name : "\(prefix).\(name)")
                 }
-            case .sequence(let sequence):
+            case .sequence(let sequence, _):
                 for item in sequence { walk(item, prefix) }
             case .scalar(let scalar):
                 result.append((prefix, scalar.string))
-            default:
-                break
             }
         }
         walk(node, "")

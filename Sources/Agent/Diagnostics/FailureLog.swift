@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 import Synchronization
 
@@ -43,7 +52,7 @@ public final class FailureLog: Sendable {
     /// - Throws: ``AgentError`` `.system` when the file cannot be written (the record is still kept in memory).
     public func record(model: String, requestID: String, attempt: Int, kind: String, message: String, traceback: String?) throws(AgentError) {
         let record = FailureRecord(
-            time: ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]),
+            time: Timestamp.withFraction(),
             model: model, request_id: requestID, attempt: attempt, kind: kind, message: String(message.prefix(Self.messageLimit)),
             traceback: traceback.map { String($0.suffix(Self.tracebackLimit)) })
         let limit = self.limit

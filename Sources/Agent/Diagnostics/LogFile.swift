@@ -1,6 +1,16 @@
 import AgentAPI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
+import PodAgentExtras
 
 /// podagent's own log file (JSON lines) in the state directory, so `podagent diagnose` has a log tail
 /// to bundle even though the console log goes to stderr. Bounded: past ``maxBytes`` the file becomes
@@ -47,7 +57,7 @@ public final class LogFile: Sendable {
     /// The file podagent logs to: `log.file`, else `<state_dir>/podagent.log`; nil when set to `off`.
     public static func resolve(configured: String?, stateDir: String) -> String? {
         guard let configured else { return stateDir + "/" + defaultName }
-        let trimmed = configured.trimmingCharacters(in: .whitespaces)
+        let trimmed = configured.trimmingSpace(newlines: false)
         return ["", "off", "none", "false", "no"].contains(trimmed.lowercased()) ? nil : trimmed
     }
 

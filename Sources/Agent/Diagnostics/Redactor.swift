@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import PodAgentExtras
 
 /// Keeps secrets out of a diagnostics bundle: values of keys that look secret, and known secret values wherever they appear.
 public struct Redactor: Sendable {
@@ -23,7 +28,7 @@ public struct Redactor: Sendable {
     /// Remembers a secret value so ``scrub(_:)`` removes it anywhere. Values shorter than 4 characters are
     /// too common to replace blindly (their keys are still redacted).
     public mutating func add(secret value: String) {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmingSpace()
         if trimmed.count >= 4 { values.insert(trimmed) }
     }
 
@@ -31,7 +36,7 @@ public struct Redactor: Sendable {
     public func scrub(_ text: String) -> String {
         var result = text
         for value in values.sorted(by: { $0.count > $1.count }) {
-            result = result.replacingOccurrences(of: value, with: Self.placeholder)
+            result = result.replacingLiteral(value, with: Self.placeholder)
         }
         return result
     }
@@ -40,8 +45,8 @@ public struct Redactor: Sendable {
     public func redactYAML(_ text: String) -> String {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             guard let colon = line.firstIndex(of: ":") else { return String(line) }
-            let key = line[..<colon].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "-\"' "))
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let key = line[..<colon].trimmingSpace(newlines: false).trimming(charactersIn: "-\"' ")
+            let value = line[line.index(after: colon)...].trimmingSpace(newlines: false)
             guard Self.isSecret(key: key), !value.isEmpty else { return String(line) }
             return line[...colon] + " " + Self.placeholder
         }

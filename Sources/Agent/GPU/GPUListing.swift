@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What `podagent gpu --json` prints: the devices and every process holding memory on them, classified.
 public struct GPUListing: Sendable, Codable, Equatable {

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// `podagent gpu cleanup`: frees the GPU memory orphaned model workers hold.
 ///
@@ -71,10 +81,10 @@ public struct GPUOrphanCleanup: Sendable {
         }
         for orphan in result.orphans {
             let verb = result.dry_run ? "would kill" : (result.killed.contains(orphan.pid) ? "killed" : "did not kill")
-            lines.append("\(verb) pid \(orphan.pid) (\(orphan.worker ?? "?"), \(orphan.used_mib.map { String(format: "%.0f MiB", $0) } ?? "? MiB")): \(orphan.orphan_reason ?? "")")
+            lines.append("\(verb) pid \(orphan.pid) (\(orphan.worker ?? "?"), \(orphan.used_mib.map { "\(decimalText($0, decimals: 0)) MiB" } ?? "? MiB")): \(orphan.orphan_reason ?? "")")
         }
         if !result.dry_run, !result.orphans.isEmpty {
-            lines.append(String(format: "freed %.0f MiB", result.freed_mib))
+            lines.append("freed \(decimalText(result.freed_mib, decimals: 0)) MiB")
             if !result.remaining.isEmpty {
                 lines.append("still listed by the driver: \(result.remaining.map(String.init).joined(separator: ", "))")
             }

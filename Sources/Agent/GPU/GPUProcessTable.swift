@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// One process holding GPU memory, with what podagent knows about it: its process group and whether it is a model worker.
 public struct GPUProcessEntry: Sendable, Codable, Equatable {
@@ -77,8 +87,8 @@ public enum GPUProcessTable {
     public static func render(_ entries: [GPUProcessEntry], report: GPUReport) -> String {
         var lines: [String] = []
         for device in report.devices {
-            let used = device.memory_used_mib.map { String(format: "%.0f", $0) } ?? "?"
-            let total = device.memory_total_mib.map { String(format: "%.0f", $0) } ?? "?"
+            let used = device.memory_used_mib.map { decimalText($0, decimals: 0) } ?? "?"
+            let total = device.memory_total_mib.map { decimalText($0, decimals: 0) } ?? "?"
             lines.append("GPU \(device.index) \(device.name) \(device.uuid): \(used) / \(total) MiB used")
         }
         if entries.isEmpty {
@@ -92,7 +102,7 @@ public enum GPUProcessTable {
             if let reason = entry.orphan_reason { owner += ": \(reason)" }
             lines.append(pad([
                 String(entry.gpu), String(entry.pid), entry.process_group.map(String.init) ?? "-",
-                entry.used_mib.map { String(format: "%.0f", $0) } ?? "?", entry.name ?? "?", owner,
+                entry.used_mib.map { decimalText($0, decimals: 0) } ?? "?", entry.name ?? "?", owner,
             ], [3, 8, 8, 9, 20]))
         }
         return lines.joined(separator: "\n")
@@ -100,7 +110,7 @@ public enum GPUProcessTable {
 
     private static func pad(_ columns: [String], _ widths: [Int]) -> String {
         columns.enumerated().map { index, text in
-            index < widths.count ? text.padding(toLength: max(widths[index], text.count), withPad: " ", startingAt: 0) : text
+            index < widths.count ? text + String(repeating: " ", count: max(0, widths[index] - text.count)) : text
         }.joined(separator: " ")
     }
 }

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import PodAgentExtras
 import Synchronization
@@ -66,7 +75,7 @@ public final class GPUReclaimer: Sendable {
             }
         }
         record.duration_s = (ContinuousClock.now - started).inSeconds
-        record.time = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        record.time = Timestamp.withFraction()
         remember(record)
         return record
     }

@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
+import PodAgentExtras
 
 /// Reads GPUs through NVML, loaded at run time with `dlopen` so podagent starts on hosts without a driver.
 ///
@@ -93,12 +103,11 @@ public final class NVMLProbe: GPUProbe, Sendable {
         let outcome = OneShot<GPUReport>()
         return await withCheckedContinuation { continuation in
             outcome.arm(continuation)
-            let thread = Thread { [self] in
+            NativeThread.start(name: "podagent-nvml") { [self] in
                 let report = Self.readDevices(functions)
                 busy.withLock { $0 = false }
                 outcome.resume(report)
             }
-            thread.start()
             let timeout = self.timeout
             Task {
                 try? await Task.sleep(for: timeout)

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// Reads GPUs by running `nvidia-smi --query-gpu` and `--query-compute-apps` with CSV output.
 public struct NvidiaSMIProbe: GPUProbe {
@@ -45,7 +55,7 @@ public struct NvidiaSMIProbe: GPUProbe {
         do {
             let output = try await runner.run(spec, timeout: timeout)
             guard output.status.succeeded else {
-                let message = (output.stdout + output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+                let message = (output.stdout + output.stderr).trimmingSpace()
                 return .failure(QueryFailure("nvidia-smi \(output.status): \(message.isEmpty ? "no output" : String(message.prefix(300)))"))
             }
             return .success(output.stdout)
@@ -82,7 +92,7 @@ public struct NvidiaSMIProbe: GPUProbe {
 
     private static func rows(_ csv: String) -> [[String]] {
         csv.split(whereSeparator: \.isNewline).map { line in
-            line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpace(newlines: false) }
         }
     }
 

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// What podagent reads about other processes from `/proc`: state, parent, process group, name, environment.
 ///
@@ -50,7 +60,7 @@ public struct ProcFS: Sendable {
     /// The short command name (`/proc/<pid>/comm`).
     public func name(_ pid: pid_t) -> String? {
         guard let text = try? String(contentsOfFile: "\(root)/\(pid)/comm", encoding: .utf8) else { return nil }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.trimmingSpace()
     }
 
     /// The command line (`/proc/<pid>/cmdline`): the program and its arguments, or nil when unreadable.

@@ -1,4 +1,5 @@
 import Hummingbird
+import PodAgentExtras
 
 /// Requires `Authorization: Bearer <token>` on every route but the open ones.
 ///
@@ -27,7 +28,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw AgentError(.unauthorized, "the Authorization header must use the Bearer scheme")
         }
-        guard token.matches(parts[1].trimmingCharacters(in: .whitespaces)) else {
+        guard token.matches(parts[1].trimmingSpace(newlines: false)) else {
             throw AgentError(.unauthorized, "the bearer token is wrong")
         }
         return try await next(request, context)

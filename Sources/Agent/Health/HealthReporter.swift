@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Assembles `/health`'s report (less the models, which the inference handle adds) from the latest
 /// readings; nothing here waits on a driver or a child.

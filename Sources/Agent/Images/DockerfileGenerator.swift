@@ -1,4 +1,5 @@
 import Plugins
+import PodAgentExtras
 
 /// Writes a model's image recipe from its plugin manifest alone: the manifest's `versions`,
 /// `upstream` and `name` are the only model facts in it, so the checked-in recipes cannot drift from
@@ -323,7 +324,7 @@ struct ManifestFacts {
             }
         }
         if let torch = environment.packages.first(where: { $0.name == "torch" }), let local = torch.version.split(separator: "+").dropFirst().first {
-            let expected = "cu" + v.cuda.replacingOccurrences(of: ".", with: "")
+            let expected = "cu" + v.cuda.replacingLiteral(".", with: "")
             guard local == expected else {
                 throw fail("versions.cuda", "says \(v.cuda) but torch \(torch.version) is built for \(local)")
             }

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
 import PodAgentExtras
 
@@ -8,12 +17,12 @@ public enum ImageRecipes {
     /// Writes `text` to `path` whole or not at all, creating its folder.
     /// - Throws: ``AgentError`` `.system` naming the path.
     public static func write(_ text: String, to path: String) throws(AgentError) {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = PathNames.deletingLastComponent(path)
         if !folder.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             } catch {
-                throw AgentError(.system, "\(folder): cannot create the folder: \(error.localizedDescription)")
+                throw AgentError(.system, "\(folder): cannot create the folder: \(errorText(error))")
             }
         }
         try AgentError.writing(AtomicFile.write(text, to: path, mode: 0o644))

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Plugins
 
 /// One inference request after the HTTP layer checked it: `inputs` is a JSON object whose file paths

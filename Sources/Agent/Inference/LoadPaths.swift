@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
+import PodAgentExtras
 
 /// Where a repository `load` may take a model's config and checkpoint from: the model's plugin
 /// directory, the checkpoints directory and the data roots (symlinks resolved), or the directory of
@@ -12,9 +22,9 @@ struct LoadPaths: Sendable {
 
     /// The real path of `path` for `key` (`parameters.config`), or a 400 naming the key.
     func confine(_ path: String, key: String, manifest: PluginManifest) throws(AgentError) -> String {
-        let pluginDir = (manifest.sourcePath as NSString).deletingLastPathComponent
+        let pluginDir = PathNames.deletingLastComponent(manifest.sourcePath)
         // Only an absolute directory below the root: a config at "/x.py" must not open the whole file system.
-        let configDir = Optional((manifest.config as NSString).deletingLastPathComponent).flatMap { $0.hasPrefix("/") && $0 != "/" ? $0 : nil }
+        let configDir = Optional(PathNames.deletingLastComponent(manifest.config)).flatMap { $0.hasPrefix("/") && $0 != "/" ? $0 : nil }
         let places = "the model's plugin directory (\(pluginDir))" + (configDir.map { ", its configs' directory (\($0))" } ?? "")
             + ", the checkpoints directory (\(checkpointsDir)) or the data roots (\(dataRoots.joined(separator: ", ")))"
         let refused = AgentError(.invalidArgument, "\(key): '\(Self.shown(path))' is not a readable file inside \(places)")

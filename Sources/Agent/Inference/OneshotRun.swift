@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import PodAgentExtras
 
@@ -18,7 +27,7 @@ struct OneshotRun {
     }
 
     func run(requestID: String, inputs: Data, timeout: Duration) async -> Outcome {
-        let directory = NSTemporaryDirectory() + "podagent-oneshot-\(UUID().uuidString)"
+        let directory = temporaryDirectory() + "podagent-oneshot-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let input = "\(directory)/input.json"
         let output = "\(directory)/output.json"
@@ -38,7 +47,7 @@ struct OneshotRun {
                 }
             }
         } catch {
-            let reason = (error as? AgentError)?.message ?? error.localizedDescription
+            let reason = (error as? AgentError)?.message ?? errorText(error)
             return .failed(.protocolViolation("cannot prepare the request's folder \(directory): \(reason)"))
         }
         let (executable, arguments) = lease.plan.command(input: input, output: output)
@@ -111,9 +120,9 @@ extension OneshotRun {
     static func readRegularFile(_ path: String, owner: uid_t?) -> Data? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        let handle = DescriptorHandle(fileDescriptor: fd)
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, owner.map({ info.st_uid == $0 }) ?? true else { return nil }
-        return try? handle.readToEnd() ?? Data()
+        return handle.readToEnd()
     }
 }

@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
+import PodAgentExtras
 
 /// How one model's processes are started: the manifest's command with its placeholders filled in,
 /// and the environment of docs/worker-protocol.md.
@@ -14,7 +24,7 @@ struct WorkerLaunchPlan: Sendable {
     let checkpoint: String
 
     /// The folder holding the manifest.
-    var pluginDir: String { (manifest.sourcePath as NSString).deletingLastPathComponent }
+    var pluginDir: String { PathNames.deletingLastComponent(manifest.sourcePath) }
     var runtimeDir: String { "\(pluginsDir)/runtime" }
 
     /// The command with `{plugin_dir}`, `{runtime_dir}`, `{config}`, `{checkpoint}` (and, for oneshot
@@ -24,7 +34,7 @@ struct WorkerLaunchPlan: Sendable {
         if let input { values["{input}"] = input }
         if let output { values["{output}"] = output }
         var words = manifest.worker.command.map { word in
-            values.reduce(word) { $0.replacingOccurrences(of: $1.key, with: $1.value) }
+            values.reduce(word) { $0.replacingLiteral($1.key, with: $1.value) }
         }
         if let first = words.first, first == "python3" || first == "python" { words[0] = python }
         let executable = words.isEmpty ? python : words.removeFirst()

@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
+import PodAgentExtras
 
 /// Reads a worker's protocol stream (docs/worker-protocol.md): one JSON object per line, and after a
 /// line that declares tensor frames, the frames' bytes, read straight into typed buffers and put in
@@ -33,15 +43,14 @@ struct WorkerOutputReader {
     /// Reads the stream on a thread of its own until EOF, calling `item` for each message or
     /// violation, then `done`.
     static func start(
-        _ handle: FileHandle, limit: Int, item: @escaping @Sendable (Item) -> Void, done: @escaping @Sendable () -> Void = {}
+        _ handle: DescriptorHandle, limit: Int, item: @escaping @Sendable (Item) -> Void, done: @escaping @Sendable () -> Void = {}
     ) {
         let fd = handle.fileDescriptor
-        let thread = Thread {
+        NativeThread.start(name: "podagent-worker-out") {
             var reader = WorkerOutputReader(fd: fd, limit: limit)
             reader.run(item)
             done()
         }
-        thread.start()
     }
 
     private mutating func run(_ item: (Item) -> Void) {

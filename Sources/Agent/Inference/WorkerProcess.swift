@@ -1,5 +1,14 @@
 import CShims
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import Plugins
 import Synchronization
@@ -230,7 +239,7 @@ public actor WorkerProcess {
         guard let child else { return }
         if child.exitStatus == nil, let stdin = child.stdin {
             try? stdin.write(contentsOf: Data(#"{"type":"shutdown"}"#.utf8 + [UInt8(ascii: "\n")]))
-            try? stdin.close()
+            stdin.close()
         }
         await child.terminate(grace: launch.killGrace)
         continuation?.finish()

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
 
 /// One asynchronous job as stored in `<state_dir>/jobs/<id>.json`: what was asked (so it can run

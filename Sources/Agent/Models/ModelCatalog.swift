@@ -1,5 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Plugins
+import PodAgentExtras
 
 /// Every model plugin found in the plugins directory, and which of them the configuration enables.
 public struct ModelCatalog: Sendable {
@@ -22,8 +27,8 @@ public struct ModelCatalog: Sendable {
     /// an unknown parser or an unknown model name stops startup.
     /// - Throws: ``AgentError`` `.invalidConfig` naming the manifest file and key, or the unknown model.
     public static func load(config: AgentConfig) throws(AgentError) -> ModelCatalog {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: config.pluginsDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: config.pluginsDir, isDirectory: &isDirectory), isDirectory else {
             if config.models.isEmpty { return .empty }
             throw AgentError(.invalidConfig, "plugins_dir \(config.pluginsDir) does not exist, but models \(config.models.joined(separator: ", ")) are asked for")
         }

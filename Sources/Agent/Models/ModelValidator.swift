@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
+import PodAgentExtras
 
 /// The checks before inference (`podagent validate`, and at start for each enabled model): the config
 /// exists and its literal assignments agree with the manifest; the checkpoint exists, is readable and
@@ -88,7 +98,7 @@ public struct ModelValidator: Sendable {
             return (["cannot check the GPU: \(error.message)"], [])
         }
         guard output.status.succeeded, let report = try? JSONReader.parse(output.stdout, source: "podagent_gpu.py output") else {
-            let detail = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            let detail = output.stderr.trimmingSpace()
             return (["cannot check the GPU: \(gpuProbe) \(output.status)\(detail.isEmpty ? "" : ": \(detail.suffix(500))")"], [])
         }
         if let error = report["error"]?.stringValue {
@@ -123,7 +133,7 @@ public struct ModelValidator: Sendable {
             return ["cannot read config \(path): \(error.message)"]
         }
         guard output.status.succeeded else {
-            let reason = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            let reason = output.stderr.trimmingSpace()
             return [reason.isEmpty ? "config \(path): the config reader \(output.status)" : reason]
         }
         do {
@@ -135,17 +145,18 @@ public struct ModelValidator: Sendable {
     }
 
     func checkpointProblems(manifest: PluginManifest, path: String) async -> [String] {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return ["checkpoint \(path) does not exist"] }
-        guard !isDirectory.boolValue else { return ["checkpoint \(path) is a directory"] }
+        guard !isDirectory else { return ["checkpoint \(path) is a directory"] }
         guard FileManager.default.isReadableFile(atPath: path) else { return ["checkpoint \(path) is not readable"] }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        var info = stat()
+        let size = stat(path, &info) == 0 ? Int64(info.st_size) : 0
         guard size > 0 else { return ["checkpoint \(path) is empty"] }
         guard let expected = manifest.checkpoint.sha256 else { return [] }
         do {
             let output = try await runner.run(ProcessSpec(executable: "sha256sum", arguments: ["--", path]), timeout: timeout)
             guard output.status.succeeded, let digest = output.stdout.split(separator: " ").first.map(String.init)?.lowercased() else {
-                return ["checkpoint \(path): sha256sum \(output.status): \(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"]
+                return ["checkpoint \(path): sha256sum \(output.status): \(output.stderr.trimmingSpace())"]
             }
             if digest.hasPrefix("\\") { return ["checkpoint \(path): cannot digest a path with special characters"] }
             return digest == expected ? [] : ["checkpoint \(path) has sha256 \(digest), the manifest expects \(expected)"]

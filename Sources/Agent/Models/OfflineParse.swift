@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Plugins
 import PodAgentExtras
 
@@ -121,7 +130,7 @@ public struct OfflineParse: Sendable {
         let spec = ProcessSpec(executable: "python3", arguments: ["\(pluginsDir)/openlane_pickle.py", json, pickle])
         let output = try await runner.run(spec, timeout: .seconds(300))
         guard output.status.succeeded else {
-            throw AgentError(.system, "openlane_pickle.py \(output.status): \(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw AgentError(.system, "openlane_pickle.py \(output.status): \(output.stderr.trimmingSpace())")
         }
     }
 }

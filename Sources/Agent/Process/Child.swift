@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
 
 /// A running (or finished) child process started by the ``Supervisor``.
@@ -9,9 +18,9 @@ public final class Child: Sendable {
     /// The process group: the child's own pid when it was started in a new group.
     public let processGroup: pid_t?
     /// podagent's ends of the child's pipes, when the spec asked for them.
-    public let stdin: FileHandle?
-    public let stdout: FileHandle?
-    public let stderr: FileHandle?
+    public let stdin: DescriptorHandle?
+    public let stdout: DescriptorHandle?
+    public let stderr: DescriptorHandle?
 
     private struct State {
         var status: ExitStatus?
@@ -19,7 +28,7 @@ public final class Child: Sendable {
     }
     private let state = Mutex(State())
 
-    init(pid: pid_t, processGroup: pid_t?, stdin: FileHandle?, stdout: FileHandle?, stderr: FileHandle?) {
+    init(pid: pid_t, processGroup: pid_t?, stdin: DescriptorHandle?, stdout: DescriptorHandle?, stderr: DescriptorHandle?) {
         self.pid = pid
         self.processGroup = processGroup
         self.stdin = stdin

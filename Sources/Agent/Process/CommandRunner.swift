@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// Runs a short command to completion through the ``Supervisor``, with a deadline and bounded output.
 ///
@@ -59,23 +69,22 @@ public struct CommandRunner: Sendable {
 /// Blocking pipe reads on a thread of their own, so the cooperative pool never blocks.
 enum PipeReader {
     /// Reads until EOF, keeping at most `limit` bytes, decoded as UTF-8 (invalid bytes replaced).
-    static func readAll(_ handle: FileHandle?, limit: Int) async -> String {
+    static func readAll(_ handle: DescriptorHandle?, limit: Int) async -> String {
         guard let handle else { return "" }
         return await withCheckedContinuation { continuation in
-            let thread = Thread {
+            NativeThread.start(name: "podagent-pipe") {
                 var data = Data()
                 while let chunk = readChunk(handle.fileDescriptor) {
                     if data.count < limit { data.append(chunk.prefix(limit - data.count)) }
                 }
                 continuation.resume(returning: String(decoding: data, as: UTF8.self))
             }
-            thread.start()
         }
     }
 
     /// Calls `line` for each line until EOF, on a thread of its own; `done` after EOF.
-    static func forEachLine(_ handle: FileHandle, line: @escaping @Sendable (String) -> Void, done: @escaping @Sendable () -> Void = {}) {
-        let thread = Thread {
+    static func forEachLine(_ handle: DescriptorHandle, line: @escaping @Sendable (String) -> Void, done: @escaping @Sendable () -> Void = {}) {
+        NativeThread.start(name: "podagent-lines") {
             var buffer = Data()
             while let chunk = readChunk(handle.fileDescriptor) {
                 buffer.append(chunk)
@@ -87,7 +96,6 @@ enum PipeReader {
             if !buffer.isEmpty { line(String(decoding: buffer, as: UTF8.self)) }
             done()
         }
-        thread.start()
     }
 }
 

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Every process below podagent in the process tree, read from /proc: children it started,
 /// orphans re-parented to it as PID 1 or subreaper, and their descendants.

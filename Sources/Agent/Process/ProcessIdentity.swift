@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The user a child process runs as: uid, primary gid and supplementary groups, taken in the child
 /// before exec (``Supervisor/spawn(_:)``, `pa_spawn_as`), plus the account's name and home for the

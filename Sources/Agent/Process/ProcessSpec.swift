@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// What to run: everything podagent starts (sshd, model workers, the image's command, probes) is described by one of these.
 public struct ProcessSpec: Sendable {

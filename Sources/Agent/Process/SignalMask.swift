@@ -1,5 +1,14 @@
 import CShims
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The signals the supervisor's thread takes with `sigtimedwait` instead of letting them interrupt podagent.
 public enum SignalMask {

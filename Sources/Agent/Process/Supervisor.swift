@@ -1,7 +1,17 @@
 import CShims
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import Synchronization
+import PodAgentExtras
 
 /// The one owner of child processes: it spawns them, reaps them, and hands each exit to its ``Child``.
 ///
@@ -58,9 +68,7 @@ public final class Supervisor: Sendable {
             return !state.running
         }
         guard first else { return }
-        let thread = Thread { [self] in self.reaperLoop() }
-        thread.name = "podagent-reaper"
-        thread.start()
+        NativeThread.start(name: "podagent-reaper") { [self] in self.reaperLoop() }
     }
 
     /// Orphans reaped so far (processes this supervisor did not start).
@@ -131,7 +139,7 @@ public final class Supervisor: Sendable {
             guard rc == 0 else {
                 return .failure(AgentError(.spawnFailed, "\(path): \(String(cString: strerror(rc)))"))
             }
-            let handle = { (index: Int) in pipes[index].map { FileHandle(fileDescriptor: $0.parent, closeOnDealloc: true) } }
+            let handle = { (index: Int) in pipes[index].map { DescriptorHandle(fileDescriptor: $0.parent) } }
             let child = Child(
                 pid: pid, processGroup: spec.newProcessGroup ? pid : nil,
                 stdin: handle(0), stdout: handle(1), stderr: handle(2))

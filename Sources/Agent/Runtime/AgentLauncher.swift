@@ -1,6 +1,16 @@
 import CShims
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
+import Synchronization
 
 /// What `podagent run` does, as a library call: load the configuration, become a proper parent
 /// (PID 1 or child subreaper), start every service, and block until SIGTERM/SIGINT.

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// The public keys allowed to log in, gathered from `PUBLIC_KEY`, `SSH_PUBLIC_KEY` and `ssh.authorized_keys`.
 ///
@@ -50,9 +60,9 @@ public struct AuthorizedKeys: Sendable, Equatable {
     /// Adds every line of `text`; blank lines and `#` comments are ignored, duplicates kept once.
     public mutating func add(_ text: String, source: String) {
         // RunPod separates keys with newlines; some UIs turn them into literal "\n".
-        let normalized = text.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\r", with: "")
+        let normalized = text.replacingLiteral("\\n", with: "\n").replacingLiteral("\r", with: "")
         for (index, raw) in normalized.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingSpace(newlines: false)
             if line.isEmpty || line.hasPrefix("#") { continue }
             switch Self.parse(line) {
             case .success(let key):
@@ -96,7 +106,7 @@ public struct AuthorizedKeys: Sendable, Equatable {
         }
         if quoted { return .failure(Reason(message: "the options before the key have an unterminated quote")) }
         let options = String(characters[..<index])
-        let rest = String(characters[index...]).trimmingCharacters(in: .whitespaces)
+        let rest = String(characters[index...]).trimmingSpace(newlines: false)
         guard let type = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) else {
             return failure(noType: line)
         }

@@ -1,5 +1,14 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 extension SSHHostKey {
@@ -69,7 +78,7 @@ struct HostKeys: Sendable {
         guard output.status.succeeded else {
             unlink(temporary)
             unlink(temporary + ".pub")
-            throw AgentError(.system, "ssh-keygen -t \(type) failed (\(output.status)): \(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw AgentError(.system, "ssh-keygen -t \(type) failed (\(output.status)): \(output.stderr.trimmingSpace())")
         }
         chmod(temporary, 0o600)
         guard rename(temporary + ".pub", path + ".pub") == 0, rename(temporary, path) == 0 else {
@@ -82,7 +91,7 @@ struct HostKeys: Sendable {
     private func publicKey(of path: String) async throws(AgentError) -> SSHHostKey {
         let output = try await runner.run(ProcessSpec(executable: keygen, arguments: ["-y", "-f", path]), timeout: .seconds(30))
         guard output.status.succeeded, let key = SSHHostKey(publicKeyLine: output.stdout) else {
-            throw AgentError(.system, "\(path): cannot read the host key (\(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))); move it away to get a new one")
+            throw AgentError(.system, "\(path): cannot read the host key (\(output.stderr.trimmingSpace())); move it away to get a new one")
         }
         let existing = (try? String(contentsOfFile: path + ".pub", encoding: .utf8)).flatMap { SSHHostKey(publicKeyLine: $0) }
         if existing != key {

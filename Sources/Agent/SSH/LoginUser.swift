@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 /// The optional non-root login user: created when missing, with a home directory, an unusable
@@ -36,12 +45,12 @@ struct LoginUser: Sendable {
                 attempt = try await run("useradd", ["-m", "-s", "/bin/bash", "-U", name])
             }
             guard attempt.status.succeeded || Self.lookup(name) != nil else {
-                throw AgentError(.system, "cannot create user \(name): \(attempt.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                throw AgentError(.system, "cannot create user \(name): \(attempt.stderr.trimmingSpace())")
             }
             // "*" matches no password, so nobody can log in with one, yet the account is not locked.
             let password = try await run("usermod", ["-p", "*", name])
             guard password.status.succeeded else {
-                throw AgentError(.system, "cannot set an unusable password for \(name): \(password.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                throw AgentError(.system, "cannot set an unusable password for \(name): \(password.stderr.trimmingSpace())")
             }
             created = true
         }

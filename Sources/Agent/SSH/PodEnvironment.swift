@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 /// The pod's environment as SSH sessions should see it (CUDA paths, PYTHONPATH, RUNPOD_*), minus
@@ -34,7 +43,10 @@ struct PodEnvironment: Sendable {
     }
 
     static func keeps(_ name: String, hide: [String]) -> Bool {
-        guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else { return false }
+        // [A-Za-z_][A-Za-z0-9_]*: a name a shell can export.
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic),
+              name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) })
+        else { return false }
         let shared = sharedWithSessions.contains(name)
         if alwaysHidden.contains(name) || name.hasPrefix("SSH_") || (name.hasPrefix("PODAGENT_") && !shared) { return false }
         let upper = name.uppercased()
@@ -49,14 +61,14 @@ struct PodEnvironment: Sendable {
     func render() -> String {
         var text = "# Written by podagent at every start: the pod's environment for SSH sessions. Edits here are lost.\n"
         for (name, value) in variables {
-            text += "export \(name)='\(value.replacingOccurrences(of: "'", with: "'\\''"))'\n"
+            text += "export \(name)='\(value.replacingLiteral("'", with: "'\\''"))'\n"
         }
         return text
     }
 
     /// Rewrites the environment file atomically (never appends).
     func write(to path: String) throws(AgentError) {
-        try AgentError.writing(AtomicFile.ensureDirectory((path as NSString).deletingLastPathComponent, mode: 0o755))
+        try AgentError.writing(AtomicFile.ensureDirectory(PathNames.deletingLastComponent(path), mode: 0o755))
         try AgentError.writing(AtomicFile.write(render(), to: path, mode: 0o644))
     }
 
@@ -77,10 +89,10 @@ struct PodEnvironment: Sendable {
             do {
                 existing = try String(contentsOfFile: rcFile, encoding: .utf8)
             } catch {
-                throw AgentError(.system, "\(rcFile): cannot read: \(error.localizedDescription)")
+                throw AgentError(.system, "\(rcFile): cannot read: \(errorText(error))")
             }
         } else {
-            try AgentError.writing(AtomicFile.ensureDirectory((rcFile as NSString).deletingLastPathComponent, mode: 0o755))
+            try AgentError.writing(AtomicFile.ensureDirectory(PathNames.deletingLastComponent(rcFile), mode: 0o755))
         }
         let line = hookLine(envFile: envFile)
         let others = existing.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains(hookMarker) }

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 /// podagent's own sshd_config: hardened defaults, the extra `ssh.options`, validated with `sshd -t`
@@ -46,7 +55,7 @@ struct SSHDConfigFile: Sendable {
     func render() throws(AgentError) -> String {
         var extra: [(keyword: String, line: String)] = []
         for (index, raw) in settings.options.enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingSpace(newlines: false)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard !line.contains("\n") else {
                 throw AgentError(.invalidConfig, "ssh.options[\(index)]: one sshd_config line per entry")
@@ -88,8 +97,8 @@ struct SSHDConfigFile: Sendable {
         }
         guard output.status.succeeded else {
             unlink(candidate)
-            let message = (output.stderr + output.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
-                .replacingOccurrences(of: candidate, with: "sshd_config")
+            let message = (output.stderr + output.stdout).trimmingSpace()
+                .replacingLiteral(candidate, with: "sshd_config")
             throw AgentError(.invalidConfig, "sshd -t refused the configuration: \(message.isEmpty ? String(describing: output.status) : message)")
         }
         guard rename(candidate, path) == 0 else {

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import PodAgentExtras
 
 /// How sshd's state reaches /health, /metrics and the log.
@@ -30,7 +39,7 @@ extension SSHDService {
 
     /// "12.3" for a duration, for people.
     static func seconds(_ duration: Duration) -> String {
-        String(format: "%.1f", duration.inSeconds)
+        decimalText(duration.inSeconds, decimals: 1)
     }
 
     func report(state: String, ready: Bool, reason: String? = nil) {

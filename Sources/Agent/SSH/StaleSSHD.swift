@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
+import PodAgentExtras
 
 /// An sshd that an earlier podagent left running on our port, found through our pid file.
 ///
@@ -27,7 +37,7 @@ struct StaleSSHD: Sendable {
     @discardableResult
     func clear(grace: Duration = .seconds(2)) async -> Outcome {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8) else { return .none }
-        guard let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else {
+        guard let pid = pid_t(text.trimmingSpace()), pid > 1 else {
             unlink(pidFile)
             logger.notice("removed a damaged sshd pid file", metadata: ["file": "\(pidFile)"])
             return .removedPidFile(nil)
@@ -61,7 +71,7 @@ struct StaleSSHD: Sendable {
     /// with the same arguments on SIGHUP, so this holds for a reloaded one too).
     func isOurs(_ pid: pid_t) -> Bool {
         guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"),
-              (executable as NSString).lastPathComponent.hasPrefix("sshd"),
+              PathNames.lastComponent(executable).hasPrefix("sshd"),
               let arguments = proc.arguments(pid) else { return false }
         let words = arguments.joined(separator: " ").split(separator: " ").map(String.init)
         return zip(words, words.dropFirst()).contains { $0 == "-f" && $1 == configPath }

@@ -1,14 +1,25 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
+import Synchronization
 
 /// A few threads of podagent's own, for work that must not run on the cooperative pool: CPU-heavy
 /// work (parsing and decoding large bodies, writing uploads) that would stall every other request,
 /// and forking children (``SpawnThread``), whose parent-death signal follows the forking thread.
-/// The threads start on demand and never end.
-public final class BlockingPool: @unchecked Sendable {
-    // @unchecked: `jobs` and `started` are only touched with `condition` locked.
-    private let condition = NSCondition()
-    private var jobs: [@Sendable () -> Void] = []
-    private var started = 0
+/// The threads start on demand and never end: the pool's size is a fixed part of podagent's thread budget.
+public final class BlockingPool: Sendable {
+    private let state = Mutex<(jobs: [@Sendable () -> Void], started: Int)>(([], 0))
+    /// One signal per queued job; idle threads wait on it.
+    private let queued = DispatchSemaphore(value: 0)
     private let threads: Int
     private let name: String
 
@@ -34,43 +45,37 @@ public final class BlockingPool: @unchecked Sendable {
     /// Runs `work` on one of the pool's threads, blocking the caller until it is done (for short work
     /// that synchronous callers need, such as a fork).
     func runBlocking<T: Sendable>(_ work: @escaping @Sendable () -> T) -> T {
-        let box = ResultBox<T>()
+        let box = Mutex<T?>(nil)
         let done = DispatchSemaphore(value: 0)
         submit {
-            box.value = work()
+            let value = work()
+            box.withLock { $0 = value }
             done.signal()
         }
         done.wait()
-        guard let value = box.value else { preconditionFailure("\(name): a job ended without its result") }
+        guard let value = box.withLock({ $0 }) else { preconditionFailure("\(name): a job ended without its result") }
         return value
     }
 
     private func submit(_ job: @escaping @Sendable () -> Void) {
-        condition.lock()
-        jobs.append(job)
         // A thread per job up to the limit; idle threads wait for the next job.
-        if started < threads {
-            started += 1
-            let thread = Thread { [self] in loop() }
-            thread.name = threads == 1 ? name : "\(name)-\(started)"
-            thread.start()
+        let number: Int? = state.withLock { state in
+            state.jobs.append(job)
+            guard state.started < threads else { return nil }
+            state.started += 1
+            return state.started
         }
-        condition.signal()
-        condition.unlock()
+        if let number {
+            NativeThread.start(name: threads == 1 ? name : "\(name)-\(number)") { [self] in loop() }
+        }
+        queued.signal()
     }
 
-    private func loop() {
+    private func loop() -> Never {
         while true {
-            condition.lock()
-            while jobs.isEmpty { condition.wait() }
-            let job = jobs.removeFirst()
-            condition.unlock()
+            queued.wait()
+            let job = state.withLock { $0.jobs.removeFirst() }
             job()
         }
-    }
-
-    private final class ResultBox<T>: @unchecked Sendable {
-        // @unchecked: written on a pool thread before the semaphore is signalled, read after the wait.
-        var value: T?
     }
 }

@@ -1,5 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
+import Synchronization
+import PodAgentExtras
 
 /// Installs podagent's log handler: text lines or one JSON object per line, on stderr.
 public enum LogSetup {
@@ -29,20 +40,7 @@ public enum LogSetup {
     }
 
     private enum Bootstrap {
-        static let once = NSLockedBool()
-    }
-}
-
-/// A tiny lock-protected flag usable from a static context.
-final class NSLockedBool: @unchecked Sendable {
-    // @unchecked: every access goes through `lock`.
-    private let lock = NSLock()
-    private var value = false
-
-    func withLock<R>(_ body: (inout Bool) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
+        static let once = Mutex(false)
     }
 }
 
@@ -67,7 +65,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds]),
+            "time": Timestamp.withFraction(),
             "level": event.level.rawValue,
             "label": label,
             "message": "\(event.message)",

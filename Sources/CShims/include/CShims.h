@@ -65,4 +65,8 @@ int pa_pipe_cloexec(int fds[2]);
 /// Returns 0 or errno.
 int pa_install_noop_handler(int sig);
 
+/// mallopt(M_ARENA_MAX, arenas): glibc otherwise creates up to 8 arenas per core as threads
+/// allocate, each keeping freed memory. Returns 1 when glibc took the setting, 0 when not.
+int pa_limit_malloc_arenas(int arenas);
+
 #endif

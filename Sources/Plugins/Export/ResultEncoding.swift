@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension StandardResult {
     /// The result as JSON: sorted keys, so it is stable to diff and compare with goldens.

@@ -1,5 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import MiniYAML
+import PodAgentExtras
 
 /// Reads `plugin.yaml` files strictly: a missing key, a wrong type or an unknown key stops with an
 /// error naming the file, the key (and line) and the problem.
@@ -11,7 +21,7 @@ public enum ManifestLoader {
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         } catch {
-            throw PluginError(.io, "\(directory): cannot list the plugins directory: \(error.localizedDescription)")
+            throw PluginError(.io, "\(directory): cannot list the plugins directory: \(errorText(error))")
         }
         var manifests: [PluginManifest] = []
         var seen: [String: String] = [:]
@@ -38,11 +48,9 @@ public enum ManifestLoader {
 
     /// Parses manifest text; `path` names it in errors.
     public static func parse(_ text: String, path: String, registry: PluginRegistry = .standard) throws(PluginError) -> PluginManifest {
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw PluginError(.invalidManifest, "\(path): not valid YAML: \(yamlProblem(error))")
+            root = try YAMLParser.parse(text)
         } catch {
             throw PluginError(.invalidManifest, "\(path): not valid YAML: \(error)")
         }
@@ -55,14 +63,5 @@ public enum ManifestLoader {
             throw PluginError(.unknownParser, "\(path): key 'parser': unknown parser '\(manifest.parser)' (known: \(registry.parserNames.sorted().joined(separator: ", ")))")
         }
         return manifest
-    }
-
-    private static func yamlProblem(_ error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            "line \(mark.line), column \(mark.column): \(problem)"
-        default:
-            "\(error)"
-        }
     }
 }

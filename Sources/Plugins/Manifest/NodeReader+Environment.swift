@@ -1,8 +1,9 @@
-import Yams
+import MiniYAML
+import PodAgentExtras
 
 extension NodeReader {
     /// `environment`: the model's whole software environment (``PluginManifest/Environment``).
-    func environment(_ node: Node?) throws(PluginError) -> PluginManifest.Environment? {
+    func environment(_ node: YAMLNode?) throws(PluginError) -> PluginManifest.Environment? {
         guard let node else { return nil }
         let key = "environment"
         let top = try mapping(node, key, allowed: [
@@ -53,7 +54,7 @@ extension NodeReader {
     }
 
     private func list<T>(
-        _ top: Node.Mapping, _ parent: String, _ name: String, _ read: (Node, String) throws(PluginError) -> T
+        _ top: YAMLMapping, _ parent: String, _ name: String, _ read: (YAMLNode, String) throws(PluginError) -> T
     ) throws(PluginError) -> [T] {
         let (key, node) = child(top, parent, name)
         guard let node else { return [] }
@@ -63,7 +64,7 @@ extension NodeReader {
         return items
     }
 
-    private func package(_ node: Node, _ key: String) throws(PluginError) -> PluginManifest.Environment.Package {
+    private func package(_ node: YAMLNode, _ key: String) throws(PluginError) -> PluginManifest.Environment.Package {
         let map = try mapping(node, key, allowed: [
             "name", "version", "find_links", "index_url", "extra_index_url", "modules", "no_build_isolation", "cuda_architectures", "cite",
         ])
@@ -90,10 +91,10 @@ extension NodeReader {
     }
 
     /// TORCH_CUDA_ARCH_LIST entries: `8.0`, `8.6+PTX`.
-    private func architectures(_ map: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> [String]? {
+    private func architectures(_ map: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> [String]? {
         guard let values = try strings(map, parent, name, required: false) else { return nil }
         for value in values {
-            let parts = value.replacingOccurrences(of: "+PTX", with: "").split(separator: ".")
+            let parts = value.replacingLiteral("+PTX", with: "").split(separator: ".")
             guard parts.count == 2, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
                 throw fail("\(parent).\(name)", map[name], "expected architectures like 8.0 or 8.6+PTX, got '\(value)'")
             }
@@ -102,7 +103,7 @@ extension NodeReader {
     }
 
     /// A commit as a full 40-hex hash: an image is only built from exactly that code.
-    func fullCommit(_ map: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String {
+    func fullCommit(_ map: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> String {
         let commit = try string(map, parent, name).lowercased()
         guard commit.count == 40, commit.allSatisfy(\.isHexDigit) else {
             throw fail("\(parent).\(name)", map[name], "expected a full 40-hex commit hash, got '\(commit)'")
@@ -111,7 +112,7 @@ extension NodeReader {
     }
 
     /// A path inside the model's folder: relative, no `..`, no odd characters.
-    private func relativePath(_ map: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String {
+    private func relativePath(_ map: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> String {
         let path = try string(map, parent, name)
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard !path.hasPrefix("/"), !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),

@@ -1,15 +1,15 @@
-import Yams
+import MiniYAML
 
 /// Typed reads of YAML nodes whose errors name the file, the dotted key and its line.
 struct NodeReader {
     let path: String
 
-    func fail(_ key: String, _ node: Node?, _ problem: String) -> PluginError {
-        let line = node?.mark.map { " (line \($0.line))" } ?? ""
+    func fail(_ key: String, _ node: YAMLNode?, _ problem: String) -> PluginError {
+        let line = node.map { " (line \($0.mark.line))" } ?? ""
         return PluginError(.invalidManifest, "\(path): key '\(key)'\(line): \(problem)")
     }
 
-    func mapping(_ node: Node, _ key: String, allowed: Set<String>) throws(PluginError) -> Node.Mapping {
+    func mapping(_ node: YAMLNode, _ key: String, allowed: Set<String>) throws(PluginError) -> YAMLMapping {
         guard let mapping = node.mapping else { throw fail(key, node, "expected a mapping") }
         for (name, _) in mapping {
             guard let text = name.string, allowed.contains(text) else {
@@ -20,23 +20,23 @@ struct NodeReader {
         return mapping
     }
 
-    func child(_ mapping: Node.Mapping, _ parent: String, _ name: String) -> (String, Node?) {
+    func child(_ mapping: YAMLMapping, _ parent: String, _ name: String) -> (String, YAMLNode?) {
         (parent.isEmpty ? name : "\(parent).\(name)", mapping[name])
     }
 
-    func string(_ mapping: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String {
+    func string(_ mapping: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> String {
         let (key, node) = child(mapping, parent, name)
         guard let node else { throw fail(key, nil, "missing") }
         guard let scalar = node.scalar, !scalar.string.isEmpty else { throw fail(key, node, "expected a non-empty string") }
         return scalar.string
     }
 
-    func optionalString(_ mapping: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String? {
+    func optionalString(_ mapping: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> String? {
         guard mapping[name] != nil else { return nil }
         return try string(mapping, parent, name)
     }
 
-    func number(_ mapping: Node.Mapping, _ parent: String, _ name: String, default value: Double? = nil, range: ClosedRange<Double>) throws(PluginError) -> Double {
+    func number(_ mapping: YAMLMapping, _ parent: String, _ name: String, default value: Double? = nil, range: ClosedRange<Double>) throws(PluginError) -> Double {
         let (key, node) = child(mapping, parent, name)
         guard let node else {
             if let value { return value }
@@ -47,7 +47,7 @@ struct NodeReader {
         return number
     }
 
-    func integer(_ mapping: Node.Mapping, _ parent: String, _ name: String, default value: Int, range: ClosedRange<Int>) throws(PluginError) -> Int {
+    func integer(_ mapping: YAMLMapping, _ parent: String, _ name: String, default value: Int, range: ClosedRange<Int>) throws(PluginError) -> Int {
         let (key, node) = child(mapping, parent, name)
         guard let node else { return value }
         guard let number = node.int else { throw fail(key, node, "expected an integer, got '\(node.string ?? "?")'") }
@@ -55,14 +55,14 @@ struct NodeReader {
         return number
     }
 
-    func flag(_ mapping: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> Bool {
+    func flag(_ mapping: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> Bool {
         let (key, node) = child(mapping, parent, name)
         guard let node else { return false }
         guard let value = node.bool else { throw fail(key, node, "expected true or false, got '\(node.string ?? "?")'") }
         return value
     }
 
-    func strings(_ mapping: Node.Mapping, _ parent: String, _ name: String, required: Bool = true) throws(PluginError) -> [String]? {
+    func strings(_ mapping: YAMLMapping, _ parent: String, _ name: String, required: Bool = true) throws(PluginError) -> [String]? {
         let (key, node) = child(mapping, parent, name)
         guard let node else {
             if required { throw fail(key, nil, "missing") }
@@ -77,7 +77,7 @@ struct NodeReader {
         return result
     }
 
-    func numbers(_ mapping: Node.Mapping, _ parent: String, _ name: String, count: Int) throws(PluginError) -> [Double] {
+    func numbers(_ mapping: YAMLMapping, _ parent: String, _ name: String, count: Int) throws(PluginError) -> [Double] {
         let (key, node) = child(mapping, parent, name)
         guard let node else { throw fail(key, nil, "missing") }
         guard let sequence = node.sequence, sequence.count == count else { throw fail(key, node, "expected a list of \(count) numbers") }
@@ -90,7 +90,7 @@ struct NodeReader {
     }
 
     /// `worker.options`: a mapping of plain values (numbers, booleans, strings, lists of them).
-    func options(_ node: Node?) throws(PluginError) -> [String: JSONValue] {
+    func options(_ node: YAMLNode?) throws(PluginError) -> [String: JSONValue] {
         guard let node else { return [:] }
         guard let mapping = node.mapping else { throw fail("worker.options", node, "expected a mapping") }
         var result: [String: JSONValue] = [:]
@@ -101,7 +101,7 @@ struct NodeReader {
         return result
     }
 
-    private func plain(_ node: Node, key: String) throws(PluginError) -> JSONValue {
+    private func plain(_ node: YAMLNode, key: String) throws(PluginError) -> JSONValue {
         if let sequence = node.sequence {
             var items: [JSONValue] = []
             for item in sequence { items.append(try plain(item, key: key)) }
@@ -117,7 +117,7 @@ struct NodeReader {
         return .string(scalar.string)
     }
 
-    func manifest(_ root: Node) throws(PluginError) -> PluginManifest {
+    func manifest(_ root: YAMLNode) throws(PluginError) -> PluginManifest {
         let top = try mapping(root, "", allowed: [
             "name", "version", "parser", "tasks", "upstream", "config", "checkpoint", "class_names", "map_class_names",
             "default_score_threshold", "point_cloud_range", "versions", "worker", "timeout_seconds", "retries", "config_checks",
@@ -133,24 +133,24 @@ struct NodeReader {
             tasks.append(kind)
         }
         // A synthetic model (Demo) has no upstream, files or software stack: those keys may be left out.
-        let upstreamNode = top["upstream"] ?? (synthetic ? Node.mapping([:]) : nil)
+        let upstreamNode = top["upstream"] ?? (synthetic ? YAMLNode.mapping(YAMLMapping(mark: top.mark)) : nil)
         guard let upstreamNode else { throw fail("upstream", nil, "missing") }
         let upstream = try mapping(upstreamNode, "upstream", allowed: ["repository", "commit"])
         let commit = synthetic && upstream["commit"] == nil ? "" : try string(upstream, "upstream", "commit")
         guard synthetic && commit.isEmpty || commit.count >= 7 && commit.allSatisfy(\.isHexDigit) else {
             throw fail("upstream.commit", upstream["commit"], "expected a commit hash of at least 7 hex digits, got '\(commit)'")
         }
-        let checkpointNode = top["checkpoint"] ?? (synthetic ? Node.mapping([:]) : nil)
+        let checkpointNode = top["checkpoint"] ?? (synthetic ? YAMLNode.mapping(YAMLMapping(mark: top.mark)) : nil)
         guard let checkpointNode else { throw fail("checkpoint", nil, "missing") }
         let checkpoint = try mapping(checkpointNode, "checkpoint", allowed: ["file", "sha256"])
         let sha = try optionalString(checkpoint, "checkpoint", "sha256")?.lowercased()
         if let sha, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
             throw fail("checkpoint.sha256", checkpoint["sha256"], "expected 64 hex digits")
         }
-        let versionsNode = top["versions"] ?? (synthetic ? Node.mapping([:]) : nil)
+        let versionsNode = top["versions"] ?? (synthetic ? YAMLNode.mapping(YAMLMapping(mark: top.mark)) : nil)
         guard let versionsNode else { throw fail("versions", nil, "missing") }
         let versions = try mapping(versionsNode, "versions", allowed: ["pytorch", "cuda", "mmcv", "mmdet3d", "mmdet", "base_image"])
-        func required(_ map: Node.Mapping, _ parent: String, _ name: String) throws(PluginError) -> String {
+        func required(_ map: YAMLMapping, _ parent: String, _ name: String) throws(PluginError) -> String {
             if synthetic && map[name] == nil { return "" }
             return try string(map, parent, name)
         }

@@ -1,3 +1,5 @@
+import PodAgentExtras
+
 extension PluginManifest {
     /// A model's whole software environment, as its upstream repository's install instructions
     /// state it at the pinned commit: what `podagent image dockerfile` builds (docs/images.md).
@@ -47,7 +49,7 @@ extension PluginManifest {
             public var cite: String
 
             /// The modules this package provides.
-            public var providedModules: [String] { modules ?? [name.lowercased().replacingOccurrences(of: "-", with: "_")] }
+            public var providedModules: [String] { modules ?? [name.lowercased().replacingLiteral("-", with: "_")] }
 
             enum CodingKeys: String, CodingKey {
                 case name, version, modules, cite

@@ -1,6 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Hummingbird
 import Plugins
+import PodAgentExtras
 
 /// Running models: native `POST /models/{name}/infer`, and the Open Inference Protocol's
 /// `GET /v2/models/{name}/ready` and `POST /v2/models/{name}/infer`.
@@ -100,7 +110,7 @@ enum InferenceHeaders {
         if let contentType { fields[.contentType] = contentType }
         if let name = requestIDName, isToken(id) { fields[name] = id }
         if let name = attemptsName { fields[name] = String(outcome.attempts) }
-        if let name = gpuMemoryName, let memory = outcome.gpuMemoryMiB { fields[name] = String(format: "%.1f", memory) }
+        if let name = gpuMemoryName, let memory = outcome.gpuMemoryMiB { fields[name] = decimalText(memory, decimals: 1) }
         return fields
     }
 }

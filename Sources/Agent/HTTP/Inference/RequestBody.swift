@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Hummingbird
 import Plugins
 
@@ -21,7 +25,7 @@ enum RequestBody {
 
     /// Rewrites the reader's "at byte N" as "at line L, column C (byte N)".
     static func withLineAndColumn(_ message: String, data: Data) -> String {
-        guard let range = message.range(of: "at byte ") else { return message }
+        guard let range = message.firstRange(of: "at byte ") else { return message }
         let digits = message[range.upperBound...].prefix { $0.isNumber }
         guard let offset = Int(digits), offset <= data.count else { return message }
         var line = 1

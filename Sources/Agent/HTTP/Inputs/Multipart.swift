@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import PodAgentExtras
 
 /// A strict `multipart/form-data` reader (RFC 7578): every part needs a `Content-Disposition: form-data`
 /// header with a unique `name`; the body must end with the closing delimiter.
@@ -21,12 +26,12 @@ struct MultipartForm: Sendable {
     /// The boundary of a `multipart/form-data` content type; nil when the content type is another one.
     /// - Throws: ``AgentError`` `.invalidArgument` for multipart without a usable boundary.
     static func boundary(contentType: String) throws(AgentError) -> String? {
-        let pieces = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        let pieces = contentType.split(separator: ";").map { $0.trimmingSpace(newlines: false) }
         guard let type = pieces.first, type.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() {
             let pair = piece.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else { continue }
-            var value = pair[1].trimmingCharacters(in: .whitespaces)
+            guard pair.count == 2, pair[0].trimmingSpace(newlines: false).lowercased() == "boundary" else { continue }
+            var value = pair[1].trimmingSpace(newlines: false)
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
             guard (1...70).contains(value.utf8.count) else {
                 throw AgentError(.invalidArgument, "multipart/form-data: the boundary must be 1 to 70 characters")
@@ -81,8 +86,8 @@ struct MultipartForm: Sendable {
             guard let colon = line.firstIndex(of: ":") else {
                 throw AgentError(.invalidArgument, "multipart/form-data: part \(index): malformed header line '\(line.prefix(80))'")
             }
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].trimmingSpace(newlines: false).lowercased()
+            let value = line[line.index(after: colon)...].trimmingSpace(newlines: false)
             switch name {
             case "content-disposition": disposition = value
             case "content-type": contentType = value
@@ -124,10 +129,10 @@ struct MultipartForm: Sendable {
             }
         }
         pieces.append(current)
-        let type = pieces.first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let type = pieces.first?.trimmingSpace(newlines: false).lowercased() ?? ""
         var parameters: [String: String] = [:]
         for piece in pieces.dropFirst() {
-            let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = piece.split(separator: "=", maxSplits: 1).map { $0.trimmingSpace(newlines: false) }
             guard pair.count == 2 else { continue }
             parameters[pair[0].lowercased()] = pair[1]
         }

@@ -1,4 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import PodAgentExtras
 
 /// Where uploaded input files live while their request runs: `<state_dir>/uploads/<request id>/`.
 ///
@@ -35,7 +45,7 @@ struct UploadArea: Sendable {
     static func sharedRoot(stateDir: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: a stable name per state directory
         for byte in stateDir.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
-        let temporary = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
+        let temporary = temporaryDirectory()
         let path = temporary + "podagent-uploads-" + String(hash, radix: 16)
         if mkdir(path, 0o711) == 0 || errno == EEXIST {
             var info = stat()
@@ -70,7 +80,7 @@ struct UploadArea: Sendable {
             let owner = try workerUser?.identity()
             if !created {
                 // The request's directory and its parent, `<state_dir>/uploads`, which may not exist yet.
-                for directory in [(path as NSString).deletingLastPathComponent, path] {
+                for directory in [PathNames.deletingLastComponent(path), path] {
                     if mkdir(directory, 0o700) != 0, errno != EEXIST {
                         throw AgentError.file("cannot create the upload directory \(directory)", errno: errno)
                     }
@@ -126,7 +136,7 @@ struct UploadArea: Sendable {
         static func safeName(_ filename: String?) -> String {
             let base = (filename ?? "").split(separator: "/").last.map(String.init) ?? ""
             let cleaned = String(base.unicodeScalars.map { scalar -> Character in
-                let allowed = CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII || "._-".unicodeScalars.contains(scalar)
+                let allowed = scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) || "._-".unicodeScalars.contains(scalar)
                 return allowed ? Character(scalar) : "_"
             }.prefix(100))
             return cleaned.isEmpty || cleaned.allSatisfy({ $0 == "." }) ? "upload" : cleaned

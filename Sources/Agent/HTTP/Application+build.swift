@@ -13,6 +13,7 @@ extension PodAgent {
         MetricsController(agent: self).addRoutes(to: root)
         ModelsController(agent: self).addRoutes(to: root)
         InferenceController(agent: self).addRoutes(to: root)
+        TritonController(inference: inference, models: models, bodyIntake: bodyIntake).addRoutes(to: root)
         RepositoryController(agent: self).addRoutes(to: root)
         JobsController(agent: self).addRoutes(to: root)
         SSHController(hostKeys: hostKeys).addRoutes(to: root)

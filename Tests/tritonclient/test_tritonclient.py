@@ -27,7 +27,14 @@ from tritonclient.utils import InferenceServerException
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BINARY = os.environ.get("PODAGENT_BIN", os.path.join(ROOT, ".build", "debug", "podagent"))
 TOKEN = "tok-" + uuid.uuid4().hex
-AUTH = {"Authorization": "Bearer " + TOKEN}
+
+
+def auth():
+    """A fresh headers dict per call: tritonclient's infer writes Inference-Header-Content-Length into
+    the dict it is given, so a shared one would carry a binary request's length into the next call."""
+    return {"Authorization": "Bearer " + TOKEN}
+
+
 # The workers run as an unprivileged user (tests run as root): the system's Python, with numpy.
 WORKER_PYTHON = "/usr/bin/python3"
 
@@ -63,7 +70,7 @@ def setUpModule():
         raise RuntimeError("podagent did not start:\n" + "".join(lines))
     AGENT["url"] = f"127.0.0.1:{port[0]}"
     client = httpclient.InferenceServerClient(AGENT["url"])
-    wait_until(lambda: client.is_model_ready("Demo", headers=AUTH), "the Demo model to be ready")
+    wait_until(lambda: client.is_model_ready("Demo", headers=auth()), "the Demo model to be ready")
 
 
 def tearDownModule():
@@ -116,7 +123,7 @@ def raw_post(path, body, headers):
     host, port = AGENT["url"].split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
-        connection.request("POST", path, body=body, headers={**AUTH, **headers})
+        connection.request("POST", path, body=body, headers={**auth(), **headers})
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -141,16 +148,16 @@ class TritonClientTests(unittest.TestCase):
         self.client.close()
 
     def infer(self, inputs, **kwargs):
-        return self.client.infer("Demo", inputs, headers=AUTH, **kwargs)
+        return self.client.infer("Demo", inputs, headers=auth(), **kwargs)
 
     def test_live_ready_and_server_metadata_list_the_extensions_served(self):
         self.assertTrue(self.client.is_server_live())
         self.assertTrue(self.client.is_server_ready())
-        metadata = self.client.get_server_metadata(headers=AUTH)
+        metadata = self.client.get_server_metadata(headers=auth())
         self.assertEqual(metadata["name"], "podagent")
         for extension in ("binary_tensor_data", "model_configuration", "statistics"):
             self.assertIn(extension, metadata["extensions"])
-        self.assertTrue(self.client.is_model_ready("Demo", headers=AUTH))
+        self.assertTrue(self.client.is_model_ready("Demo", headers=auth()))
 
     def test_without_the_token_the_client_gets_401(self):
         with self.assertRaises(InferenceServerException) as caught:
@@ -158,22 +165,22 @@ class TritonClientTests(unittest.TestCase):
         self.assertEqual(caught.exception.status(), "401")
 
     def test_model_metadata_names_exactly_what_infer_answers(self):
-        metadata = self.client.get_model_metadata("Demo", headers=AUTH)
+        metadata = self.client.get_model_metadata("Demo", headers=auth())
         self.assertEqual(metadata["name"], "Demo")
         self.assertEqual(metadata["inputs"], [{"name": "sample", "datatype": "BYTES", "shape": [1]}])
         self.assertEqual(metadata["outputs"], [{"name": "result", "datatype": "BYTES", "shape": [1]}])
         answer = self.infer([sample_input({"sample_id": "meta"}, binary=False)])
         self.assertEqual([output["name"] for output in answer.get_response()["outputs"]], [o["name"] for o in metadata["outputs"]])
         version = metadata["versions"][0]
-        versioned = self.client.infer("Demo", [sample_input({"sample_id": "meta"}, binary=True)], model_version=version, headers=AUTH)
+        versioned = self.client.infer("Demo", [sample_input({"sample_id": "meta"}, binary=True)], model_version=version, headers=auth())
         self.assertEqual(without_timings(result_of(versioned)), without_timings(result_of(answer)))
         with self.assertRaises(InferenceServerException) as caught:
-            self.client.infer("Demo", [sample_input({"sample_id": "meta"}, binary=True)], model_version="999", headers=AUTH)
+            self.client.infer("Demo", [sample_input({"sample_id": "meta"}, binary=True)], model_version="999", headers=auth())
         self.assertEqual(caught.exception.status(), "404")
         self.assertIn("999", caught.exception.message())
 
     def test_model_config(self):
-        config = self.client.get_model_config("Demo", headers=AUTH)
+        config = self.client.get_model_config("Demo", headers=auth())
         self.assertEqual(config["name"], "Demo")
         self.assertEqual(config["max_batch_size"], 0)
         self.assertEqual(config["input"], [{"name": "sample", "data_type": "TYPE_STRING", "dims": [1]}])
@@ -181,9 +188,13 @@ class TritonClientTests(unittest.TestCase):
         self.assertEqual(sum(group["count"] for group in config["instance_group"]), 1, config)
         self.assertEqual(config["instance_group"][0]["kind"], "KIND_CPU")
         self.assertEqual(config["parameters"]["state"]["string_value"], "READY")
-        self.assertIn("boxes_3d", config["parameters"]["model_outputs"]["string_value"])
+        self.assertEqual(config["parameters"]["model_outputs"]["string_value"], "raw BYTES [1]")
+        # A model that is not served still has its configuration; its own tensors are named there.
+        petr = self.client.get_model_config("PETR", headers=auth())
+        self.assertEqual(petr["output"], config["output"])
+        self.assertIn("boxes_3d FP32 [-1, 9]", petr["parameters"]["model_outputs"]["string_value"])
         with self.assertRaises(InferenceServerException) as caught:
-            self.client.get_model_config("yolo", headers=AUTH)
+            self.client.get_model_config("yolo", headers=auth())
         self.assertEqual(caught.exception.status(), "404")
 
     def test_infer_with_json_tensors(self):
@@ -197,7 +208,7 @@ class TritonClientTests(unittest.TestCase):
         result = result_of(answer)
         self.assertEqual(result["meta"]["model"], "Demo")
         self.assertEqual(result["meta"]["sample_id"], "json-1")
-        self.assertGreater(len(result["detections_3d"]), 0)
+        self.assertGreater(len(result["detections"]), 0)
 
     def test_infer_with_binary_tensors_in_and_out_matches_the_json_answer(self):
         for raw_format in ("petr", "topomlp"):
@@ -241,7 +252,7 @@ class TritonClientTests(unittest.TestCase):
 
     def test_statistics_count_successes_failures_and_durations(self):
         def demo_stats():
-            stats = self.client.get_inference_statistics("Demo", headers=AUTH)["model_stats"]
+            stats = self.client.get_inference_statistics("Demo", headers=auth())["model_stats"]
             self.assertEqual([entry["name"] for entry in stats], ["Demo"])
             return stats[0]
 
@@ -249,10 +260,10 @@ class TritonClientTests(unittest.TestCase):
         started_ms = int(time.time() * 1000)
         # Eight at once through the client's pool: the counters are shared by concurrent requests.
         pending = [
-            self.client.async_infer("Demo", [sample_input({"sample_id": f"stats-{i}"}, binary=i % 2 == 0)], headers=AUTH)
+            self.client.async_infer("Demo", [sample_input({"sample_id": f"stats-{i}"}, binary=i % 2 == 0)], headers=auth())
             for i in range(8)]
         for request in pending:
-            self.assertGreater(len(result_of(request.get_result())["detections_3d"]), 0)
+            self.assertGreater(len(result_of(request.get_result())["detections"]), 0)
         with self.assertRaises(InferenceServerException) as caught:
             self.infer([sample_input({"sample_id": "stats-fail"}, binary=True)], parameters={"fail": "error"})
         self.assertIn("injected model failure", caught.exception.message())
@@ -271,22 +282,22 @@ class TritonClientTests(unittest.TestCase):
         self.assertLessEqual(infer_ns, success_ns, "the model's time is part of the request's")
         self.assertGreaterEqual(after["last_inference"], started_ms - 1000)
         self.assertEqual(after["batch_stats"][0]["batch_size"], 1)
-        everything = self.client.get_inference_statistics(headers=AUTH)["model_stats"]
+        everything = self.client.get_inference_statistics(headers=auth())["model_stats"]
         self.assertIn("Demo", [entry["name"] for entry in everything])
         self.assertIn("PETR", [entry["name"] for entry in everything], "every model of the catalog, served or not")
 
     def test_zz_repository_unload_and_load(self):
         # Named to run last in this class: it takes the model away for a while.
-        index = self.client.get_model_repository_index(headers=AUTH)
+        index = self.client.get_model_repository_index(headers=auth())
         self.assertIn("Demo", [entry["name"] for entry in index])
-        self.client.unload_model("Demo", headers=AUTH)
-        wait_until(lambda: not self.client.is_model_ready("Demo", headers=AUTH), "Demo to be unloaded")
+        self.client.unload_model("Demo", headers=auth())
+        wait_until(lambda: not self.client.is_model_ready("Demo", headers=auth()), "Demo to be unloaded")
         with self.assertRaises(InferenceServerException) as caught:
             self.infer([sample_input({"sample_id": "unloaded"}, binary=True)])
         self.assertIn(caught.exception.status(), ("503", "400", "409"))
-        self.client.load_model("Demo", headers=AUTH)
-        wait_until(lambda: self.client.is_model_ready("Demo", headers=AUTH), "Demo to be loaded again")
-        self.assertGreater(len(result_of(self.infer([sample_input({"sample_id": "back"}, binary=True)]))["detections_3d"]), 0)
+        self.client.load_model("Demo", headers=auth())
+        wait_until(lambda: self.client.is_model_ready("Demo", headers=auth()), "Demo to be loaded again")
+        self.assertGreater(len(result_of(self.infer([sample_input({"sample_id": "back"}, binary=True)]))["detections"]), 0)
 
 
 class HostileBinaryRequestTests(unittest.TestCase):
@@ -360,12 +371,12 @@ class HostileBinaryRequestTests(unittest.TestCase):
             pose.set_data_from_numpy(np.zeros((4, 4), dtype=np.float32), binary_data=True)
             pose.set_shape([4, 5])
             with self.assertRaises(InferenceServerException) as caught:
-                client.infer("Demo", [sample_input({"sample_id": "x"}, binary=True), pose], headers=AUTH)
+                client.infer("Demo", [sample_input({"sample_id": "x"}, binary=True), pose], headers=auth())
             self.assertEqual(caught.exception.status(), "400")
             self.assertIn("inputs[1] (ego_pose)", caught.exception.message())
             # The agent is still serving after every hostile request.
             self.assertTrue(client.is_server_live())
-            answer = client.infer("Demo", [sample_input({"sample_id": "after"}, binary=True)], headers=AUTH)
+            answer = client.infer("Demo", [sample_input({"sample_id": "after"}, binary=True)], headers=auth())
             self.assertEqual(result_of(answer)["meta"]["sample_id"], "after")
         finally:
             client.close()

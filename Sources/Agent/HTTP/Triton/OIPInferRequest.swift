@@ -32,7 +32,12 @@ struct OIPInferRequest: Sendable {
             }
             binaryStart = length
         }
-        let document = try RequestBody.json(body.prefix(binaryStart), source: headerLength == nil ? "request body" : "request body (JSON header)")
+        let document: JSONValue
+        do {
+            document = try RequestBody.json(body.prefix(binaryStart), source: headerLength == nil ? "request body" : "request body (JSON header)")
+        } catch where headerLength == nil && error.message.contains("after the document") {
+            throw AgentError(.invalidArgument, error.message + " (binary tensor data after the JSON needs the \(Self.headerName) header: the JSON's length in bytes)")
+        }
         guard case .object(let members) = document else {
             throw AgentError(.invalidArgument, "request body: expected a JSON object, got \(document.kind)")
         }

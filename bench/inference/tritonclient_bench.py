@@ -39,14 +39,14 @@ def call(client, token, size, sample, binary):
     result = json.loads(element)
     latency = time.perf_counter() - start
     timings = result["meta"]["timings_seconds"]
-    return latency, timings
+    return latency, timings, len(element)
 
 
 def summary(rows):
     latencies = [r[0] for r in rows]
     overheads = [r[0] - r[1]["inference_s"] for r in rows]
     return {"requests": len(rows), "median_ms": statistics.median(latencies) * 1000, "p90_ms": pct(latencies, 0.9) * 1000,
-            "overhead_median_ms": statistics.median(overheads) * 1000}
+            "overhead_median_ms": statistics.median(overheads) * 1000, "result_bytes": rows[-1][2]}
 
 
 def main():
@@ -73,13 +73,13 @@ def main():
         client.close()
     finally:
         agent.stop()
-    print("| result size | output form | requests | median ms | p90 ms | overhead median ms | JSON / binary (median) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| result size | output form | result bytes | requests | median ms | p90 ms | overhead median ms | JSON / binary (median) |")
+    print("|---|---|---|---|---|---|---|---|")
     for size, forms in results.items():
         ratio = forms["json"]["median_ms"] / forms["binary"]["median_ms"]
         for form, row in forms.items():
             shown = f"{ratio:.2f}x" if form == "binary" else ""
-            print(f"| {size} | {form} | {row['requests']} | {row['median_ms']:.2f} | {row['p90_ms']:.2f} | {row['overhead_median_ms']:.2f} | {shown} |")
+            print(f"| {size} | {form} | {row['result_bytes']} | {row['requests']} | {row['median_ms']:.2f} | {row['p90_ms']:.2f} | {row['overhead_median_ms']:.2f} | {shown} |")
     with open(os.path.join(HERE, "tritonclient-last-run.json"), "w") as out:
         json.dump(results, out, indent=2)
 

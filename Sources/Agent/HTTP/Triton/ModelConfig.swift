@@ -52,9 +52,10 @@ struct ModelConfig: Encodable {
         // One group per device, as Triton lists instances: the GPU each instance was placed on, or the CPU.
         var groups: [InstanceGroup] = []
         for instance in status?.instances ?? [] {
-            let gpus = instance.gpu.map { $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-            let kind = gpus.map { $0.isEmpty ? "KIND_CPU" : "KIND_GPU" } ?? "KIND_CPU"
-            let key = kind == "KIND_GPU" ? gpus : nil
+            // CUDA_VISIBLE_DEVICES: indices are listed as Triton lists GPUs; UUIDs leave `gpus` out.
+            let kind = instance.gpu == nil ? "KIND_CPU" : "KIND_GPU"
+            let indices = instance.gpu.map { $0.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) } }
+            let key = indices?.isEmpty == false ? indices : nil
             if let index = groups.firstIndex(where: { $0.kind == kind && $0.gpus == key }) {
                 groups[index].count += 1
             } else {

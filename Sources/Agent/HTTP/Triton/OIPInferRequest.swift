@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Plugins
 
 /// An OIP infer body (`POST /v2/models/{name}/infer`), in JSON or with Triton's binary tensor data
@@ -24,7 +28,7 @@ struct OIPInferRequest: Sendable {
     init(_ body: Data, headerLength: String?) throws(AgentError) {
         var binaryStart = body.count
         if let headerLength {
-            guard let length = Int(headerLength.trimmingCharacters(in: .whitespaces)), length >= 0 else {
+            guard let length = Int(headerLength.filter { $0 != " " && $0 != "\t" }), length >= 0 else {
                 throw AgentError(.invalidArgument, "\(Self.headerName): expected the JSON header's length in bytes (an integer of 0 or more), got '\(headerLength.prefix(40))'")
             }
             guard length <= body.count else {

@@ -5,8 +5,10 @@ PORT ?= 8080
 SSH ?= off
 # The synthetic Demo model (no GPU, no weights) is what `make run` serves unless told otherwise.
 MODELS ?= Demo
+# The venv bootstrap/install-deps puts NVIDIA's tritonclient in.
+TRITONCLIENT ?= $(or $(PODAGENT_TRITONCLIENT),/opt/podagent-tritonclient)
 
-.PHONY: run test test-python build deps bench clean images test-images test-static
+.PHONY: run test test-python test-tritonclient build deps bench clean images test-images test-static
 
 deps:
 	@bootstrap/install-deps
@@ -32,11 +34,16 @@ test: deps
 	python3 -m unittest discover -s Tests/repo
 	python3 -m unittest discover -s Tests/images -p 'test_loadpath.py'
 	$(MAKE) test-python
+	$(MAKE) test-tritonclient
 	$(MAKE) test-static
 
 ## The real model workers' Python tests (stand-in torch/mmcv/mmdet3d: no GPU or weights needed).
 test-python:
 	python3 -m unittest discover -s Tests/python -v
+
+## NVIDIA's tritonclient (HTTP, from PyPI) against a real podagent serving the Demo model (needs `swift build`).
+test-tritonclient:
+	$(TRITONCLIENT)/bin/python -m unittest discover -s Tests/tritonclient -v
 
 ## Regenerate bootstrap/images/<Model>/Dockerfile from the plugin manifests (docs/images.md).
 images:

@@ -16,6 +16,8 @@ Options (per request, falling back to the worker options):
                 as a real model does, as the user the worker runs as; one it cannot read is bad_input
   nan_scores    make the first N scores of each score tensor non-finite (NaN, +inf, -inf in turn),
                 as a model's output can be: sent as null in JSON answers, as themselves in frames
+  echo_inputs   true: the answer also holds the inputs as the worker received them (under "inputs"),
+                so a client can see what its tensors became on the way (e.g. Triton binary inputs)
   tensors       numpy: the output's tensors are numpy arrays (float32, labels int64), as a real
                 model's are: sent as binary tensor frames (protocol 2) or as JSON lists (protocol 1);
                 lists: plain Python lists, always sent as JSON (the answer the Demo gave before
@@ -221,7 +223,10 @@ class Demo:
         spoil_scores(fmt, output, int(merged.get("nan_scores", 0)))
         if tensors == "numpy":
             output = as_tensors(fmt, output)
-        return {"synthetic": True, "format": fmt, "output": output}
+        answer = {"synthetic": True, "format": fmt, "output": output}
+        if merged.get("echo_inputs"):
+            answer["inputs"] = inputs
+        return answer
 
     @staticmethod
     def output(fmt, rng, count):

@@ -12,6 +12,7 @@ struct APIAuthTests {
     /// A concrete URI for a route path: parameters filled in.
     static func uri(_ path: String) -> String {
         path.replacingOccurrences(of: "{name}", with: "PETR").replacingOccurrences(of: "{id}", with: "0f0e0d0c-0000-4000-8000-000000000000")
+            .replacingOccurrences(of: "{version}", with: "1.0.0")
     }
 
     static let openPaths: Set<String> = ["/v2/health/live", "/v2/health/ready"]

@@ -95,7 +95,8 @@ struct InferenceEngineTests {
     @Test func aFullQueueIsOverloadedWithRetryAfter() async throws {
         let (engine, _, _) = try S.engine { $0.inference.queueLimit = 1 }
         _ = try await engine.load("Demo", overrides: ModelOverrides())
-        let running = Task { try await engine.infer(try S.request("slow", options: ["infer_time_s": 2])) }
+        // Long enough that the second request is queued behind it even when a loaded machine starts its task late.
+        let running = Task { try await engine.infer(try S.request("slow", options: ["infer_time_s": 8])) }
         #expect(await eventually { await engine.status(of: "Demo")?.instances.first?.state == "busy" })
         let queued = Task { try await engine.infer(try S.request("queued")) }
         #expect(await eventually { await engine.status(of: "Demo")?.queued == 1 })

@@ -15,6 +15,7 @@ extension InferenceController: APIController where Context == BasicRequestContex
 extension RepositoryController: APIController where Context == BasicRequestContext {}
 extension JobsController: APIController where Context == BasicRequestContext {}
 extension SSHController: APIController where Context == BasicRequestContext {}
+extension TritonController: APIController where Context == BasicRequestContext {}
 
 /// Builds the API's router; each controller receives only the parts it uses.
 enum APIRouter {
@@ -34,6 +35,7 @@ enum APIRouter {
             MetricsController(metrics: metrics, readiness: readiness, gpu: gpu, supervisor: supervisor, startedAt: reporter.startedAt),
             ModelsController(models: models, readiness: readiness),
             InferenceController(inference: inference, intake: intake),
+            TritonController(inference: inference, models: models, bodyIntake: intake),
             RepositoryController(inference: inference, intake: intake),
             JobsController(jobs: jobs, inference: inference, intake: intake),
             SSHController(hostKeys: hostKeys),

@@ -18,7 +18,7 @@ struct ModelsController<Context: RequestContext> {
             }
             return try JSONResponse.make(.ok, ModelMetadata(
                 name: plugin.manifest.name, versions: [plugin.manifest.version], platform: plugin.platform,
-                inputs: plugin.inputs, outputs: plugin.outputs))
+                inputs: OIPInterface.inputs, outputs: OIPInterface.outputs))
         }
     }
 
@@ -31,7 +31,7 @@ struct ModelsController<Context: RequestContext> {
             state: status?.state ?? "disabled", ready: status?.ready ?? false)
     }
 
-    /// OIP model metadata.
+    /// OIP model metadata: the tensors infer takes and answers (the model's own are in its configuration).
     struct ModelMetadata: Encodable {
         var name: String
         var versions: [String]

@@ -3,7 +3,7 @@ import Hummingbird
 /// Server metadata in the Open Inference Protocol's shape: `GET /v2`.
 struct ServerController<Context: RequestContext> {
     /// Protocol extensions podagent speaks beyond the core.
-    static var extensions: [String] { ["health_report", "metrics"] }
+    static var extensions: [String] { ["health_report", "metrics"] + OIPInterface.extensions }
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("/v2") { _, _ in

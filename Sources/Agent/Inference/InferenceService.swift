@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import Plugins
+import PodAgentExtras
 
 /// Inference's one handle: what the inference, repository and job routes, the job runner and
 /// `/health` all use. It checks a request's inputs and options, writes its uploads, runs it on the
@@ -21,6 +22,8 @@ public final class InferenceService: Sendable {
     let metrics: AgentMetrics?
     /// Where inputs with uploads are resolved, off the cooperative pool.
     let pool: BlockingPool
+    /// Counts and durations per model, for Triton's statistics extension (`/v2/models/{name}/stats`).
+    public let statistics = InferenceStatistics()
 
     /// - Parameters:
     ///   - backend: the engine (``InferenceEngine``).
@@ -104,6 +107,9 @@ public final class InferenceService: Sendable {
         // Named afresh, never after the request id: a client chooses that id (OIP `id`, X-Request-Id).
         let directory = uploads.request(UUID().uuidString.lowercased())
         defer { directory.remove() }
+        let started = ContinuousClock.now
+        // Only models of the catalog are counted: a name a client made up must not grow the table.
+        let known = models.plugin(named: call.model) != nil
         do {
             let resolver = self.resolver
             let resolve = { @Sendable () throws(AgentError) -> JSONValue in
@@ -118,15 +124,34 @@ public final class InferenceService: Sendable {
                 parse: ParseOptions(
                     scoreThreshold: call.options.scoreThreshold, sampleID: sampleID, includeRaw: call.options.includeRaw,
                     denseTopology: call.options.format == .openlane))
+            let submitted = ContinuousClock.now
             let outcome = try await backend.infer(request)
+            let answered = ContinuousClock.now
             let conventions = models.plugin(named: call.model)?.exportConventions ?? ExportConventions()
             let body = try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs)
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", "ok")])
+            if known {
+                statistics.recordSuccess(model: call.model, Self.phases(
+                    outcome.timings, started: started, submitted: submitted, answered: answered, finished: ContinuousClock.now))
+            }
             return Answer(outcome: outcome, body: body)
         } catch {
+            if known { statistics.recordFailure(model: call.model, seconds: (ContinuousClock.now - started).inSeconds) }
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", error.code.rawValue)])
             throw error
         }
+    }
+
+    /// A request's phases as Triton's statistics name them: the engine's own queue, worker and parse
+    /// times, and what the agent spent around it.
+    static func phases(
+        _ timings: InferenceTimings, started: ContinuousClock.Instant, submitted: ContinuousClock.Instant,
+        answered: ContinuousClock.Instant, finished: ContinuousClock.Instant
+    ) -> InferenceStatistics.Phases {
+        let engine = (answered - submitted).inSeconds
+        return InferenceStatistics.Phases(
+            total: (finished - started).inSeconds, queue: timings.queue_s, input: (submitted - started).inSeconds,
+            infer: max(0, engine - timings.queue_s - timings.parse_s), output: timings.parse_s + (finished - answered).inSeconds)
     }
 
     static func write(_ value: JSONValue) throws(AgentError) -> [UInt8] {

@@ -1,0 +1,75 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Hummingbird
+import Plugins
+
+/// The Open Inference Protocol's infer route with Triton's binary tensor data extension, and Triton's
+/// model configuration and statistics extensions:
+/// `POST /v2/models/{name}[/versions/{version}]/infer`, `GET /v2/models/{name}[/versions/{version}]/config`,
+/// `GET /v2/models[/{name}[/versions/{version}]]/stats`.
+struct TritonController<Context: RequestContext> {
+    /// nil when inference is not enabled (503).
+    let inference: InferenceService?
+    let models: ModelCatalog
+    let bodyIntake: BodyIntake
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("/v2/models/{name}/infer") { request, context in
+            try await infer(request, model: try plugin(context, versioned: false))
+        }
+        group.post("/v2/models/{name}/versions/{version}/infer") { request, context in
+            try await infer(request, model: try plugin(context, versioned: true))
+        }
+        group.get("/v2/models/{name}/config") { _, context in
+            try await config(try plugin(context, versioned: false))
+        }
+        group.get("/v2/models/{name}/versions/{version}/config") { _, context in
+            try await config(try plugin(context, versioned: true))
+        }
+        group.get("/v2/models/stats") { _, _ in
+            try stats(models.plugins)
+        }
+        group.get("/v2/models/{name}/stats") { _, context in
+            try stats([try plugin(context, versioned: false)])
+        }
+        group.get("/v2/models/{name}/versions/{version}/stats") { _, context in
+            try stats([try plugin(context, versioned: true)])
+        }
+    }
+
+    func service() throws(AgentError) -> InferenceService {
+        guard let inference else { throw AgentError(.notReady, "inference is not enabled") }
+        return inference
+    }
+
+    /// The plugin the path names (case-insensitive), and its version when the path has one.
+    private func plugin(_ context: Context, versioned: Bool) throws(AgentError) -> any ModelPlugin {
+        let name = context.parameters.get("name") ?? ""
+        guard let plugin = models.plugin(named: name) else {
+            throw AgentError(.notFound, ModelCatalog.unknownModelMessage(name, known: models.plugins))
+        }
+        if versioned, let version = context.parameters.get("version"), version != plugin.manifest.version {
+            throw AgentError(.notFound, "model '\(plugin.manifest.name)' has no version '\(version)' (its one version is '\(plugin.manifest.version)')")
+        }
+        return plugin
+    }
+
+    /// Triton's `$stats_model_response` for `plugins`.
+    private func stats(_ plugins: [any ModelPlugin]) throws -> Response {
+        let statistics = try service().statistics
+        let entries = plugins.map { plugin in
+            ModelStats(name: plugin.manifest.name, version: plugin.manifest.version, statistics.snapshot(plugin.manifest.name))
+        }
+        return try JSONResponse.make(.ok, StatsResponse(model_stats: entries))
+    }
+
+    /// Triton's model configuration for `plugin`: the infer interface, and the instances it runs.
+    private func config(_ plugin: any ModelPlugin) async throws -> Response {
+        let service = try service()
+        let status = await service.status(of: plugin.manifest.name)
+        return try JSONResponse.make(.ok, ModelConfig(plugin, status: status))
+    }
+}

@@ -17,11 +17,14 @@ struct TritonController<Context: RequestContext> {
     let bodyIntake: BodyIntake
 
     func addRoutes(to group: RouterGroup<Context>) {
+        // Without inference every infer answers 503 "not enabled", whichever model it names.
         group.post("/v2/models/{name}/infer") { request, context in
-            try await infer(request, model: try plugin(context, versioned: false))
+            _ = try service()
+            return try await infer(request, model: try plugin(context, versioned: false))
         }
         group.post("/v2/models/{name}/versions/{version}/infer") { request, context in
-            try await infer(request, model: try plugin(context, versioned: true))
+            _ = try service()
+            return try await infer(request, model: try plugin(context, versioned: true))
         }
         group.get("/v2/models/{name}/config") { _, context in
             try await config(try plugin(context, versioned: false))

@@ -218,6 +218,26 @@ struct TritonRoutesTests {
                 let output = try #require(config["output"] as? [[String: Any]])
                 #expect(output.map { $0["name"] as? String } == ["result"] && output.first?["dims"] as? [Int] == [1])
             }
+            // Versioned metadata and readiness: the model's one version answers as the unversioned
+            // route does, another version or model is 404 naming it.
+            try await client.execute(uri: "/v2/models/petr/versions/1.0.0", method: .get) { response in
+                #expect(response.status == .ok)
+                let metadata = try ModelsControllerTests.object(response.body)
+                #expect(metadata["name"] as? String == "PETR" && metadata["versions"] as? [String] == ["1.0.0"])
+                #expect((metadata["outputs"] as? [[String: Any]])?.map { $0["name"] as? String } == ["result"])
+            }
+            try await client.execute(uri: "/v2/models/PETR/versions/2", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("no version '2'"))
+            }
+            try await client.execute(uri: "/v2/models/yolo/versions/1.0.0/ready", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("yolo"))
+            }
+            try await client.execute(uri: "/v2/models/PETR/versions/2/ready", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("no version '2'"))
+            }
         }
     }
 }

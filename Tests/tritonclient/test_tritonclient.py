@@ -172,6 +172,13 @@ class TritonClientTests(unittest.TestCase):
         answer = self.infer([sample_input({"sample_id": "meta"}, binary=False)])
         self.assertEqual([output["name"] for output in answer.get_response()["outputs"]], [o["name"] for o in metadata["outputs"]])
         version = metadata["versions"][0]
+        # The versioned forms answer for the model's one version and 404 for another.
+        self.assertEqual(self.client.get_model_metadata("Demo", model_version=version, headers=auth()), metadata)
+        self.assertTrue(self.client.is_model_ready("Demo", model_version=version, headers=auth()))
+        self.assertFalse(self.client.is_model_ready("Demo", model_version="999", headers=auth()))
+        with self.assertRaises(InferenceServerException) as caught:
+            self.client.get_model_metadata("Demo", model_version="999", headers=auth())
+        self.assertEqual(caught.exception.status(), "404")
         versioned = self.client.infer("Demo", [sample_input({"sample_id": "meta"}, binary=True)], model_version=version, headers=auth())
         self.assertEqual(without_timings(result_of(versioned)), without_timings(result_of(answer)))
         with self.assertRaises(InferenceServerException) as caught:

@@ -1,7 +1,7 @@
 import Hummingbird
 import Plugins
 
-/// Model metadata in the Open Inference Protocol's shape: `GET /v2/models`, `GET /v2/models/{name}`.
+/// Model metadata in the Open Inference Protocol's shape: `GET /v2/models`, `GET /v2/models/{name}[/versions/{version}]`.
 struct ModelsController<Context: RequestContext> {
     let models: ModelCatalog
     /// Each model's reported state (the part `model:<name>`).
@@ -16,10 +16,17 @@ struct ModelsController<Context: RequestContext> {
             guard let plugin = models.plugin(named: name) else {
                 throw AgentError(.notFound, "model '\(name)' is not known (known: \(models.plugins.map(\.manifest.name).joined(separator: ", ")))")
             }
-            return try JSONResponse.make(.ok, ModelMetadata(
-                name: plugin.manifest.name, versions: [plugin.manifest.version], platform: plugin.platform,
-                inputs: OIPInterface.inputs, outputs: OIPInterface.outputs))
+            return try metadata(plugin)
         }
+        group.get("/v2/models/{name}/versions/{version}") { _, context in
+            try metadata(try models.plugin(route: context.parameters.get("name") ?? "", version: context.parameters.get("version") ?? ""))
+        }
+    }
+
+    private func metadata(_ plugin: any ModelPlugin) throws -> Response {
+        try JSONResponse.make(.ok, ModelMetadata(
+            name: plugin.manifest.name, versions: [plugin.manifest.version], platform: plugin.platform,
+            inputs: OIPInterface.inputs, outputs: OIPInterface.outputs))
     }
 
     private func summary(_ plugin: any ModelPlugin) -> ModelSummary {

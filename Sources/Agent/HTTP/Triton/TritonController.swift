@@ -9,7 +9,7 @@ import Plugins
 /// The Open Inference Protocol's infer route with Triton's binary tensor data extension, and Triton's
 /// model configuration and statistics extensions:
 /// `POST /v2/models/{name}[/versions/{version}]/infer`, `GET /v2/models/{name}[/versions/{version}]/config`,
-/// `GET /v2/models[/{name}[/versions/{version}]]/stats`.
+/// `GET /v2/models[/{name}[/versions/{version}]]/stats`, and `GET /v2/models/{name}/versions/{version}/ready`.
 struct TritonController<Context: RequestContext> {
     /// nil when inference is not enabled (503).
     let inference: InferenceService?
@@ -32,6 +32,14 @@ struct TritonController<Context: RequestContext> {
         group.get("/v2/models/{name}/versions/{version}/config") { _, context in
             try await config(try plugin(context, versioned: true))
         }
+        // The versioned forms of OIP's model readiness (tritonclient's `is_model_ready(model, version)`);
+        // the unversioned one is InferenceController's.
+        group.get("/v2/models/{name}/versions/{version}/ready") { _, context in
+            let service = try service()
+            let status = try await service.knownStatus(of: try plugin(context, versioned: true).manifest.name)
+            let ready = InferenceController<Context>.Ready(name: status.name, ready: status.isReady, state: status.state, reason: status.reason)
+            return try JSONResponse.make(status.isReady ? .ok : .serviceUnavailable, ready)
+        }
         group.get("/v2/models/stats") { _, _ in
             try stats(models.plugins)
         }
@@ -50,14 +58,7 @@ struct TritonController<Context: RequestContext> {
 
     /// The plugin the path names (case-insensitive), and its version when the path has one.
     private func plugin(_ context: Context, versioned: Bool) throws(AgentError) -> any ModelPlugin {
-        let name = context.parameters.get("name") ?? ""
-        guard let plugin = models.plugin(named: name) else {
-            throw AgentError(.notFound, ModelCatalog.unknownModelMessage(name, known: models.plugins))
-        }
-        if versioned, let version = context.parameters.get("version"), version != plugin.manifest.version {
-            throw AgentError(.notFound, "model '\(plugin.manifest.name)' has no version '\(version)' (its one version is '\(plugin.manifest.version)')")
-        }
-        return plugin
+        try models.plugin(route: context.parameters.get("name") ?? "", version: versioned ? context.parameters.get("version") ?? "" : nil)
     }
 
     /// Triton's `$stats_model_response` for `plugins`.

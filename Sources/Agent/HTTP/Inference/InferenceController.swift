@@ -39,10 +39,14 @@ struct InferenceController<Context: RequestContext> {
         group.get("/v2/models/{name}/ready") { _, context in
             let service = try InferenceService.require(inference)
             let model = service.canonical(context.parameters.get("name") ?? "")
-            let status = try await service.knownStatus(of: model)
-            let ready = Ready(name: status.name, ready: status.isReady, state: status.state, reason: status.reason)
-            return try JSONResponse.make(status.isReady ? .ok : .serviceUnavailable, ready)
+            return try Self.readiness(try await service.knownStatus(of: model))
         }
+    }
+
+    /// OIP's model readiness answer: 200 when ready, else 503, with the state and why.
+    static func readiness(_ status: ModelStatus) throws -> Response {
+        let ready = Ready(name: status.name, ready: status.isReady, state: status.state, reason: status.reason)
+        return try JSONResponse.make(status.isReady ? .ok : .serviceUnavailable, ready)
     }
 
     struct Ready: Encodable {

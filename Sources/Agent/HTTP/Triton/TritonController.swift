@@ -36,9 +36,7 @@ struct TritonController<Context: RequestContext> {
         // the unversioned one is InferenceController's.
         group.get("/v2/models/{name}/versions/{version}/ready") { _, context in
             let service = try service()
-            let status = try await service.knownStatus(of: try plugin(context, versioned: true).manifest.name)
-            let ready = InferenceController<Context>.Ready(name: status.name, ready: status.isReady, state: status.state, reason: status.reason)
-            return try JSONResponse.make(status.isReady ? .ok : .serviceUnavailable, ready)
+            return try InferenceController<Context>.readiness(try await service.knownStatus(of: try plugin(context, versioned: true).manifest.name))
         }
         group.get("/v2/models/stats") { _, _ in
             try stats(models.plugins)

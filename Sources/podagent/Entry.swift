@@ -29,23 +29,36 @@ enum Entry {
         // synchronous main still runs on the process's only thread (checked: blocking refuses
         // otherwise); that thread then only waits, with the signals still blocked (an async main
         // would leave it unblocked, and SIGTERM would kill us).
-        let serving = command is PodAgentCommand.Run
+        let served: (run: PodAgentCommand.Run, config: AgentConfig)?
         if let run = command as? PodAgentCommand.Run {
             do {
                 try SignalMask.blockForSupervisor()
             } catch {
                 fail(error)
             }
+            // Read once, here, and handed to the launcher: `http.threads` sizes the event loops,
+            // which must exist before the first task, and a second read could see another file.
+            let config: AgentConfig
+            do {
+                config = try run.options.loader.load()
+            } catch {
+                fail(error)
+            }
             // Before the first task: the agent's tasks run on its `http.threads` event loop threads
             // (the root task's executor preference, inherited by its child tasks), so its threads do
             // not grow with the host's core count.
-            ThreadBudget.install(threads: run.configuredThreads)
+            ThreadBudget.install(threads: config.http.threads)
+            served = (run, config)
+        } else {
+            served = nil
         }
         let done = DispatchSemaphore(value: 0)
-        Task.detached(executorPreference: serving ? ThreadBudget.taskExecutor : nil) {
+        Task.detached(executorPreference: served == nil ? nil : ThreadBudget.taskExecutor) {
             do {
                 var command = command
-                if var asyncCommand = command as? any AsyncParsableCommand {
+                if let served {
+                    try await served.run.run(config: served.config)
+                } else if var asyncCommand = command as? any AsyncParsableCommand {
                     try await asyncCommand.run()
                 } else {
                     try command.run()

@@ -19,16 +19,15 @@ extension PodAgentCommand {
         @Argument(parsing: .postTerminator, help: "The image's own command and its arguments, after --.")
         var command: [String] = []
 
-        /// `http.threads` from the config this command line names; the default when it does not parse
-        /// (the run then reports the problem itself).
-        /// `http.threads` from the configuration; the default when it cannot be read (`run` itself
-        /// then reports why the configuration is bad).
-        var configuredThreads: Int {
-            (try? options.loader.load())?.http.threads ?? ThreadBudget.defaultThreads
+        func run() async throws {
+            try await run(config: options.loader.load())
         }
 
-        func run() async throws {
-            let code = try await AgentLauncher.run(loader: options.loader, command: command, keepRunning: keepRunning)
+        /// Runs the agent with the configuration `options.loader` has already loaded (podagent's
+        /// `Entry` loads it once, before the event loops it sizes exist).
+        func run(config: AgentConfig) async throws {
+            let code = try await AgentLauncher.run(
+                config: config, loader: options.loader, command: command, keepRunning: keepRunning)
             if code != 0 { throw ExitCode(code) }
         }
     }

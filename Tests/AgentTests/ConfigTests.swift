@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Agent
@@ -151,7 +152,65 @@ struct ConfigTests {
         #expect(output.stderr.contains(path))
         #expect(output.stderr.contains("'log.level'"))
         #expect(output.stderr.contains("line 2"))
+        // Reported once: the one load's error, not a second load's too.
+        #expect(output.stderr.components(separatedBy: "'log.level'").count == 2, "\(output.stderr)")
     }
+
+    @Test("podagent run opens its config file once at start (inotify counts the opens through the real binary)")
+    func runReadsTheConfigFileOnce() async throws {
+        let path = try Self.file("http:\n  threads: 3\n")
+        let opens = try FileOpenCounter(path: path)
+        defer { opens.close() }
+        let agent = try await AgentProcess.start(arguments: ["--config", path])
+        // Every read at start happens before the "listening" line (the server binds after loading);
+        // inotify queued each open as it happened.
+        let atStart = try opens.count()
+        _ = await agent.stop()
+        #expect(atStart == 1, "podagent opened \(path) \(atStart) times before listening")
+        // The counter sees a read: this test's own.
+        _ = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(try opens.count() == atStart + 1)
+    }
+}
+
+/// Counts the opens of one file with inotify (IN_OPEN), whoever opens it.
+final class FileOpenCounter: Sendable {
+    private let descriptor: Int32
+    private let total = Mutex(0)
+
+    init(path: String) throws {
+        descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard descriptor >= 0 else { throw AgentError(.unavailable, "inotify_init1: \(String(cString: strerror(errno)))") }
+        // Closes too: inotify merges an event identical to the one queued last, so two opens with
+        // nothing between them would count as one.
+        guard inotify_add_watch(descriptor, path, UInt32(IN_OPEN | IN_CLOSE)) >= 0 else {
+            let problem = String(cString: strerror(errno))
+            Glibc.close(descriptor)
+            throw AgentError(.unavailable, "inotify_add_watch \(path): \(problem)")
+        }
+    }
+
+    /// The opens seen so far (drains the queued events).
+    func count() throws -> Int {
+        try total.withLock { total in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if got < 0 {
+                    if errno == EAGAIN { return total }
+                    throw AgentError(.unavailable, "reading inotify events: \(String(cString: strerror(errno)))")
+                }
+                var offset = 0
+                while offset + MemoryLayout<inotify_event>.size <= got {
+                    let event = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: inotify_event.self) }
+                    if event.mask & UInt32(IN_OPEN) != 0 { total += 1 }
+                    offset += MemoryLayout<inotify_event>.size + Int(event.len)
+                }
+            }
+        }
+    }
+
+    func close() { Glibc.close(descriptor) }
 }
 
 @Suite("State directory choice")

@@ -12,24 +12,26 @@ import Musl
 import Logging
 import Synchronization
 
-/// What `podagent run` does, as a library call: load the configuration, become a proper parent
+/// What `podagent run` does, as a library call: with the loaded configuration, become a proper parent
 /// (PID 1 or child subreaper), start every service, and block until SIGTERM/SIGINT.
 public enum AgentLauncher {
     /// Runs the agent until a termination signal; returns the exit code.
     ///
     /// The caller must have blocked the supervised signals in every thread first
     /// (``SignalMask/blockForSupervisor()``): the supervisor's thread takes them.
-    /// - Throws: ``AgentError`` when the configuration, the state directory or the plugins cannot be
-    ///   used: nothing has started then (podagent's command line prints it and exits 2).
+    /// - Throws: ``AgentError`` when the state directory or the plugins cannot be used: nothing has
+    ///   started then (podagent's command line prints it and exits 2).
     /// - Parameters:
+    ///   - config: the configuration `loader` loaded; the caller reads it once (its `http.threads`
+    ///     sizes the event loops before this runs), and this does not read it again at start.
+    ///   - loader: where `config` came from: its environment, and SIGHUP's re-read of the ssh settings.
     ///   - command: the image's own command (`podagent run -- CMD ARGS...`), run as a supervised child; empty for none.
     ///   - keepRunning: keep podagent up after `command` exits; otherwise its exit code becomes podagent's.
     ///   - announce: where the "listening on" line goes (stdout by default).
     public static func run(
-        loader: ConfigLoader, command: [String] = [], keepRunning: Bool = false,
+        config: AgentConfig, loader: ConfigLoader, command: [String] = [], keepRunning: Bool = false,
         announce: @escaping @Sendable (String) -> Void = announceOnStdout
     ) async throws(AgentError) -> Int32 {
-        let config = try loader.load()
         let state = try StateDirectory.resolve(configured: config.stateDir)
         let models = try ModelCatalog.load(config: config)
         // The log file feeds `podagent diagnose`; podagent runs without it when it cannot be opened.

@@ -19,7 +19,7 @@ public final class InferenceService: Sendable {
     let resolver: InputResolver
     let uploads: UploadArea
     let models: ModelCatalog
-    let metrics: AgentMetrics?
+    private let metrics: AgentMetrics?
     /// Where inputs with uploads are resolved, off the cooperative pool.
     let pool: BlockingPool
     /// Counts and durations per model, for Triton's statistics extension (`/v2/models/{name}/stats`).
@@ -88,6 +88,24 @@ public final class InferenceService: Sendable {
     /// Stops the model's workers; see ``InferenceBackend/unload(_:cancelRunning:)``.
     public func unload(_ model: String, cancelRunning: Bool = false) async throws(AgentError) -> ModelStatus {
         try await backend.unload(model, cancelRunning: cancelRunning)
+    }
+
+    // MARK: Jobs' metrics: the job runner counts through the service, which holds the agent's metrics.
+
+    /// Counts a job accepted for `model`.
+    func countJobSubmitted(model: String) {
+        metrics?.count("jobs_submitted", help: "Jobs accepted, by model", labels: [("model", model)])
+    }
+
+    /// Counts a job that ended, by model and final state.
+    func countJobFinished(model: String, state: JobState) {
+        metrics?.count("jobs_finished", help: "Jobs that ended, by model and final state", labels: [("model", model), ("state", state.rawValue)])
+    }
+
+    /// The jobs waiting and running now, as gauges.
+    func setJobGauges(queued: Int, running: Int) {
+        metrics?.gauge("jobs", unit: "count", help: "Jobs waiting or running now", labels: [("state", "queued")], value: Double(queued))
+        metrics?.gauge("jobs", unit: "count", help: "Jobs waiting or running now", labels: [("state", "running")], value: Double(running))
     }
 
     /// The service, or 503 when there is none (no model plugin at all).

@@ -111,7 +111,7 @@ public final class JobRunner: Service, Sendable {
             state.queue.append(record.id)
             return state.wakeup
         }
-        inference.metrics?.count("jobs_submitted", help: "Jobs accepted, by model", labels: [("model", model)])
+        inference.countJobSubmitted(model: model)
         updateGauges()
         wakeup?.yield()
         return record
@@ -129,7 +129,7 @@ public final class JobRunner: Service, Sendable {
     /// Cancels a queued or running job.
     /// - Throws: ``AgentError`` `.notFound`, or `.conflict` when it already finished.
     func cancel(_ id: String) throws(AgentError) -> JobRecord {
-        enum Step { case missing, finished(JobRecord.State), dequeued(JobRecord), running(Task<Void, Never>?, JobRecord) }
+        enum Step { case missing, finished(JobState), dequeued(JobRecord), running(Task<Void, Never>?, JobRecord) }
         let step: Step = state.withLock { state in
             guard var record = state.records[id] else { return .missing }
             if let task = state.running[id] {
@@ -332,17 +332,14 @@ public final class JobRunner: Service, Sendable {
     // MARK: Metrics
 
     private func recordFinished(_ record: JobRecord) {
-        inference.metrics?.count("jobs_finished", help: "Jobs that ended, by model and final state",
-                                 labels: [("model", record.model), ("state", record.state.rawValue)])
+        inference.countJobFinished(model: record.model, state: record.state)
         updateGauges()
     }
 
     /// The queued and running counts as gauges, after every change of either.
     private func updateGauges() {
-        guard let metrics = inference.metrics else { return }
         let (queued, running) = state.withLock { ($0.queue.count, $0.running.count) }
-        metrics.gauge("jobs", unit: "count", help: "Jobs waiting or running now", labels: [("state", "queued")], value: Double(queued))
-        metrics.gauge("jobs", unit: "count", help: "Jobs waiting or running now", labels: [("state", "running")], value: Double(running))
+        inference.setJobGauges(queued: queued, running: running)
     }
 
     private func persist(_ record: JobRecord) {

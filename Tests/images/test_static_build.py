@@ -12,8 +12,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,6 +21,8 @@ import unittest
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "pysupport"))
+from listening_agent import ListeningAgent  # noqa: E402
 # Relative paths are from the repository root (the tests run the binary from other folders).
 BINARY = os.path.join(ROOT, os.environ.get("PODAGENT_STATIC_BIN", os.path.join(ROOT, ".build-static", "release", "podagent")))
 
@@ -83,43 +85,21 @@ class StaticReleaseBuild(unittest.TestCase):
                 # No toolchain on the library path: the binary must carry its runtime.
                 "LD_LIBRARY_PATH": "",
             }
-            process = subprocess.Popen(
+            agent = ListeningAgent(
                 [BINARY, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", os.path.join(scratch, "state"), "--plugins-dir", plugins],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=scratch)
-            lines = []
-            found = threading.Event()
-            port = []
-
-            def read():
-                for line in process.stdout:
-                    lines.append(line)
-                    match = re.search(r"listening on http://[^:]+:(\d+)", line)
-                    if match and not port:
-                        port.append(int(match.group(1)))
-                        found.set()
-
-            reader = threading.Thread(target=read, daemon=True)
-            reader.start()
+                env=env, cwd=scratch, timeout=60)
             try:
-                self.assertTrue(found.wait(60), "no 'listening on' line:\n" + "".join(lines))
-                with urllib.request.urlopen(f"http://127.0.0.1:{port[0]}/v2/health/live", timeout=10) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{agent.port}/v2/health/live", timeout=10) as response:
                     self.assertEqual(response.status, 200)
                     self.assertEqual(json.loads(response.read()), {"live": True})
                 version = subprocess.run([BINARY, "version"], capture_output=True, text=True, timeout=30, env=env)
                 self.assertEqual(version.returncode, 0, version.stderr)
                 self.assertTrue(version.stdout.startswith("podagent "), version.stdout)
-                health = subprocess.run([BINARY, "health", "--live", "--url", f"http://127.0.0.1:{port[0]}"], capture_output=True, text=True, timeout=30, env=env)
+                health = subprocess.run([BINARY, "health", "--live", "--url", f"http://127.0.0.1:{agent.port}"], capture_output=True, text=True, timeout=30, env=env)
                 self.assertEqual(health.returncode, 0, health.stdout + health.stderr)
             finally:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    code = process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    code = process.wait(10)
-                reader.join(5)
-                process.stdout.close()
-            self.assertEqual(code, 0, "".join(lines))
+                code = agent.stop()
+            self.assertEqual(code, 0, agent.log)
 
 
 class LeanBudget(unittest.TestCase):
@@ -183,31 +163,15 @@ class RunningAgent:
     def __enter__(self):
         plugins = os.path.join(self.scratch, "plugins")
         os.makedirs(plugins, exist_ok=True)
-        self.process = subprocess.Popen(
+        self.agent = ListeningAgent(
             [BINARY, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", os.path.join(self.scratch, "state"),
              "--plugins-dir", plugins],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env, cwd=self.scratch)
-        lines = []
-        for line in self.process.stdout:
-            lines.append(line)
-            match = re.search(r"listening on http://[^:]+:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-                break
-        else:
-            self.process.wait(30)
-            raise AssertionError("podagent did not start:\n" + "".join(lines))
-        # Keep reading its output so it never blocks on a full pipe.
-        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+            env=self.env, cwd=self.scratch)
+        self.process, self.port = self.agent.process, self.agent.port
         return self
 
     def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        self.agent.stop()
 
     def threads(self):
         """The process's threads by name (/proc/PID/task/TID/comm), one entry per thread."""

@@ -10,12 +10,9 @@ Runs in the venv bootstrap/install-deps makes ($PODAGENT_TRITONCLIENT, default
 import http.client
 import json
 import os
-import re
-import signal
 import struct
-import subprocess
+import sys
 import tempfile
-import threading
 import time
 import unittest
 import uuid
@@ -25,6 +22,8 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "pysupport"))
+from listening_agent import ListeningAgent  # noqa: E402
 BINARY = os.environ.get("PODAGENT_BIN", os.path.join(ROOT, ".build", "debug", "podagent"))
 TOKEN = "tok-" + uuid.uuid4().hex
 
@@ -50,38 +49,18 @@ def setUpModule():
         "PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo", "PODAGENT_TOKEN": TOKEN,
         "PODAGENT_PLUGINS_DIR": os.path.join(ROOT, "Plugins"), "PODAGENT_INFERENCE_PYTHON": WORKER_PYTHON,
     })
-    process = subprocess.Popen(
+    agent = ListeningAgent(
         [BINARY, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", os.path.join(scratch, "state")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=scratch)
-    lines, port, found = [], [], threading.Event()
-
-    def read():
-        for line in process.stdout:
-            lines.append(line)
-            match = re.search(r"listening on http://[^:]+:(\d+)", line)
-            if match and not port:
-                port.append(int(match.group(1)))
-                found.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    AGENT.update(process=process, lines=lines, scratch=scratch)
-    if not found.wait(120):
-        tearDownModule()
-        raise RuntimeError("podagent did not start:\n" + "".join(lines))
-    AGENT["url"] = f"127.0.0.1:{port[0]}"
+        env=env, cwd=scratch)
+    AGENT.update(agent=agent, lines=agent.lines, scratch=scratch, url=agent.url)
     client = httpclient.InferenceServerClient(AGENT["url"])
     wait_until(lambda: client.is_model_ready("Demo", headers=auth()), "the Demo model to be ready")
 
 
 def tearDownModule():
-    process = AGENT.get("process")
-    if process and process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    agent = AGENT.get("agent")
+    if agent:
+        agent.stop(60)
 
 
 def wait_until(condition, what, timeout=120):

@@ -7,6 +7,7 @@ Runs in the venv bootstrap/install-deps makes ($PODAGENT_TRITONCLIENT, default
     make test-tritonclient
 """
 
+import gzip
 import http.client
 import json
 import os
@@ -271,6 +272,54 @@ class TritonClientTests(unittest.TestCase):
         everything = self.client.get_inference_statistics(headers=auth())["model_stats"]
         self.assertIn("Demo", [entry["name"] for entry in everything])
         self.assertIn("PETR", [entry["name"] for entry in everything], "every model of the catalog, served or not")
+
+    def test_compressed_requests_are_415_naming_the_encoding(self):
+        # tritonclient's request_compression_algorithm gzips (or deflates) the body and says so in
+        # Content-Encoding; podagent reads bodies uncompressed and says which encoding it refused.
+        for algorithm in ("gzip", "deflate"):
+            with self.assertRaises(InferenceServerException) as caught:
+                self.infer([sample_input({"sample_id": "compressed"}, binary=True)], request_compression_algorithm=algorithm)
+            self.assertEqual(caught.exception.status(), "415", caught.exception.message())
+            self.assertIn(f"Content-Encoding '{algorithm}' is not supported", caught.exception.message())
+            self.assertIn("uncompressed", caught.exception.message())
+            self.assertIn("request_compression_algorithm", caught.exception.message())
+        host, port = AGENT["url"].split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            connection.request("POST", "/v2/models/Demo/infer", body=gzip.compress(b'{"inputs": []}'),
+                               headers={**auth(), "Content-Encoding": "gzip", "Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            self.assertEqual(response.status, 415)
+            self.assertEqual(response.getheader("Accept-Encoding"), "identity")
+        finally:
+            connection.close()
+        # The same request uncompressed, and with a compressed answer asked for (podagent answers plain).
+        answer = self.infer([sample_input({"sample_id": "plain"}, binary=True)], response_compression_algorithm="gzip")
+        self.assertEqual(result_of(answer)["meta"]["sample_id"], "plain")
+
+    def test_load_model_with_a_triton_config_is_400_and_the_model_keeps_serving(self):
+        config = json.dumps({"name": "Demo", "backend": "python", "max_batch_size": 8})
+        with self.assertRaises(InferenceServerException) as caught:
+            self.client.load_model("Demo", headers=auth(), config=config)
+        self.assertEqual(caught.exception.status(), "400")
+        self.assertIn("parameters.config: got a JSON model configuration (Triton's load_model(config=...))", caught.exception.message())
+        self.assertIn("absolute path of the model's own config file", caught.exception.message())
+        self.assertTrue(self.client.is_model_ready("Demo", headers=auth()))
+
+    def test_timeout_is_the_request_deadline(self):
+        # Named to run after the statistics: its deadline ends the worker's attempt (the worker restarts).
+        # Triton's timeout, in microseconds: 0.3 s against an answer that takes 30 s is a 504.
+        with self.assertRaises(InferenceServerException) as caught:
+            self.infer([sample_input({"sample_id": "slow"}, binary=True)], parameters={"infer_time_s": 30}, timeout=300_000)
+        self.assertEqual(caught.exception.status(), "504", caught.exception.message())
+        wait_until(lambda: self.client.is_model_ready("Demo", headers=auth()), "Demo to serve again")
+        # A generous one is answered; one that is not a whole number of microseconds is a 400 naming it.
+        self.assertEqual(result_of(self.infer([sample_input({"sample_id": "in time"}, binary=True)], timeout=60_000_000))["meta"]["sample_id"], "in time")
+        with self.assertRaises(InferenceServerException) as caught:
+            self.infer([sample_input({"sample_id": "bad"}, binary=True)], timeout=-5)
+        self.assertEqual(caught.exception.status(), "400")
+        self.assertIn("parameters.timeout: expected Triton's request timeout", caught.exception.message())
 
     def test_zz_repository_unload_and_load(self):
         # Named to run last in this class: it takes the model away for a while.

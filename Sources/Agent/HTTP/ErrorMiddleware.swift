@@ -23,11 +23,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// `Retry-After` for an overloaded model, `WWW-Authenticate` for a missing or wrong token.
+    /// `Retry-After` for an overloaded model, `WWW-Authenticate` for a missing or wrong token,
+    /// `Accept-Encoding` (RFC 7694) for a body in an encoding podagent does not read.
     static func headers(for error: AgentError) -> HTTPFields {
         var fields = HTTPFields()
         if let seconds = error.retryAfterSeconds { fields[.retryAfter] = String(max(1, seconds)) }
         if error.code == .unauthorized { fields[.wwwAuthenticate] = #"Bearer realm="podagent""# }
+        if error.code == .unsupportedContentEncoding { fields[.acceptEncoding] = BodyIntake.acceptedEncodings }
         return fields
     }
 

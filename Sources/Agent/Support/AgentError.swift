@@ -19,6 +19,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible, CommandLineE
         public static let conflict = Code(rawValue: "conflict")
         public static let overloaded = Code(rawValue: "overloaded")
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
+        /// A request body in a `Content-Encoding` podagent does not read (gzip, deflate, ...).
+        public static let unsupportedContentEncoding = Code(rawValue: "unsupported_content_encoding")
         public static let timeout = Code(rawValue: "timeout")
         public static let spawnFailed = Code(rawValue: "spawn_failed")
         public static let system = Code(rawValue: "system")
@@ -55,6 +57,7 @@ public struct AgentError: Error, Sendable, CustomStringConvertible, CommandLineE
         case .notFound: 404
         case .conflict, .cancelled: 409
         case .payloadTooLarge: 413
+        case .unsupportedContentEncoding: 415
         case .overloaded: 429
         case .notReady, .unavailable: 503
         case .timeout: 504

@@ -62,8 +62,12 @@ public struct BodyIntake: Sendable {
         func finish() { permit?.release() }
     }
 
+    /// The content codings podagent reads request bodies in (the 415's `Accept-Encoding`).
+    static let acceptedEncodings = "identity"
+
     /// Reads the whole body, taking a large-body slot once it is (or announces to be) 1 MiB or more.
-    /// - Throws: `.payloadTooLarge` (413) past the limit, `.overloaded` (429) when every large-body slot is taken.
+    /// - Throws: `.payloadTooLarge` (413) past the limit, `.overloaded` (429) when every large-body slot is taken,
+    ///   `.unsupportedContentEncoding` (415) for a compressed body.
     func receive(_ request: Request) async throws(AgentError) -> Body {
         let tooLarge = AgentError(.payloadTooLarge, "the request body is larger than \(limit / (1024 * 1024)) MiB (api.max_body_mib)")
         var permit: LargeBodyGate.Permit?
@@ -71,6 +75,10 @@ public struct BodyIntake: Sendable {
         if let announced, announced > limit { throw tooLarge }
         var buffer = ByteBuffer()
         var iterator = request.body.makeAsyncIterator()
+        if let refusal = request.headers[.contentEncoding].flatMap(Self.refusal(contentEncoding:)) {
+            await drain(&iterator)
+            throw refusal
+        }
         do {
             if let announced, announced >= Self.largeBytes {
                 permit = try await enter(draining: &iterator)
@@ -99,10 +107,28 @@ public struct BodyIntake: Sendable {
         do {
             return try gate.enter()
         } catch {
-            var drained = 0
-            while drained <= limit, let chunk = try? await iterator.next() { drained += chunk.readableBytes }
+            await drain(&iterator)
             throw error
         }
+    }
+
+    /// Reads the rest of the body (up to the size limit) and drops it, before an error answer.
+    private func drain(_ iterator: inout HummingbirdCore.RequestBody.AsyncIterator) async {
+        var drained = 0
+        while drained <= limit, let chunk = try? await iterator.next() { drained += chunk.readableBytes }
+    }
+
+    /// The 415 for a `Content-Encoding` other than identity (tritonclient's `request_compression_algorithm`
+    /// sends gzip or deflate): read as plain, such a body would be a baffling JSON error. podagent links
+    /// no compression library (zlib would grow the binary every pod carries), so it asks for plain bodies.
+    static func refusal(contentEncoding value: String) -> AgentError? {
+        let codings = value.split(separator: ",").map { $0.filter { $0 != " " && $0 != "\t" }.lowercased() }
+        guard let coding = codings.first(where: { !$0.isEmpty && $0 != acceptedEncodings }) else { return nil }
+        return AgentError(
+            .unsupportedContentEncoding,
+            "request body: Content-Encoding '\(coding.prefix(40))' is not supported: podagent reads request bodies uncompressed "
+                + "(Accept-Encoding: \(acceptedEncodings); no Content-Encoding, or identity); send the body uncompressed "
+                + "(tritonclient: leave request_compression_algorithm unset)")
     }
 }
 

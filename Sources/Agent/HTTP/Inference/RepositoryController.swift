@@ -77,8 +77,24 @@ struct RepositoryController<Context: RequestContext> {
                 throw AgentError(.invalidArgument, "parameters.\(name): expected a non-empty string")
             }
             switch name {
-            case "config": overrides.config = text
+            case "config":
+                // tritonclient's load_model(config=) sends a Triton model configuration as JSON text here;
+                // podagent's `config` is a path (the model's own config file), checked before anything loads.
+                guard text.first(where: { !$0.isWhitespace }) != "{" else {
+                    throw AgentError(
+                        .invalidArgument,
+                        "parameters.config: got a JSON model configuration (Triton's load_model(config=...)), which podagent does not take: "
+                            + "a model's configuration comes from its manifest (GET /v2/models/{name}/config shows it); parameters.config "
+                            + "is the absolute path of the model's own config file (a readable file inside its plugin directory, "
+                            + "checkpoints_dir or api.data_roots), as is parameters.checkpoint for its checkpoint")
+                }
+                overrides.config = text
             case "checkpoint": overrides.checkpoint = text
+            case _ where name.hasPrefix("file:"):
+                throw AgentError(
+                    .invalidArgument,
+                    "parameters.\(name.prefix(80)): podagent does not take model files in a load request (Triton's load_model(files=...)); "
+                        + "give parameters.config and parameters.checkpoint as paths of files already on the pod")
             default: throw AgentError(.invalidArgument, "parameters: unknown key '\(name)' (expected config, checkpoint)")
             }
         }

@@ -15,7 +15,8 @@ import Plugins
 struct OIPInferRequest: Sendable {
     var id: String?
     var sample: JSONValue
-    /// The request's `parameters` less the binary data extension's own (`binary_data_output`).
+    /// The request's `parameters` less the binary data extension's own (`binary_data_output`), with
+    /// Triton's `timeout` as podagent's `timeout_s`.
     var parameters: JSONValue?
     /// Whether the output `result` goes back as binary data (its `binary_data`, else the request's
     /// `binary_data_output`).
@@ -74,7 +75,8 @@ struct OIPInferRequest: Sendable {
         sample = try read.get()
     }
 
-    /// Takes `binary_data_output` out of `parameters` (the rest goes on as options) and returns it.
+    /// Takes `binary_data_output` out of `parameters` (the rest goes on as options) and returns it;
+    /// Triton's reserved `timeout` becomes `timeout_s`.
     private static func readParameters(_ value: JSONValue?, into parameters: inout JSONValue?) throws(AgentError) -> Bool {
         guard let value, case .object(let members) = value else {
             parameters = value
@@ -85,8 +87,28 @@ struct OIPInferRequest: Sendable {
             guard case .bool(let on) = flag else { throw AgentError(.invalidArgument, "parameters.binary_data_output: expected true or false, got \(flag.kind)") }
             binary = on
         }
-        parameters = .object(members.filter { $0.0 != "binary_data_output" })
+        var rest = members.filter { $0.0 != "binary_data_output" && $0.0 != "timeout" }
+        if let timeout = value["timeout"] {
+            guard value["timeout_s"] == nil else {
+                throw AgentError(.invalidArgument, "parameters: both timeout (Triton's, in microseconds) and timeout_s (seconds) are given; send one")
+            }
+            if let seconds = try timeoutSeconds(timeout) { rest.append(("timeout_s", .number(seconds))) }
+        }
+        parameters = .object(rest)
         return binary
+    }
+
+    /// The largest `timeout`: `timeout_s`'s day, in microseconds.
+    static let maxTimeoutMicroseconds = 86_400_000_000.0
+
+    /// Triton's request `timeout` (tritonclient's `infer(timeout=)`): whole microseconds, as seconds;
+    /// nil for 0, which in Triton means none of its own (the model's deadline applies).
+    private static func timeoutSeconds(_ value: JSONValue) throws(AgentError) -> Double? {
+        guard let micro = value.numberValue, micro >= 0, micro <= maxTimeoutMicroseconds, micro == micro.rounded() else {
+            let got = value.numberValue.map { "\($0)" } ?? value.kind
+            throw AgentError(.invalidArgument, "parameters.timeout: expected Triton's request timeout, a whole number of microseconds from 0 (none) to \(Int(maxTimeoutMicroseconds)) (a day), got \(got)")
+        }
+        return micro == 0 ? nil : micro / 1_000_000
     }
 
     /// The requested outputs: only `result` exists; its `binary_data` overrides the request's default.

@@ -50,18 +50,6 @@ struct TritonRequestTests {
         return try OIPInferRequest(Data(body.utf8), headerLength: nil).parameters
     }
 
-    static func message(_ work: () throws -> Void) -> String {
-        do {
-            try work()
-            return "no error"
-        } catch let error as AgentError {
-            #expect(error.code == .invalidArgument)
-            return error.message
-        } catch {
-            return "not an AgentError: \(error)"
-        }
-    }
-
     @Test("Triton's timeout (microseconds) becomes timeout_s, 0 is none; anything but a whole number from 0 to a day is a 400 naming parameters.timeout")
     func timeoutParameter() throws {
         let mapped = try Self.parameters(#"{"timeout": 250000, "raw_format": "vad"}"#)
@@ -72,10 +60,10 @@ struct TritonRequestTests {
         #expect(try InferenceOptions(try Self.parameters(#"{"timeout": 0}"#), key: "parameters").timeout == nil)
         #expect(try Self.parameters(#"{"timeout": 86400000000}"#) == .object([("timeout_s", .number(86_400))]))
         for bad in ["-1", "1.5", #""100""#, "true", "null", "86400000001", "1e300"] {
-            let message = Self.message { _ = try Self.parameters(#"{"timeout": \#(bad)}"#) }
+            let message = TritonBinaryDataTests.message { _ = try Self.parameters(#"{"timeout": \#(bad)}"#) }
             #expect(message.hasPrefix("parameters.timeout: expected Triton's request timeout, a whole number of microseconds"), "\(bad): \(message)")
         }
-        #expect(Self.message { _ = try Self.parameters(#"{"timeout": 1000, "timeout_s": 2}"#) }.contains("both timeout"))
+        #expect(TritonBinaryDataTests.message { _ = try Self.parameters(#"{"timeout": 1000, "timeout_s": 2}"#) }.contains("both timeout"))
     }
 
     @Test("an OIP request's timeout is its deadline: a slower answer is a 504, and the model serves again afterwards")
@@ -101,11 +89,11 @@ struct TritonRequestTests {
         let path = try RepositoryController<BasicRequestContext>.overrides(Data(#"{"parameters": {"config": "/opt/models/petr.py"}}"#.utf8))
         #expect(path.config == "/opt/models/petr.py")
         let triton = #"{"parameters": {"config": " {\"name\": \"PETR\", \"max_batch_size\": 8}"}}"#
-        let message = Self.message { _ = try RepositoryController<BasicRequestContext>.overrides(Data(triton.utf8)) }
+        let message = TritonBinaryDataTests.message { _ = try RepositoryController<BasicRequestContext>.overrides(Data(triton.utf8)) }
         #expect(message.hasPrefix("parameters.config: got a JSON model configuration (Triton's load_model(config=...)), which podagent does not take"), "\(message)")
         #expect(message.contains("absolute path of the model's own config file"), "\(message)")
         let files = #"{"parameters": {"config": "/opt/models/petr.py", "file:1/model.onnx": "AAAA"}}"#
-        #expect(Self.message { _ = try RepositoryController<BasicRequestContext>.overrides(Data(files.utf8)) }
+        #expect(TritonBinaryDataTests.message { _ = try RepositoryController<BasicRequestContext>.overrides(Data(files.utf8)) }
             .hasPrefix("parameters.file:1/model.onnx: podagent does not take model files in a load request"))
     }
 

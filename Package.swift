@@ -74,7 +74,6 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "MiniYAML",
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Agent",
             swiftSettings: strict
@@ -106,7 +105,14 @@ let package = Package(
             swiftSettings: strict,
             // Export no dynamic symbols: nothing loads podagent as a library, and the ~30000 Swift symbols
             // it would export cost 3.4 MB of the stripped binary (issue 17).
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/podagent/exports.map"], .when(platforms: [.linux]))]
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/podagent/exports.map"], .when(platforms: [.linux])),
+                // Release builds link with lld (in the toolchain): DT_RELR packs the PIE's relative relocations
+                // (1.9 MB of .rela.dyn, kept PIE so ASLR stays), identical code folding merges duplicate
+                // functions (0.45 MB). Issue 17; docs/images.md, "The static build".
+                .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--icf=all"],
+                             .when(platforms: [.linux], configuration: .release)),
+            ]
         ),
         .executableTarget(
             name: "podctl",

@@ -60,7 +60,7 @@ test-images: deps
 ## A --static-swift-stdlib release build (own scratch path, so it never fights the debug build)
 ## starts and answers /v2/health/live.
 test-static: deps
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product podagent
+	$(SWIFT) build -c release --static-swift-stdlib -Xswiftc -Osize --scratch-path .build-static --product podagent
 	PODAGENT_STATIC_BIN=.build-static/release/podagent python3 -m unittest discover -s Tests/images -p 'test_static_build.py' -v
 
 bench: deps

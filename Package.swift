@@ -74,7 +74,6 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "MiniYAML",
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/Agent",
             swiftSettings: strict
@@ -102,11 +101,22 @@ let package = Package(
             name: "podagent",
             dependencies: ["Agent", "AgentAPI", "Plugins", "Compare", "PodAgentExtras", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/podagent",
-            exclude: ["exports.map"],
+            exclude: ["exports.map", "startup.order"],
             swiftSettings: strict,
             // Export no dynamic symbols: nothing loads podagent as a library, and the ~30000 Swift symbols
             // it would export cost 3.4 MB of the stripped binary (issue 17).
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/podagent/exports.map"], .when(platforms: [.linux]))]
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/podagent/exports.map"], .when(platforms: [.linux])),
+                // Release builds link with lld (in the toolchain): DT_RELR packs the PIE's relative relocations
+                // (1.9 MB of .rela.dyn, kept PIE so ASLR stays), identical code folding merges duplicate
+                // functions (0.45 MB), and the functions an idle agent runs are placed together
+                // (startup.order, written by bench/health/startup_order.py), so the kernel maps a few MiB of
+                // .text instead of nearly all of it. Issue 17; docs/images.md, "The static build".
+                .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--icf=all",
+                              "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/podagent/startup.order",
+                              "-Xlinker", "--no-warn-symbol-ordering"],
+                             .when(platforms: [.linux], configuration: .release)),
+            ]
         ),
         .executableTarget(
             name: "podctl",

@@ -107,25 +107,32 @@ struct HostKeysAPITests {
         }
     }
 
-    @Test("a .pub line is read as OpenSSH does: fingerprint as ssh-keygen prints it; damaged lines are refused")
+    @Test("a .pub line is read as OpenSSH writes it and the fingerprint is the one ssh-keygen -l prints; damaged lines and listings are refused")
     func publicKeyLines() async throws {
         try await withWorkspace { workspace in
             for type in ["ed25519", "ecdsa"] {
                 let path = workspace.path + "/k-\(type)"
                 _ = try await Tools.run("/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "a comment", "-f", path])
                 let line = try String(contentsOfFile: path + ".pub", encoding: .utf8)
-                let key = try #require(SSHHostKey(publicKeyLine: line))
-                let listed = try await Tools.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", path + ".pub"])
-                #expect(key.fingerprint == String(listed.stdout.split(separator: " ")[1]))
-                #expect(!key.fingerprint.hasSuffix("="))
-                // The type named in front must be the one inside the blob.
+                let key = try #require(PublicKeyLine(line))
                 let fields = line.split(separator: " ")
-                #expect(SSHHostKey(publicKeyLine: "ssh-rsa \(fields[1])") == nil)
+                #expect(key.type == String(fields[0]) && key.base64 == String(fields[1]))
+                let listed = try await Tools.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", path + ".pub"])
+                let fingerprint = try #require(PublicKeyLine.fingerprint(keygenListing: listed.stdout))
+                #expect(fingerprint == String(listed.stdout.split(separator: " ")[1]))
+                #expect(fingerprint.hasPrefix("SHA256:") && !fingerprint.hasSuffix("="))
+                // The type named in front must be the one inside the blob.
+                #expect(PublicKeyLine("ssh-rsa \(fields[1])") == nil)
             }
-            #expect(SSHHostKey(publicKeyLine: "") == nil)
-            #expect(SSHHostKey(publicKeyLine: "ssh-ed25519") == nil)
-            #expect(SSHHostKey(publicKeyLine: "ssh-ed25519 !!!notbase64") == nil)
-            #expect(SSHHostKey(publicKeyLine: "ssh-ed25519 AAAA") == nil)
+            #expect(PublicKeyLine("") == nil)
+            #expect(PublicKeyLine("ssh-ed25519") == nil)
+            #expect(PublicKeyLine("ssh-ed25519 !!!notbase64") == nil)
+            #expect(PublicKeyLine("ssh-ed25519 AAAA") == nil)
+            // What ssh-keygen prints when it fails, or an MD5 listing, is no SHA256 fingerprint.
+            #expect(PublicKeyLine.fingerprint(keygenListing: "") == nil)
+            #expect(PublicKeyLine.fingerprint(keygenListing: "k.pub is not a public key file.\n") == nil)
+            #expect(PublicKeyLine.fingerprint(keygenListing: "256 MD5:3c:aa:01 c (ED25519)\n") == nil)
+            #expect(PublicKeyLine.fingerprint(keygenListing: "256 SHA256: c (ED25519)\n") == nil)
         }
     }
 }

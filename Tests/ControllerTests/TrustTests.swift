@@ -1,3 +1,4 @@
+import AgentAPI
 import Controller
 import Foundation
 import SSHClient
@@ -66,6 +67,29 @@ struct TrustTests {
         let again = try podctl(["trust", "-i", file, "--known-hosts", knownHosts], home: dir)
         #expect(again.status == 0 && again.stdout.contains("gpu-1: already pinned"), "\(again.stdout)\(again.stderr)")
         #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == before)
+    }
+
+    @Test("the agent's fingerprints (computed by OpenSSH's ssh-keygen in the pod) equal what ssh-keygen -lf prints and what podctl's libssh computes for the same keys")
+    func fingerprintsAgreeAcrossAgentKeygenAndLibssh() throws {
+        let agent = try startAgent()
+        defer { agent.stop() }
+        let dir = try Shell.temporaryDirectory("trust-fingerprints")
+        let client = AgentClient(transport: try CurlAgentTransport(baseURL: agent.baseURL), token: try AgentToken(agent.token, source: "test"))
+        let served = try client.hostKeys().hostKeys
+        #expect(served.count >= 2, "\(served)")
+        for entry in served {
+            let file = "\(dir)/\(entry.type).pub"
+            try "\(entry.type) \(entry.publicKey) served\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let listed = try Shell.run(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", file])
+            #expect(listed.status == 0, "\(listed.stderr)")
+            #expect(entry.fingerprint.hasPrefix("SHA256:") && !entry.fingerprint.hasSuffix("="), "\(entry.fingerprint)")
+            #expect(listed.stdout.split(separator: " ").dropFirst().first.map(String.init) == entry.fingerprint, "\(entry.type): \(listed.stdout)")
+            #expect(try SSHPublicKey(type: entry.type, base64: entry.publicKey).fingerprint == entry.fingerprint, "\(entry.type)")
+        }
+        // What podctl trust runs takes them: it recomputes each fingerprint with libssh and refuses a mismatch.
+        let keys = try TrustCommand.fetch(Pod(name: "gpu-1", host: "127.0.0.1", port: agent.sshPort, agentURL: agent.baseURL),
+                                          token: try AgentToken(agent.token, source: "test"), caFile: nil, timeout: 30)
+        #expect(Set(keys.map(\.fingerprint)) == Set(served.map(\.fingerprint)))
     }
 
     @Test("the real ssh with the written ssh-config connects strictly through HostKeyAlias, and the pin survives a new address")

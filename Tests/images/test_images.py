@@ -93,6 +93,8 @@ def problems(text, manifest):
         found.append("builder does not install the static Linux SDK with a checksum")
     if not re.search(r"swift build\s+-c release\s+--swift-sdk x86_64-swift-linux-musl\s+--product podagent", builder_runs):
         found.append("builder does not build podagent with the musl Swift SDK")
+    if not re.search(r"--product podagent\s+-Xswiftc -Osize", builder_runs):
+        found.append("builder does not build podagent with -Osize (the size budget of issue 17)")
 
     # Model stage: the manifest's base and versions.
     if model_from != versions["base_image"]:

@@ -210,7 +210,8 @@ public struct DockerfileGenerator: Sendable {
             "COPY Package.swift Package.resolve[d] ./",
             "RUN swift package resolve",
             "COPY Sources ./Sources",
-            "RUN swift build -c release --swift-sdk \(toolchain.swiftSDK) --product podagent \\",
+            // -Osize: 1.5 MB less code for a few per cent of health throughput (BENCHMARKS.md, "A lean agent").
+            "RUN swift build -c release --swift-sdk \(toolchain.swiftSDK) --product podagent -Xswiftc -Osize \\",
             " && install -m 0755 \"$(swift build -c release --swift-sdk \(toolchain.swiftSDK) --show-bin-path)/podagent\" /podagent",
         ]
     }

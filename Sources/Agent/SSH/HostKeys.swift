@@ -1,4 +1,3 @@
-import Crypto
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -11,9 +10,13 @@ import Musl
 #endif
 import PodAgentExtras
 
-extension SSHHostKey {
-    /// Reads a `.pub` line (`TYPE BASE64 [COMMENT]`); nil when it is not one.
-    public init?(publicKeyLine line: String) {
+/// A `.pub` line read and checked (`TYPE BASE64 [COMMENT]`): the type named in front is the one inside the blob.
+struct PublicKeyLine: Sendable, Equatable {
+    var type: String
+    var base64: String
+
+    /// Nil when `line` is not a public key line or its blob is damaged.
+    init?(_ line: String) {
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
         guard fields.count >= 2, let blob = Data(base64Encoded: String(fields[1])), !blob.isEmpty else { return nil }
         // The blob starts with the algorithm name again (RFC 4253 6.6): a mismatch means a damaged file.
@@ -21,13 +24,15 @@ extension SSHHostKey {
         let length = blob.prefix(4).reduce(0) { $0 << 8 | Int($1) }
         guard length > 0, blob.count >= 4 + length,
               String(decoding: blob.dropFirst(4).prefix(length), as: UTF8.self) == String(fields[0]) else { return nil }
-        self.init(type: String(fields[0]), publicKey: String(fields[1]), fingerprint: Self.fingerprint(blob: blob))
+        (type, base64) = (String(fields[0]), String(fields[1]))
     }
 
-    /// `SHA256:` + base64 of the blob's SHA-256, without padding (OpenSSH's format).
-    public static func fingerprint(blob: Data) -> String {
-        let digest = Data(SHA256.hash(data: blob)).base64EncodedString()
-        return "SHA256:" + String(digest.prefix { $0 != "=" })
+    /// The `SHA256:` fingerprint from a line of `ssh-keygen -l -E sha256` (`BITS SHA256:... COMMENT (TYPE)`);
+    /// nil when the line is not one. OpenSSH computes it, so podagent links no SHA-256 of its own (issue 17).
+    static func fingerprint(keygenListing line: String) -> String? {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        guard fields.count >= 2, Int(fields[0]) != nil, fields[1].hasPrefix("SHA256:"), fields[1].count > 7 else { return nil }
+        return String(fields[1])
     }
 }
 
@@ -87,16 +92,22 @@ struct HostKeys: Sendable {
     }
 
     /// The public half derived from the private key (what sshd actually serves, whatever the `.pub` file
-    /// says); the `.pub` file is rewritten when it is missing or differs.
+    /// says); the `.pub` file is rewritten when it is missing or differs. The fingerprint is OpenSSH's own
+    /// (`ssh-keygen -l -E sha256`) of that `.pub` file, so it is what `ssh-keygen -lf` and ssh print.
     private func publicKey(of path: String) async throws(AgentError) -> SSHHostKey {
         let output = try await runner.run(ProcessSpec(executable: keygen, arguments: ["-y", "-f", path]), timeout: .seconds(30))
-        guard output.status.succeeded, let key = SSHHostKey(publicKeyLine: output.stdout) else {
+        guard output.status.succeeded, let key = PublicKeyLine(output.stdout) else {
             throw AgentError(.system, "\(path): cannot read the host key (\(output.stderr.trimmingSpace())); move it away to get a new one")
         }
-        let existing = (try? String(contentsOfFile: path + ".pub", encoding: .utf8)).flatMap { SSHHostKey(publicKeyLine: $0) }
+        let existing = (try? String(contentsOfFile: path + ".pub", encoding: .utf8)).flatMap { PublicKeyLine($0) }
         if existing != key {
-            try AgentError.writing(AtomicFile.write("\(key.type) \(key.publicKey) podagent-host-key\n", to: path + ".pub", mode: 0o644))
+            try AgentError.writing(AtomicFile.write("\(key.type) \(key.base64) podagent-host-key\n", to: path + ".pub", mode: 0o644))
         }
-        return key
+        let listing = try await runner.run(
+            ProcessSpec(executable: keygen, arguments: ["-l", "-E", "sha256", "-f", path + ".pub"]), timeout: .seconds(30))
+        guard listing.status.succeeded, let fingerprint = PublicKeyLine.fingerprint(keygenListing: listing.stdout) else {
+            throw AgentError(.system, "\(path).pub: ssh-keygen -l gave no SHA256 fingerprint (\(listing.status)): \(listing.stderr.trimmingSpace())")
+        }
+        return SSHHostKey(type: key.type, publicKey: key.base64, fingerprint: fingerprint)
     }
 }

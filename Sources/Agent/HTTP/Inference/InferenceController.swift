@@ -34,7 +34,7 @@ struct InferenceController<Context: RequestContext> {
                 .init(id: id, model: model, inputs: body["inputs"] ?? .null, options: options, parts: parts, offload: received.isLarge))
             return Response(
                 status: .ok, headers: InferenceHeaders.fields(id: id, outcome: answer.outcome, contentType: "application/json"),
-                body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+                body: .init(byteBuffer: answer.body))
         }
         group.get("/v2/models/{name}/ready") { _, context in
             let service = try InferenceService.require(inference)

@@ -245,21 +245,29 @@ struct ResultJSONWriter {
         JSONWriter.appendNumber(value, to: &out)
     }
 
+    // The lists are walked through their buffers: a VAD result has ~5,000 small arrays, and iterating
+    // them as arrays retained and released each one.
     private mutating func numbers(_ values: [Double]) throws(PluginError) {
+        try values.withUnsafeBufferPointer { (values) throws(PluginError) in try numbers(values) }
+    }
+
+    private mutating func numbers(_ values: UnsafeBufferPointer<Double>) throws(PluginError) {
         out.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
+        for index in values.indices {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            try number(value)
+            try number(values[index])
         }
         out.append(UInt8(ascii: "]"))
     }
 
     private mutating func numbers(_ rows: [[Double]]) throws(PluginError) {
-        out.append(UInt8(ascii: "["))
-        for (index, row) in rows.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            try numbers(row)
+        try rows.withUnsafeBufferPointer { (rows) throws(PluginError) in
+            out.append(UInt8(ascii: "["))
+            for index in rows.indices {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                try rows[index].withUnsafeBufferPointer { (values) throws(PluginError) in try numbers(values) }
+            }
+            out.append(UInt8(ascii: "]"))
         }
-        out.append(UInt8(ascii: "]"))
     }
 }

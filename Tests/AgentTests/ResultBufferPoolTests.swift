@@ -116,3 +116,19 @@ struct ResultBufferPoolTests {
         }
     }
 }
+
+@Suite("Random request ids")
+struct RandomIDTests {
+    @Test("version 4 UUIDs in lowercase, different each time")
+    func versionFourLowercase() throws {
+        let ids = (0..<2000).map { _ in RandomID.uuid() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(200) {
+            let parts = id.split(separator: "-")
+            #expect(parts.map(\.count) == [8, 4, 4, 4, 12], "\(id)")
+            #expect(id == id.lowercased() && InferenceHeaders.isToken(id), "\(id)")
+            #expect(parts[2].first == "4", "version nibble of \(id)")
+            #expect(parts[3].first.map { "89ab".contains($0) } == true, "variant of \(id)")
+        }
+    }
+}

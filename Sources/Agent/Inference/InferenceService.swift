@@ -59,6 +59,7 @@ public final class InferenceService: Sendable {
 
     /// A finished call: the backend's outcome and the rendered body.
     struct Answer: Sendable {
+        /// The outcome's timings, attempts and instance; its `result` is rendered in `body` and holds only its `meta` here.
         var outcome: InferenceOutcome
         /// The standard result (or the export format's document), as JSON bytes.
         var body: ByteBuffer
@@ -108,7 +109,7 @@ public final class InferenceService: Sendable {
     /// Runs `call`; its uploads are removed afterwards whatever happened.
     func run(_ call: Call) async throws(AgentError) -> Answer {
         // Named afresh, never after the request id: a client chooses that id (OIP `id`, X-Request-Id).
-        let directory = uploads.request(UUID().uuidString.lowercased())
+        let directory = uploads.request(RandomID.uuid())
         defer { directory.remove() }
         let started = ContinuousClock.now
         // Only models of the catalog are counted: a name a client made up must not grow the table.
@@ -139,7 +140,13 @@ public final class InferenceService: Sendable {
                 statistics.recordSuccess(model: call.model, Self.phases(
                     outcome.timings, started: started, submitted: submitted, answered: answered, finished: ContinuousClock.now))
             }
-            return Answer(outcome: outcome, body: body)
+            // The body is all that is left to send of the parsed result: it is freed off the request's
+            // path (consumed here, so the pool's thread holds the last reference).
+            var finished = consume outcome
+            let parsed = finished.result
+            finished.result = StandardResult(meta: parsed.meta)
+            pool.release(consume parsed)
+            return Answer(outcome: finished, body: body)
         } catch {
             if known { statistics.recordFailure(model: call.model, seconds: (ContinuousClock.now - started).inSeconds) }
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", error.code.rawValue)])

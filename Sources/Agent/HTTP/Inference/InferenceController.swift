@@ -66,7 +66,7 @@ enum InferenceHeaders {
     /// The client's `X-Request-Id` when it is a short token, else a new one.
     static func requestID(_ request: Request) -> String {
         if let name = requestIDName, let given = request.headers[name], isToken(given) { return given }
-        return UUID().uuidString.lowercased()
+        return RandomID.uuid()
     }
 
     /// 1 to 128 letters, digits, `-`, `_` or `.`: safe to echo in a header and to log.

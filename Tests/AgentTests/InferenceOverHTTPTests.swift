@@ -38,21 +38,6 @@ struct InferenceOverHTTPTests {
         return try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
     }
 
-    /// A real `podagent run` serving the Demo model from the repository's plugins, once it is ready.
-    static func startDemo(_ directory: String, _ environment: [String: String]) async throws -> AgentProcess {
-        let agent = try await AgentProcess.start(environment: [
-            "PODAGENT_MODELS": "Demo", "PODAGENT_TOKEN": token,
-            "PODAGENT_PLUGINS_DIR": TestSupport.repoRoot.appendingPathComponent("Plugins").path, "PODAGENT_DATA_ROOTS": directory,
-        ].merging(environment) { $1 })
-        var ready = 0
-        for _ in 0..<300 where ready != 200 {
-            ready = (try? await httpGet(agent.baseURL + "/v2/health/ready").status) ?? 0
-            if ready != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(ready == 200, "\(agent.log)")
-        return agent
-    }
-
     static func demoPID(_ answer: [String: Any]) -> Int32? {
         let models = answer["body"] as? [[String: Any]] ?? []
         let demo = models.first { $0["name"] as? String == "Demo" }
@@ -63,7 +48,7 @@ struct InferenceOverHTTPTests {
     func reliabilityThroughTheWholeStack() async throws {
         let directory = try TestSupport.workerWritableDirectory("infer-http")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let agent = try await Self.startDemo(directory, ["PODAGENT_INFERENCE_KILL_GRACE": "1"])
+        let agent = try await AgentProcess.startDemo(token: Self.token, directory: directory, environment: ["PODAGENT_INFERENCE_KILL_GRACE": "1"])
         defer { Task { _ = await agent.stop() } }
 
         let infer = "/models/Demo/infer"
@@ -132,7 +117,7 @@ struct InferenceOverHTTPTests {
     func mixedSizesOnKeptConnections() async throws {
         let directory = try TestSupport.workerWritableDirectory("infer-mixed")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let agent = try await Self.startDemo(directory, ["PODAGENT_INFERENCE_INSTANCES": "2"])
+        let agent = try await AgentProcess.startDemo(token: Self.token, directory: directory, environment: ["PODAGENT_INFERENCE_INSTANCES": "2"])
         defer { Task { _ = await agent.stop() } }
         let script = directory + "/mixed.py"
         try Self.mixedClient.write(toFile: script, atomically: true, encoding: .utf8)

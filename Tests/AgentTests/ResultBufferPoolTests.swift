@@ -1,5 +1,5 @@
 import NIOCore
-import Plugins
+@testable import Plugins
 import Testing
 
 @testable import Agent

@@ -48,17 +48,8 @@ struct InferenceOverHTTPTests {
     func reliabilityThroughTheWholeStack() async throws {
         let directory = try TestSupport.workerWritableDirectory("infer-http")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let agent = try await AgentProcess.start(environment: [
-            "PODAGENT_MODELS": "Demo", "PODAGENT_TOKEN": Self.token, "PODAGENT_INFERENCE_KILL_GRACE": "1",
-            "PODAGENT_PLUGINS_DIR": TestSupport.repoRoot.appendingPathComponent("Plugins").path, "PODAGENT_DATA_ROOTS": directory,
-        ])
+        let agent = try await AgentProcess.startDemo(token: Self.token, directory: directory, environment: ["PODAGENT_INFERENCE_KILL_GRACE": "1"])
         defer { Task { _ = await agent.stop() } }
-        var ready = 0
-        for _ in 0..<300 where ready != 200 {
-            ready = (try? await httpGet(agent.baseURL + "/v2/health/ready").status) ?? 0
-            if ready != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(ready == 200, "\(agent.log)")
 
         let infer = "/models/Demo/infer"
         let before = try await call(agent, [["path": "/v2/repository/index", "token": Self.token]], in: directory)
@@ -87,5 +78,57 @@ struct InferenceOverHTTPTests {
         #expect((instance["restarts"] as? Int ?? 0) >= 2, "the crash and the hang each restarted the worker: \(instance)")
         #expect(instance["pid"] as? Int != Int(oldGroup))
         #expect(!agent.log.contains(Self.token), "the token reached the log")
+    }
+
+    /// Keep-alive clients, each sending answers of very different sizes back to back; every body must
+    /// be exactly its own request's (the rendered bodies reuse pooled memory: ``ResultBufferPool``).
+    static let mixedClient = #"""
+        import http.client, json, sys, threading
+        port, token = int(sys.argv[1]), sys.argv[2]
+        # VAD 100 boxes (~225 KiB, frames), one PETR box (~1 KiB), MapTR as JSON lists, PETR 300 boxes.
+        kinds = [("vad", 100, "numpy"), ("petr", 1, "numpy"), ("maptr", 50, "lists"), ("petr", 300, "numpy")]
+        failures, counts = [], []
+        def client(number):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            for round in range(12):
+                fmt, boxes, tensors = kinds[(number + round) % len(kinds)]
+                sample = f"c{number}-r{round}-{fmt}"
+                body = json.dumps({"inputs": {"sample_id": sample},
+                                   "options": {"raw_format": fmt, "detections": boxes, "tensors": tensors, "score_threshold": 0}})
+                conn.request("POST", "/models/Demo/infer", body=body, headers={"Authorization": "Bearer " + token})
+                response = conn.getresponse()
+                payload = response.read()
+                try:
+                    result = json.loads(payload)
+                except ValueError as error:
+                    failures.append(f"{sample}: not JSON ({error}) {payload[:120]!r}")
+                    continue
+                found = len(result.get("detections") or result.get("map_elements") or [])
+                if response.status != 200 or result["meta"].get("sample_id") != sample or found != boxes:
+                    failures.append(f"{sample}: status {response.status}, sample {result.get('meta', {}).get('sample_id')}, {found} items")
+                counts.append(len(payload))
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for thread in threads: thread.start()
+        for thread in threads: thread.join()
+        print(json.dumps({"failures": failures, "answers": len(counts), "largest": max(counts, default=0), "smallest": min(counts, default=0)}))
+        """#
+
+    @Test("concurrent keep-alive clients, answers from 1 KiB to 225 KiB back to back: each body is exactly its own request's")
+    func mixedSizesOnKeptConnections() async throws {
+        let directory = try TestSupport.workerWritableDirectory("infer-mixed")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let agent = try await AgentProcess.startDemo(token: Self.token, directory: directory, environment: ["PODAGENT_INFERENCE_INSTANCES": "2"])
+        defer { Task { _ = await agent.stop() } }
+        let script = directory + "/mixed.py"
+        try Self.mixedClient.write(toFile: script, atomically: true, encoding: .utf8)
+        let output = try await CommandRunner(supervisor: TestSupport.supervisor).run(
+            ProcessSpec(executable: "/usr/bin/python3", arguments: [script, String(agent.port), Self.token], environment: TestSupport.environment()),
+            timeout: .seconds(300))
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any], "client stderr: \(output.stderr)")
+        #expect((report["failures"] as? [String]) == [], "\(report)")
+        #expect(report["answers"] as? Int == 48, "\(report)")
+        #expect((report["largest"] as? Int ?? 0) > 200_000, "a VAD-sized answer was among them: \(report)")
+        #expect((report["smallest"] as? Int ?? .max) < 4_000, "a one-box answer was among them: \(report)")
     }
 }

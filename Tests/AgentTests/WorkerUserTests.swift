@@ -18,16 +18,7 @@ struct WorkerUserTests {
     func start(_ environment: [String: String] = [:]) async throws -> Started {
         try #require(geteuid() == 0, "these tests start podagent as root, as CI runs them")
         let directory = try TestSupport.workerWritableDirectory("worker-user")
-        let agent = try await AgentProcess.start(environment: [
-            "PODAGENT_MODELS": "Demo", "PODAGENT_TOKEN": Self.token, "PODAGENT_DATA_ROOTS": directory,
-            "PODAGENT_PLUGINS_DIR": TestSupport.repoRoot.appendingPathComponent("Plugins").path,
-        ].merging(environment) { $1 })
-        var ready = 0
-        for _ in 0..<300 where ready != 200 {
-            ready = (try? await httpGet(agent.baseURL + "/v2/health/ready").status) ?? 0
-            if ready != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(ready == 200, "\(agent.log)")
+        let agent = try await AgentProcess.startDemo(token: Self.token, directory: directory, environment: environment)
         return Started(agent: agent, directory: directory)
     }
 

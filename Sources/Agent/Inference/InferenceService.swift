@@ -8,6 +8,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import NIOCore
 import Plugins
 import PodAgentExtras
 
@@ -24,6 +25,8 @@ public final class InferenceService: Sendable {
     let pool: BlockingPool
     /// Counts and durations per model, for Triton's statistics extension (`/v2/models/{name}/stats`).
     public let statistics = InferenceStatistics()
+    /// Where bodies are rendered: memory reused from one request to the next.
+    let buffers = ResultBufferPool()
 
     /// - Parameters:
     ///   - backend: the engine (``InferenceEngine``).
@@ -56,9 +59,10 @@ public final class InferenceService: Sendable {
 
     /// A finished call: the backend's outcome and the rendered body.
     struct Answer: Sendable {
+        /// The outcome's timings, attempts and instance; its `result` is rendered in `body` and holds only its `meta` here.
         var outcome: InferenceOutcome
         /// The standard result (or the export format's document), as JSON bytes.
-        var body: [UInt8]
+        var body: ByteBuffer
     }
 
     /// The catalog's spelling of `name` (model names are case-insensitive).
@@ -123,7 +127,7 @@ public final class InferenceService: Sendable {
     /// Runs `call`; its uploads are removed afterwards whatever happened.
     func run(_ call: Call) async throws(AgentError) -> Answer {
         // Named afresh, never after the request id: a client chooses that id (OIP `id`, X-Request-Id).
-        let directory = uploads.request(UUID().uuidString.lowercased())
+        let directory = uploads.request(RandomID.uuid())
         defer { directory.remove() }
         let started = ContinuousClock.now
         // Only models of the catalog are counted: a name a client made up must not grow the table.
@@ -146,13 +150,21 @@ public final class InferenceService: Sendable {
             let outcome = try await backend.infer(request)
             let answered = ContinuousClock.now
             let conventions = models.plugin(named: call.model)?.exportConventions ?? ExportConventions()
-            let body = try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs)
+            let body = try buffers.render { (out) throws(AgentError) in
+                try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs, into: &out)
+            }
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", "ok")])
             if known {
                 statistics.recordSuccess(model: call.model, Self.phases(
                     outcome.timings, started: started, submitted: submitted, answered: answered, finished: ContinuousClock.now))
             }
-            return Answer(outcome: outcome, body: body)
+            // The body is all that is left to send of the parsed result: it is freed off the request's
+            // path (consumed here, so the pool's thread holds the last reference).
+            var finished = consume outcome
+            let parsed = finished.result
+            finished.result = StandardResult(meta: parsed.meta)
+            pool.release(consume parsed)
+            return Answer(outcome: finished, body: body)
         } catch {
             if known { statistics.recordFailure(model: call.model, seconds: (ContinuousClock.now - started).inSeconds) }
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", error.code.rawValue)])
@@ -177,10 +189,11 @@ public final class InferenceService: Sendable {
     }
 
     /// The standard result with the timings in `meta.timings_seconds`, or the asked-for export format
-    /// as the model's own code writes it (`conventions`).
+    /// as the model's own code writes it (`conventions`), appended to `out`.
     static func render(
-        _ outcome: InferenceOutcome, options: InferenceOptions, conventions: ExportConventions, inputs: JSONValue
-    ) throws(AgentError) -> [UInt8] {
+        _ outcome: InferenceOutcome, options: InferenceOptions, conventions: ExportConventions, inputs: JSONValue,
+        into out: inout [UInt8]
+    ) throws(AgentError) {
         let format = options.format
         var result = outcome.result
         let timings = outcome.timings
@@ -188,10 +201,10 @@ public final class InferenceService: Sendable {
         result.meta.timingsSeconds = [
             "queue_s": timings.queue_s, "inference_s": timings.inference_s, "parse_s": timings.parse_s, "total_s": timings.total_s,
         ]
-        return try AgentError.mapping {
+        try AgentError.mapping {
             switch format {
             case .standard:
-                return try result.jsonBytes()
+                try result.writeJSON(into: &out)
             case .nuscenes:
                 guard let calibration = inputs["calibration"] else {
                     throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.calibration (lidar2ego_rotation, lidar2ego_translation, ego2global_rotation, ego2global_translation)")
@@ -200,11 +213,11 @@ public final class InferenceService: Sendable {
                     throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.sample_id (the nuScenes sample token)")
                 }
                 let set = try SampleCalibration.readSet(.object([(token, calibration)]), source: "inputs.calibration")
-                return try format.render([result], conventions: conventions, calibration: set)
+                out += try format.render([result], conventions: conventions, calibration: set)
             case .nuscmap:
-                return try format.render([result], conventions: conventions)
+                out += try format.render([result], conventions: conventions)
             case .openlane:
-                return try format.render([result], submissionInfo: options.submissionInfo)
+                out += try format.render([result], submissionInfo: options.submissionInfo)
             }
         }
     }

@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import NIOCore
 import Plugins
 import ServiceLifecycle
 import Synchronization
@@ -291,7 +292,7 @@ public final class JobRunner: Service, Sendable {
             record.timings = answer.outcome.timings
             record.error = nil
             do {
-                record.result = try JSONReader.parse(answer.body, source: "job result")
+                record.result = try JSONReader.parse(Array(answer.body.readableBytesView), source: "job result")
             } catch {
                 record.state = .failed
                 record.error = .init(code: AgentError.Code.internalError.rawValue, message: error.message)

@@ -57,6 +57,12 @@ public final class BlockingPool: Sendable {
         return value
     }
 
+    /// Lets go of `value` on one of the pool's threads, so that freeing it (a parsed VAD result is
+    /// ~5,000 small arrays) does not hold up the caller's response.
+    func release(_ value: some Sendable) {
+        submit { withExtendedLifetime(value) {} }
+    }
+
     private func submit(_ job: @escaping @Sendable () -> Void) {
         // A thread per job up to the limit; idle threads wait for the next job.
         let number: Int? = state.withLock { state in

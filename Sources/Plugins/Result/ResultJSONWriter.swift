@@ -4,9 +4,22 @@ extension StandardResult {
     /// Foundation's encoder spent several milliseconds on it.
     /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite (JSON cannot hold it).
     public func jsonBytes() throws(PluginError) -> [UInt8] {
-        var writer = ResultJSONWriter(capacity: estimatedSize)
+        var out: [UInt8] = []
+        try writeJSON(into: &out)
+        return out
+    }
+
+    /// Appends the document ``jsonBytes()`` makes to `out`: a caller that renders one result after
+    /// another (the inference routes) passes the same buffer again, emptied, so its memory is reused
+    /// instead of mapped afresh (and page-faulted in) for each one.
+    /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite; `out` then holds a
+    ///   partial document, which the caller discards.
+    public func writeJSON(into out: inout [UInt8]) throws(PluginError) {
+        var writer = ResultJSONWriter(out: [])
+        swap(&writer.out, &out)  // moves the buffer in and out: no copy
+        defer { swap(&writer.out, &out) }
+        writer.out.reserveCapacity(writer.out.count + estimatedSize)
         try writer.write(self)
-        return writer.out
     }
 
     /// Roughly the bytes the result takes (about 19 a number), so the writer allocates once.
@@ -23,11 +36,11 @@ extension StandardResult {
 /// Keys are written in sorted order, each type's list spelled out; `ResultJSONWriterTests` checks the
 /// output against `JSONEncoder` for every model, so a field added to a type but not here fails there.
 struct ResultJSONWriter {
-    private(set) var out: [UInt8] = []
+    var out: [UInt8]
     /// Per open object or array: true until its first member is written.
     private var empty: [Bool] = []
 
-    init(capacity: Int = 1 << 16) { out.reserveCapacity(capacity) }
+    init(out: [UInt8]) { self.out = out }
 
     mutating func write(_ result: StandardResult) throws(PluginError) {
         open("{")
@@ -232,21 +245,29 @@ struct ResultJSONWriter {
         JSONWriter.appendNumber(value, to: &out)
     }
 
+    // The lists are walked through their buffers: a VAD result has ~5,000 small arrays, and iterating
+    // them as arrays retained and released each one.
     private mutating func numbers(_ values: [Double]) throws(PluginError) {
+        try values.withUnsafeBufferPointer { (values) throws(PluginError) in try numbers(values) }
+    }
+
+    private mutating func numbers(_ values: UnsafeBufferPointer<Double>) throws(PluginError) {
         out.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
+        for index in values.indices {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            try number(value)
+            try number(values[index])
         }
         out.append(UInt8(ascii: "]"))
     }
 
     private mutating func numbers(_ rows: [[Double]]) throws(PluginError) {
-        out.append(UInt8(ascii: "["))
-        for (index, row) in rows.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            try numbers(row)
+        try rows.withUnsafeBufferPointer { (rows) throws(PluginError) in
+            out.append(UInt8(ascii: "["))
+            for index in rows.indices {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                try rows[index].withUnsafeBufferPointer { (values) throws(PluginError) in try numbers(values) }
+            }
+            out.append(UInt8(ascii: "]"))
         }
-        out.append(UInt8(ascii: "]"))
     }
 }

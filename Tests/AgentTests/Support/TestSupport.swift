@@ -142,3 +142,21 @@ final class LineLog: Sendable {
     func append(_ line: String) { lines.withLock { $0.append(line) } }
     var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }
+
+extension AgentProcess {
+    /// A real `podagent run` serving the Demo model from the repository's plugins (data root
+    /// `directory`), once `/v2/health/ready` says it is ready.
+    static func startDemo(token: String, directory: String, environment: [String: String] = [:]) async throws -> AgentProcess {
+        let agent = try await start(environment: [
+            "PODAGENT_MODELS": "Demo", "PODAGENT_TOKEN": token, "PODAGENT_DATA_ROOTS": directory,
+            "PODAGENT_PLUGINS_DIR": TestSupport.repoRoot.appendingPathComponent("Plugins").path,
+        ].merging(environment) { $1 })
+        var ready = 0
+        for _ in 0..<300 where ready != 200 {
+            ready = (try? await httpGet(agent.baseURL + "/v2/health/ready").status) ?? 0
+            if ready != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ready == 200, "\(agent.log)")
+        return agent
+    }
+}

@@ -34,7 +34,7 @@ struct InferenceController<Context: RequestContext> {
                 .init(id: id, model: model, inputs: body["inputs"] ?? .null, options: options, parts: parts, offload: received.isLarge))
             return Response(
                 status: .ok, headers: InferenceHeaders.fields(id: id, outcome: answer.outcome, contentType: "application/json"),
-                body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+                body: .init(byteBuffer: answer.body))
         }
         group.get("/v2/models/{name}/ready") { _, context in
             let service = try InferenceService.require(inference)
@@ -66,7 +66,7 @@ enum InferenceHeaders {
     /// The client's `X-Request-Id` when it is a short token, else a new one.
     static func requestID(_ request: Request) -> String {
         if let name = requestIDName, let given = request.headers[name], isToken(given) { return given }
-        return UUID().uuidString.lowercased()
+        return RandomID.uuid()
     }
 
     /// 1 to 128 letters, digits, `-`, `_` or `.`: safe to echo in a header and to log.

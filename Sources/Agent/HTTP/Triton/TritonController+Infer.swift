@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Hummingbird
+import NIOCore
 import Plugins
 
 extension TritonController {
@@ -54,20 +55,20 @@ struct OIPAnswer: Encodable {
     var parameters: Parameters
     var outputs: [Output]
     /// The standard result's bytes, when they go after the header.
-    private let binaryResult: [UInt8]?
+    private let binaryResult: ByteBuffer?
 
     enum CodingKeys: String, CodingKey {
         case model_name, model_version, id, parameters, outputs
     }
 
-    init(model_name: String, model_version: String, id: String, parameters: Parameters, result: [UInt8], binary: Bool) {
+    init(model_name: String, model_version: String, id: String, parameters: Parameters, result: ByteBuffer, binary: Bool) {
         (self.model_name, self.model_version, self.id, self.parameters) = (model_name, model_version, id, parameters)
         let name = OIPInterface.outputName
         if binary {
-            outputs = [Output(name: name, datatype: "BYTES", shape: [1], parameters: .init(binary_data_size: 4 + result.count))]
+            outputs = [Output(name: name, datatype: "BYTES", shape: [1], parameters: .init(binary_data_size: 4 + result.readableBytes))]
             binaryResult = result
         } else {
-            outputs = [Output(name: name, datatype: "BYTES", shape: [1], data: [String(decoding: result, as: UTF8.self)])]
+            outputs = [Output(name: name, datatype: "BYTES", shape: [1], data: [String(buffer: result)])]
             binaryResult = nil
         }
     }
@@ -75,15 +76,15 @@ struct OIPAnswer: Encodable {
     /// The HTTP answer: JSON, or the JSON header, the binary data and `Inference-Header-Content-Length`.
     func response(headers: HTTPFields) throws -> Response {
         guard let binaryResult else { return try JSONResponse.make(.ok, self, headers: headers) }
-        guard let length = UInt32(exactly: binaryResult.count) else {
-            throw AgentError(.internalError, "the result is \(binaryResult.count) bytes, more than a BYTES element's 4-byte length can say")
+        guard let length = UInt32(exactly: binaryResult.readableBytes) else {
+            throw AgentError(.internalError, "the result is \(binaryResult.readableBytes) bytes, more than a BYTES element's 4-byte length can say")
         }
         let header = try JSONResponse.encoder.encode(self)
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(header.count + 4 + binaryResult.count)
+        buffer.reserveCapacity(header.count + 4 + binaryResult.readableBytes)
         buffer.writeBytes(header)
         buffer.writeInteger(length, endianness: .little)
-        buffer.writeBytes(binaryResult)
+        buffer.writeImmutableBuffer(binaryResult)
         var fields = headers
         fields[.contentType] = "application/octet-stream"
         if let name = Self.headerLengthName { fields[name] = String(header.count) }

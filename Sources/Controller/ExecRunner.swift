@@ -23,16 +23,24 @@ public enum ExecRunner {
     static func runOne(_ pod: Pod, request: ExecRequest, settings: ConnectionSettings,
                        sink: (any OutputSink)?) -> PodResult {
         let start = ContinuousClock.now
-        var result = PodResult(pod: pod, status: .error)
         let session: SSHSession
         do {
             session = try settings.connect(pod)
         } catch {
-            result.record(error)
+            var result = PodResult(pod: pod, status: .error)
+            result.record(error, connected: false)
             result.connectMs = (ContinuousClock.now - start).inMilliseconds
             result.totalMs = result.connectMs
             return result
         }
+        return run(request, on: session, pod: pod, start: start, sink: sink)
+    }
+
+    /// Runs the request on `pod`'s session, connected since `start`; any failure from here on happens
+    /// after the connection was made.
+    static func run(_ request: ExecRequest, on session: SSHSession, pod: Pod, start: ContinuousClock.Instant,
+                    sink: (any OutputSink)?) -> PodResult {
+        var result = PodResult(pod: pod, status: .error)
         let connected = ContinuousClock.now
         result.connectMs = (connected - start).inMilliseconds
         let kept = KeptOutput(request)
@@ -43,7 +51,7 @@ public enum ExecRunner {
             }
             result.apply(outcome, timeout: request.timeout)
         } catch {
-            result.record(error)
+            result.record(error, connected: true)
         }
         result.runMs = (ContinuousClock.now - connected).inMilliseconds
         result.totalMs = (ContinuousClock.now - start).inMilliseconds

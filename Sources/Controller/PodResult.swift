@@ -38,16 +38,19 @@ public struct PodResult: Sendable, Codable {
         self.status = status
     }
 
-    /// Fills status and error from a libssh failure.
-    mutating func record(_ error: SSHError) {
+    /// Fills status and error from a libssh failure. `connected`: whether the session was established
+    /// before it: a pod that stops answering after that (a channel or command request past the
+    /// connect timeout) timed out; only one never reached is unreachable.
+    mutating func record(_ error: SSHError, connected: Bool) {
         switch error.kind {
-        case .connect, .timeout: status = .unreachable
+        case .connect: status = .unreachable
+        case .timeout: status = connected ? .timedOut : .unreachable
         case .hostKeyUnknown, .hostKeyChanged, .knownHosts: status = .hostKey
         case .auth: status = .auth
         case .channel, .io, .sftp, .forward: status = .error
         }
         errorKind = error.kind.rawValue
-        errorMessage = error.message
+        errorMessage = status == .timedOut ? "stopped answering after connecting: \(error.message)" : error.message
     }
 
     /// Fills status and exit details from how the command ended.

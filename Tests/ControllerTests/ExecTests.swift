@@ -1,4 +1,4 @@
-import Controller
+@testable import Controller
 import Foundation
 import SSHClient
 import Testing
@@ -87,6 +87,60 @@ struct ExecTests {
         #expect(result.remoteKilled)
         let before = try Shell.run(["/usr/bin/pgrep", "-af", "sleep 100[123].\(marker)"])
         #expect(before.status == 1, "remote processes survived: \(before.stdout)")
+    }
+
+    @Test func commandPastItsTimeoutIsTimedOutNotUnreachable() throws {
+        let marker = "sleep 30.\(UInt32.random(in: 1...UInt32.max))"
+        let dead = Pod(name: "pod98", host: "127.0.0.1", port: Shell.freePort(), user: "root", identity: fleet.clientKey)
+        let results = ExecRunner.run(pods: [fleet.pods[4], dead], request: ExecRequest(command: marker, timeout: 2),
+                                     settings: fleet.settings())
+        let ran = try #require(results.first)
+        #expect(ran.status == .timedOut, "\(ran.status): \(ran.errorMessage ?? "")")
+        #expect(ran.scriptCode == 124)
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(ran.jsonRecord.utf8)) as? [String: Any])
+        #expect(record["status"] as? String == "timeout")
+        #expect((record["error"] as? [String: Any])?["kind"] as? String == "timeout")
+        let never = try #require(results.last)
+        #expect(never.status == .unreachable, "\(never.status): \(never.errorMessage ?? "")")
+        #expect(never.scriptCode == 255)
+        let summary = RunSummary(results)
+        #expect(summary.lines.first == "2 pods: 0 ok, 0 failed, 1 unreachable, 1 timed out")
+        #expect(summary.lines.contains { $0.hasPrefix("timed out: pod05: no result after 2.0 s") })
+        #expect(summary.lines.contains { $0.hasPrefix("unreachable: pod98: cannot connect") })
+        #expect(summary.exitStatus(maxRemoteCode: true) == 255)
+    }
+
+    /// The pod stops answering after the session was made (its sshd processes frozen with SIGSTOP): the
+    /// command request gets no answer within the connect timeout. That pod timed out; it was reached.
+    @Test func podThatStopsAnsweringAfterConnectingTimedOut() throws {
+        let dir = try Shell.temporaryDirectory("frozen-pod")
+        let server = try OpenSSHServer(dir: dir, name: "frozen", authorizedKeys: "\(fleet.dir)/authorized_keys")
+        defer { server.stop() }
+        let knownHosts = "\(dir)/known_hosts"
+        try (server.knownHostsLine + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        var settings = fleet.settings(knownHosts: knownHosts)
+        settings.ssh.connectTimeout = 2
+        let pod = Pod(name: "frozen", host: "127.0.0.1", port: server.port, user: "root", identity: fleet.clientKey)
+        let start = ContinuousClock.now
+        let session = try settings.connect(pod)
+        let frozen = SSHDFleet.descendants(of: server.pid)
+        #expect(!frozen.isEmpty)
+        for pid in frozen { kill(pid, SIGSTOP) }
+        defer { for pid in frozen { kill(pid, SIGKILL) } }
+        let result = ExecRunner.run(ExecRequest(command: "true"), on: session, pod: pod, start: start, sink: nil)
+        #expect(result.status == .timedOut, "\(result.status): \(result.errorMessage ?? "")")
+        #expect(result.errorKind == "timeout")
+        #expect(result.errorMessage?.contains("after connecting") == true, "\(result.errorMessage ?? "")")
+        #expect(result.scriptCode == 124)
+        #expect(RunSummary([result]).lines.first == "1 pods: 0 ok, 0 failed, 0 unreachable, 1 timed out")
+
+        // Frozen before the connection is made (the listener too): never reached, so unreachable.
+        let listener = try OpenSSHServer(dir: dir, name: "frozen2", authorizedKeys: "\(fleet.dir)/authorized_keys")
+        defer { kill(listener.pid, SIGCONT); listener.stop() }
+        kill(listener.pid, SIGSTOP)
+        let stalled = Pod(name: "stalled", host: "127.0.0.1", port: listener.port, user: "root", identity: fleet.clientKey)
+        let never = try #require(ExecRunner.run(pods: [stalled], request: ExecRequest(command: "true"), settings: settings).first)
+        #expect(never.status == .unreachable, "\(never.status): \(never.errorMessage ?? "")")
     }
 
     @Test func jsonRecordCarriesEverything() throws {

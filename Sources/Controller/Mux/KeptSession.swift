@@ -41,6 +41,8 @@ struct SessionExecEnd: Sendable {
     var connectMs: Double
     /// When the command's channel was open; nil when it never was.
     var runStarted: ContinuousClock.Instant?
+    /// Whether a session was had before the end: false only when connecting failed.
+    var connected = true
 }
 
 /// Work handed to a kept session by a client's connection thread.

@@ -214,7 +214,7 @@ public final class MuxServer: Sendable {
                 result.connectMs = end.connectMs
                 switch end.outcome {
                 case .success(let outcome): result.apply(outcome, timeout: timeout)
-                case .failure(let error): result.record(error)
+                case .failure(let error): result.record(error, connected: end.connected)
                 }
                 let now = ContinuousClock.now
                 result.runMs = end.runStarted.map { (now - $0).inMilliseconds } ?? 0

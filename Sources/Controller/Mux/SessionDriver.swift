@@ -67,7 +67,7 @@ final class SessionDriver {
                 failure.message = "the kept session was lost (\(lost.message)) and reconnecting failed: \(failure.message)"
             }
             if case .exec(_, _, _, _, let end) = work {
-                end(SessionExecEnd(outcome: .failure(failure), session: label, connectMs: connectMs, runStarted: nil))
+                end(SessionExecEnd(outcome: .failure(failure), session: label, connectMs: connectMs, runStarted: nil, connected: false))
             } else {
                 work.fail(failure, label: label)
             }

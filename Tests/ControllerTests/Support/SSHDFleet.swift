@@ -79,8 +79,10 @@ final class SSHDFleet: Sendable {
     }
 
     /// The processes serving pod `index`'s open connections: every descendant of its listening sshd.
-    func connectionProcesses(_ index: Int) -> [pid_t] {
-        let listener = servers[index].pid
+    func connectionProcesses(_ index: Int) -> [pid_t] { Self.descendants(of: servers[index].pid) }
+
+    /// Every descendant of `listener` (a listening sshd's: the processes serving its connections).
+    static func descendants(of listener: pid_t) -> [pid_t] {
         var parents: [pid_t: pid_t] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),

@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "SSHClient", "CurlClient", "Plugins", "Compare", "AgentAPI", "PodAgentExtras", "CPodctlShims",
+                "SSHClient", "CurlClient", "Plugins", "Compare", "AgentAPI", "PodAgentExtras", "CShims", "CPodctlShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -40,8 +40,12 @@ static void pa_close_between(int low, int high) {
     for (long fd = low; fd <= last; fd++) close((int)fd);
 }
 
+/* How a child is placed: in podagent's process group, in a group of its own, or detached (a session of
+   its own and no parent-death signal: it outlives the program that started it). */
+enum pa_placement { PA_SAME_GROUP = 0, PA_OWN_GROUP = 1, PA_DETACHED = 2 };
+
 static void pa_child(const pa_identity *identity, int report, pid_t parent, const char *path, char *const argv[], char *const envp[],
-                     const int fds[3], int new_process_group, const char *cwd) {
+                     const int fds[3], enum pa_placement placement, const char *cwd) {
     /* Default dispositions while every signal is still blocked, so no handler of podagent's runs here. */
     /* rt_sigaction directly, as posix_spawn does internally: glibc's sigaction refuses the signals it
        reserves for itself (32, 33), which may be ignored in podagent. The kernel's struct with a null
@@ -51,7 +55,8 @@ static void pa_child(const pa_identity *identity, int report, pid_t parent, cons
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     }
-    if (new_process_group && setpgid(0, 0) != 0) pa_child_fail(report, errno);
+    if (placement == PA_OWN_GROUP && setpgid(0, 0) != 0) pa_child_fail(report, errno);
+    if (placement == PA_DETACHED && setsid() < 0) pa_child_fail(report, errno);
 
     /* The three streams. A source below 3 that is not its own target is first moved above 2, so no
        dup2 overwrites a source that a later one still needs. */
@@ -92,14 +97,20 @@ static void pa_child(const pa_identity *identity, int report, pid_t parent, cons
        no worker keeps a GPU. Set after the identity: a change of credentials clears it. The signal
        follows the forking thread, so podagent forks from one thread that never ends; a parent gone
        before prctl took effect is caught by getppid. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) pa_child_fail(report, errno);
-    if (getppid() != parent) pa_child_fail(report, ESRCH);
+    if (placement != PA_DETACHED) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) pa_child_fail(report, errno);
+        if (getppid() != parent) pa_child_fail(report, ESRCH);
+    }
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);
     execve(path, argv, envp);
     pa_child_fail(report, errno);
 }
+
+static int pa_spawn_placed(const pa_identity *identity, const char *path, char *const argv[], char *const envp[],
+                           int stdin_fd, int stdout_fd, int stderr_fd,
+                           enum pa_placement placement, const char *cwd, pid_t *pid);
 
 int pa_spawn(const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd,
@@ -110,6 +121,21 @@ int pa_spawn(const char *path, char *const argv[], char *const envp[],
 int pa_spawn_as(const pa_identity *identity, const char *path, char *const argv[], char *const envp[],
                 int stdin_fd, int stdout_fd, int stderr_fd,
                 int new_process_group, const char *cwd, pid_t *pid) {
+    return pa_spawn_placed(identity, path, argv, envp, stdin_fd, stdout_fd, stderr_fd,
+                           new_process_group ? PA_OWN_GROUP : PA_SAME_GROUP, cwd, pid);
+}
+
+int pa_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *pid) {
+    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log < 0) return errno;
+    int rc = pa_spawn_placed(NULL, path, argv, envp, -1, log, log, PA_DETACHED, NULL, pid);
+    close(log);
+    return rc;
+}
+
+static int pa_spawn_placed(const pa_identity *identity, const char *path, char *const argv[], char *const envp[],
+                           int stdin_fd, int stdout_fd, int stderr_fd,
+                           enum pa_placement placement, const char *cwd, pid_t *pid) {
     if (identity != NULL && (identity->group_count < 0 || (identity->group_count > 0 && identity->groups == NULL))) return EINVAL;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return errno;
@@ -121,7 +147,7 @@ int pa_spawn_as(const pa_identity *identity, const char *path, char *const argv[
     pid_t child = fork();
     if (child == 0) {
         close(report[0]);
-        pa_child(identity, report[1], parent, path, argv, envp, fds, new_process_group, cwd);
+        pa_child(identity, report[1], parent, path, argv, envp, fds, placement, cwd);
     }
     int fork_error = child < 0 ? errno : 0;
     pthread_sigmask(SIG_SETMASK, &previous, NULL);

@@ -419,6 +419,51 @@ struct MuxTests {
         }
         #expect(fleet.logins(pod).count - logins == 1, "two tunnels, six connections: one authentication")
     }
+
+    /// The mux is started through CShims' one fork path: whatever the starting thread blocked and the
+    /// process ignored, the mux starts with an empty signal mask, default dispositions, a session of its own,
+    /// stdin from /dev/null, its output in the log (0600), and nothing of podctl's open descriptors.
+    @Test func muxStartsDetachedWithACleanSignalSetup() throws {
+        let dir = try Shell.temporaryDirectory("mux-spawn")
+        let directory = MuxDirectory(path: dir)
+        let open = Glibc.open("\(dir)/held", O_WRONLY | O_CREAT, 0o600)  // not close-on-exec: must not reach the mux
+        defer { Glibc.close(open) }
+        var blocked = sigset_t(), previous = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGUSR1)
+        sigaddset(&blocked, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        // The started program reads nothing itself (a shell's own mask changes while it waits for children):
+        // it execs sleep, and the test reads its /proc entry.
+        let started = Result { () throws(ControllerError) -> pid_t in
+            try MuxLauncher.start(command: ["/bin/sh", "-c", "exec sleep 60", "sh"], directory: directory)
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        let pid = try started.get()
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        var exe = ""
+        for _ in 0..<500 where !exe.hasSuffix("/sleep") {
+            exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+            if !exe.hasSuffix("/sleep") { usleep(10_000) }
+        }
+        #expect(exe.hasSuffix("/sleep"), "\(exe)")
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        #expect(status.contains("SigBlk:\t0000000000000000"), "\(status)")
+        #expect(status.contains("SigIgn:\t0000000000000000"), "\(status)")
+        let procStat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = procStat[procStat.index(after: try #require(procStat.lastIndex(of: ")")))...].split(separator: " ")
+        #expect(fields.count > 3 && fields[3] == "\(pid)", "not a session of its own: \(procStat)")
+        let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").sorted()
+        #expect(fds == ["0", "1", "2"], "descriptors beyond the three: \(fds)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/0") == "/dev/null")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/1") == directory.log)
+        var info = stat()
+        #expect(stat(directory.log, &info) == 0 && info.st_mode & 0o777 == 0o600)
+    }
 }
 
 import CurlClient

@@ -32,6 +32,12 @@ int pa_spawn_as(const pa_identity *identity, const char *path, char *const argv[
                 int stdin_fd, int stdout_fd, int stderr_fd,
                 int new_process_group, const char *cwd, pid_t *pid);
 
+/// The same fork path for a program that must outlive its starter (podctl's background mux): a session
+/// of its own (setsid, so the terminal's Ctrl-C does not reach it), no parent-death signal, stdin from
+/// /dev/null, stdout and stderr appended to `log_path` (created 0600), the same empty signal mask, default
+/// dispositions and no other descriptor. The caller does not reap it. Returns 0 and sets *pid, or errno.
+int pa_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *log_path, pid_t *pid);
+
 /// prctl(PR_SET_CHILD_SUBREAPER, 1). Returns 0 or errno.
 int pa_set_child_subreaper(void);
 

@@ -1,4 +1,4 @@
-import CPodctlShims
+import CShims
 import Foundation
 
 /// Starts `podctl mux serve` in the background, detached from the terminal (its own session, so the
@@ -21,7 +21,7 @@ enum MuxLauncher {
         let envp = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = pc_spawn_detached(executable, argv, envp, directory.log, &pid)
+        let rc = pa_spawn_detached(executable, argv, envp, directory.log, &pid)
         guard rc == 0 else {
             throw ControllerError(.mux, "cannot start the mux (\(arguments.joined(separator: " "))): \(String(cString: strerror(rc)))")
         }

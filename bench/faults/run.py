@@ -14,38 +14,35 @@ import argparse
 import http.client
 import json
 import os
-import re
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The test suites' helper that starts `podagent run` and waits for its "listening on" line (one parser).
+sys.path.insert(0, os.path.join(REPO, "Tests", "pysupport"))
+from listening_agent import ListeningAgent  # noqa: E402
 
 
 def start(binary, state, wrapper=()):
+    """A started agent (its `port`, `stop()`), once the Demo model is ready."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODAGENT_")}
     env.update({"PODAGENT_SSH": "off", "PODAGENT_MODELS": "Demo", "PODAGENT_LOG_FILE": "off"})
     # As root the workers run as nobody: give them a Python that user can run (not a pyenv under /root).
     if os.path.exists("/usr/bin/python3"):
         env["PODAGENT_INFERENCE_PYTHON"] = "/usr/bin/python3"
-    proc = subprocess.Popen([*wrapper, binary, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state,
-                             "--plugins-dir", os.path.join(REPO, "Plugins")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in proc.stdout:
-        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        if match:
-            port = int(match.group(1))
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-            deadline = time.time() + 60
-            while time.time() < deadline and status(port, "/v2/health/ready", 2) != 200:
-                time.sleep(0.1)
-            return proc, port
-    raise SystemExit(f"{binary} did not start")
+    try:
+        agent = ListeningAgent([*wrapper, binary, "run", "--http-host", "127.0.0.1", "--http-port", "0", "--state-dir", state,
+                                "--plugins-dir", os.path.join(REPO, "Plugins")], env=env, timeout=60)
+    except AssertionError as error:
+        raise SystemExit(f"{binary} did not start: {error}")
+    deadline = time.time() + 60
+    while time.time() < deadline and status(agent.port, "/v2/health/ready", 2) != 200:
+        time.sleep(0.1)
+    return agent
 
 
 def status(port, path, timeout):
@@ -78,7 +75,8 @@ def summary(samples):
 
 def uploads(binary):
     state = tempfile.mkdtemp(prefix="bench-faults-")
-    proc, port = start(binary, state)
+    agent = start(binary, state)
+    port = agent.port
     # 60 MiB of base64 (45 MiB of data): the body is just under the default 64 MiB limit.
     body = json.dumps({"inputs": {"sample_id": "big", "img_path": {"base64": "A" * (60 << 20), "filename": "f.bin"}}}).encode()
     answers = []
@@ -103,14 +101,14 @@ def uploads(binary):
     took = time.time() - began
     stop.set()
     prober.join()
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    agent.stop()
     return summary(samples), sorted(map(str, answers)), took
 
 
 def slow_clients(binary):
     state = tempfile.mkdtemp(prefix="bench-faults-")
-    proc, port = start(binary, state, wrapper=("prlimit", "--nofile=256:256", "--"))
+    agent = start(binary, state, wrapper=("prlimit", "--nofile=256:256", "--"))
+    port = agent.port
     held = []
     for _ in range(300):
         try:
@@ -128,11 +126,7 @@ def slow_clients(binary):
     prober.join()
     for sock in held:
         sock.close()
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    agent.stop()
     return summary(samples)
 
 

@@ -42,7 +42,7 @@ extension PodAgentCommand {
             let logger = Logger(label: "podagent.validate")
             let workerUser = WorkerUser(configured: config.inference.user, sshUser: config.ssh.user, logger: logger)
             let validator = ModelValidator(
-                runner: CommandRunner(supervisor: supervisor), pluginsDir: config.pluginsDir, python: config.inference.python,
+                runner: CommandRunner(supervisor: supervisor), pluginsDir: config.pluginsDir, python: config.inference.python ?? "python3",
                 workerIdentity: try? workerUser.identity())
             var problems = await validator.problems(
                 manifest: plugin.manifest, config: modelConfig, checkpoint: checkpoint, checkpointsDir: config.checkpointsDir)

@@ -51,8 +51,9 @@ extension AgentConfig {
         public var killGrace: Double = 5
         /// Seconds a worker may take to load its model.
         public var loadTimeout: Double = 900
-        /// Replaces `python3`/`python` as the first word of a worker command.
-        public var python = "python3"
+        /// Replaces `python3`/`python` as the first word of a worker command, used as given; nil: the first
+        /// `python3` on PATH that the workers' user can run (``InferencePython``).
+        public var python: String?
         /// The user model workers run as when podagent runs as root (a name or uid); nil chooses
         /// the SSH login user when one is configured, else `nobody`. `root` must be asked for by name.
         public var user: String?

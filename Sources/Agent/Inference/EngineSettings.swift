@@ -23,7 +23,7 @@ struct EngineSettings: Sendable {
     let baseEnvironment: [String: String]
     let pluginsDir: String
     let checkpointsDir: String
-    let python: String
+    let python: String?
     let queueLimit: Int
     let restartBackoffInitial: Duration
     let restartBackoffMax: Duration

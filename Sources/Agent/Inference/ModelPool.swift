@@ -360,10 +360,11 @@ actor ModelPool {
             slots[id]?.state = held ? .busy : .idle
             return
         }
-        let (executable, arguments) = slot.plan.command()
         let identity: ProcessIdentity?
+        let executable: String, arguments: [String]
         do {
             identity = try settings.workerUser.identity()
+            (executable, arguments) = try slot.plan.command(searchPath: settings.baseEnvironment["PATH"], identity: identity)
         } catch {
             slots[id]?.state = .failed
             slots[id]?.lastError = error.message

@@ -32,8 +32,11 @@ struct OneshotRun {
         let input = "\(directory)/input.json"
         let output = "\(directory)/output.json"
         let identity: ProcessIdentity?
+        let executable: String, arguments: [String]
         do {
             identity = try settings.workerUser.identity()
+            (executable, arguments) = try lease.plan.command(input: input, output: output, searchPath: settings.baseEnvironment["PATH"],
+                                                             identity: identity)
         } catch {
             return .failed(.protocolViolation(error.message))
         }
@@ -50,7 +53,6 @@ struct OneshotRun {
             let reason = (error as? AgentError)?.message ?? errorText(error)
             return .failed(.protocolViolation("cannot prepare the request's folder \(directory): \(reason)"))
         }
-        let (executable, arguments) = lease.plan.command(input: input, output: output)
         var environment = lease.plan.environment(base: settings.baseEnvironment, instance: lease.index, gpu: lease.gpu)
         environment["PODAGENT_REQUEST_ID"] = requestID
         identity?.apply(to: &environment)

@@ -17,8 +17,8 @@ struct WorkerLaunchPlan: Sendable {
     let manifest: PluginManifest
     /// The plugins directory (its `runtime/` holds podagent_worker.py).
     let pluginsDir: String
-    /// Replaces a leading `python3`/`python`.
-    let python: String
+    /// `inference.python`: replaces a leading `python3`/`python`; nil finds one (``InferencePython``).
+    let python: String?
     /// The config and checkpoint this generation of workers loads.
     let config: String
     let checkpoint: String
@@ -29,15 +29,22 @@ struct WorkerLaunchPlan: Sendable {
 
     /// The command with `{plugin_dir}`, `{runtime_dir}`, `{config}`, `{checkpoint}` (and, for oneshot
     /// runs, `{input}`/`{output}`) substituted.
-    func command(input: String? = nil, output: String? = nil) -> (executable: String, arguments: [String]) {
+    /// - Parameters:
+    ///   - searchPath: the workers' PATH; `identity`: their user (nil: podagent's own). Both pick the Python.
+    /// - Throws: ``AgentError`` when no Python the workers' user can run is found.
+    func command(input: String? = nil, output: String? = nil, searchPath: String?,
+                 identity: ProcessIdentity?) throws(AgentError) -> (executable: String, arguments: [String]) {
         var values = ["{plugin_dir}": pluginDir, "{runtime_dir}": runtimeDir, "{config}": config, "{checkpoint}": checkpoint]
         if let input { values["{input}"] = input }
         if let output { values["{output}"] = output }
         var words = manifest.worker.command.map { word in
             values.reduce(word) { $0.replacingLiteral($1.key, with: $1.value) }
         }
-        if let first = words.first, first == "python3" || first == "python" { words[0] = python }
-        let executable = words.isEmpty ? python : words.removeFirst()
+        if words.isEmpty || words[0] == "python3" || words[0] == "python" {
+            let python = try InferencePython.resolve(configured: python, searchPath: searchPath, identity: identity)
+            if words.isEmpty { words = [python] } else { words[0] = python }
+        }
+        let executable = words.removeFirst()
         return (executable, words)
     }
 

@@ -57,10 +57,14 @@ public final class InferenceService: Sendable {
         var offload = true
     }
 
-    /// A finished call: the backend's outcome and the rendered body.
+    /// A finished call: how the backend got there and the rendered body. The parsed result itself is not
+    /// kept: once rendered into `body` it is freed off the request's path.
     struct Answer: Sendable {
-        /// The outcome's timings, attempts and instance; its `result` is rendered in `body` and holds only its `meta` here.
-        var outcome: InferenceOutcome
+        var timings: InferenceTimings
+        /// 1 when the first attempt succeeded.
+        var attempts: Int
+        /// GPU memory the worker still held after the request, when it reported it.
+        var gpuMemoryMiB: Double?
         /// The standard result (or the export format's document), as JSON bytes.
         var body: ByteBuffer
     }
@@ -158,13 +162,11 @@ public final class InferenceService: Sendable {
                 statistics.recordSuccess(model: call.model, Self.phases(
                     outcome.timings, started: started, submitted: submitted, answered: answered, finished: ContinuousClock.now))
             }
+            let answer = Answer(timings: outcome.timings, attempts: outcome.attempts, gpuMemoryMiB: outcome.gpuMemoryMiB, body: body)
             // The body is all that is left to send of the parsed result: it is freed off the request's
             // path (consumed here, so the pool's thread holds the last reference).
-            var finished = consume outcome
-            let parsed = finished.result
-            finished.result = StandardResult(meta: parsed.meta)
-            pool.release(consume parsed)
-            return Answer(outcome: finished, body: body)
+            pool.release(consume outcome)
+            return answer
         } catch {
             if known { statistics.recordFailure(model: call.model, seconds: (ContinuousClock.now - started).inSeconds) }
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", error.code.rawValue)])

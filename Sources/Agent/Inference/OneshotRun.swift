@@ -27,7 +27,7 @@ struct OneshotRun {
     }
 
     func run(requestID: String, inputs: Data, timeout: Duration) async -> Outcome {
-        let directory = temporaryDirectory() + "podagent-oneshot-\(UUID().uuidString)"
+        let directory = temporaryDirectory() + "podagent-oneshot-\(RandomID.uuid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let input = "\(directory)/input.json"
         let output = "\(directory)/output.json"

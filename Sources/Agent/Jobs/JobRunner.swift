@@ -101,7 +101,7 @@ public final class JobRunner: Service, Sendable {
     /// Queues a job whose inputs and options were checked.
     /// - Throws: ``AgentError`` `.overloaded` when `jobs.max_queued` jobs already wait.
     func submit(model: String, inputs: JSONValue, options: JSONValue) throws(AgentError) -> JobRecord {
-        let record = JobRecord(id: UUID().uuidString.lowercased(), model: model, request: .init(inputs: inputs, options: options))
+        let record = JobRecord(id: RandomID.uuid(), model: model, request: .init(inputs: inputs, options: options))
         let full = state.withLock { $0.queue.count >= settings.maxQueued }
         if full {
             throw AgentError(.overloaded, "\(settings.maxQueued) jobs are already waiting (jobs.max_queued)", retryAfterSeconds: 5)
@@ -288,8 +288,8 @@ public final class JobRunner: Service, Sendable {
             let options = try InferenceOptions(record.request.options)
             let answer = try await inference.run(.init(id: record.id, model: record.model, inputs: record.request.inputs, options: options))
             record.state = .succeeded
-            record.attempts = answer.outcome.attempts
-            record.timings = answer.outcome.timings
+            record.attempts = answer.attempts
+            record.timings = answer.timings
             record.error = nil
             do {
                 record.result = try JSONReader.parse(Array(answer.body.readableBytesView), source: "job result")

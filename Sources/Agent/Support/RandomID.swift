@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Fresh random identifiers for requests and their upload folders.
+/// Fresh random identifiers: requests, their upload folders, jobs and one-shot run folders.
 enum RandomID {
     /// A random (version 4) UUID in lowercase, from the system generator (`getrandom`): `UUID()`
     /// opens, reads and closes /dev/urandom for each one, three system calls on every inference request.

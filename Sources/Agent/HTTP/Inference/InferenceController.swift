@@ -33,7 +33,7 @@ struct InferenceController<Context: RequestContext> {
             let answer = try await service.run(
                 .init(id: id, model: model, inputs: body["inputs"] ?? .null, options: options, parts: parts, offload: received.isLarge))
             return Response(
-                status: .ok, headers: InferenceHeaders.fields(id: id, outcome: answer.outcome, contentType: "application/json"),
+                status: .ok, headers: InferenceHeaders.fields(id: id, answer: answer, contentType: "application/json"),
                 body: .init(byteBuffer: answer.body))
         }
         group.get("/v2/models/{name}/ready") { _, context in
@@ -74,12 +74,12 @@ enum InferenceHeaders {
         (1...128).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
     }
 
-    static func fields(id: String, outcome: InferenceOutcome, contentType: String?) -> HTTPFields {
+    static func fields(id: String, answer: InferenceService.Answer, contentType: String?) -> HTTPFields {
         var fields = HTTPFields()
         if let contentType { fields[.contentType] = contentType }
         if let name = requestIDName, isToken(id) { fields[name] = id }
-        if let name = attemptsName { fields[name] = String(outcome.attempts) }
-        if let name = gpuMemoryName, let memory = outcome.gpuMemoryMiB { fields[name] = decimalText(memory, decimals: 1) }
+        if let name = attemptsName { fields[name] = String(answer.attempts) }
+        if let name = gpuMemoryName, let memory = answer.gpuMemoryMiB { fields[name] = decimalText(memory, decimals: 1) }
         return fields
     }
 }

@@ -23,9 +23,9 @@ extension TritonController {
         let answer = try await service.run(.init(id: id, model: model, inputs: oip.sample, options: options, offload: received.isLarge))
         let version = await service.status(of: model)?.version ?? plugin.manifest.version
         let parameters = OIPAnswer.Parameters(
-            timings_s: answer.outcome.timings, attempts: answer.outcome.attempts, gpu_memory_mib: answer.outcome.gpuMemoryMiB)
+            timings_s: answer.timings, attempts: answer.attempts, gpu_memory_mib: answer.gpuMemoryMiB)
         let body = OIPAnswer(model_name: model, model_version: version, id: id, parameters: parameters, result: answer.body, binary: oip.binaryOutput)
-        return try body.response(headers: InferenceHeaders.fields(id: id, outcome: answer.outcome, contentType: nil))
+        return try body.response(headers: InferenceHeaders.fields(id: id, answer: answer, contentType: nil))
     }
 }
 

@@ -78,7 +78,7 @@ public enum ReportBuilder {
         case "detections":
             return result.detections?.map { MatchItem(label: $0.label, score: $0.score, points: [Array($0.centerLidar.prefix(2))]) }
         case "map_elements":
-            return result.mapElements?.map { MatchItem(label: $0.label, score: $0.score, points: $0.polylineLidar) }
+            return result.mapElements?.map { MatchItem(label: $0.label, score: $0.score, points: $0.polylineLidar.rows) }
         case "lane_centerlines":
             return result.laneCenterlines?.map { lane in
                 MatchItem(label: "lane", score: lane.score, points: lane.pointsEgo.map { Array($0.prefix(2)) })
@@ -150,10 +150,10 @@ public enum ReportBuilder {
                 CompareReport.ModelGeometry.Box(label: $0.label, score: $0.score, centerXY: Array($0.centerLidar.prefix(2)),
                                                 sizeWL: Array($0.sizeWlh.prefix(2)), yaw: $0.yawLidar)
             }
-            let polylines = (result.mapElements ?? []).map { CompareReport.ModelGeometry.Polyline(label: $0.label, points: $0.polylineLidar) }
+            let polylines = (result.mapElements ?? []).map { CompareReport.ModelGeometry.Polyline(label: $0.label, points: $0.polylineLidar.rows) }
                 + (result.laneCenterlines ?? []).map { .init(label: "lane", points: $0.pointsEgo.map { Array($0.prefix(2)) }) }
-            var trajectories = (result.detections ?? []).flatMap { $0.trajectoriesLidar ?? [] }
-            if let plan = result.egoPlan { trajectories.append(plan.trajectoryLidar) }
+            var trajectories = (result.detections ?? []).flatMap { $0.trajectoriesLidar?.rows ?? [] }
+            if let plan = result.egoPlan { trajectories.append(plan.trajectoryLidar.rows) }
             return .init(model: model, boxes: boxes, polylines: polylines, trajectories: trajectories)
         }
         return CompareReport.BirdsEye(sample: sample, models: geometry)

@@ -24,7 +24,7 @@ struct UpstreamExportTests {
         }
         return Detection3D(
             label: label, labelIndex: 0, score: 0.9, centerLidar: center, sizeWlh: [1, 1, 1], yawLidar: 0, velocityLidar: [0, 0],
-            trajectoriesLidar: modes, trajectoryStepSeconds: 0.5)
+            trajectoriesLidar: try! PointLists(rows: modes), trajectoryStepSeconds: 0.5)
     }
 
     static func members(_ value: JSONValue?) -> [(String, JSONValue)]? {

@@ -115,7 +115,7 @@ public enum NuScenesExport {
     /// LiDAR frame. `CustomNuscenesBox.rotate`/`translate` (VAD nuscenes_box.py l.102-116) move the centre,
     /// orientation and velocity but leave `fut_trajs` as the model gave it, and `_format_bbox` writes it so
     /// (nuscenes_vad_dataset.py l.1516). The standard result holds absolute positions; this undoes the sum.
-    static func perStepOffsets(_ modes: [[[Double]]], from center: [Double]) -> JSONValue {
+    static func perStepOffsets(_ modes: PointLists, from center: [Double]) -> JSONValue {
         .array(modes.map { points in
             var previous = (center[0], center[1])
             var flat: [JSONValue] = []
@@ -132,4 +132,6 @@ public enum NuScenesExport {
     static func add(_ a: [Double], _ b: [Double]) -> [Double] { [a[0] + b[0], a[1] + b[1], a[2] + b[2]] }
 
     static func numbers(_ values: [Double]) -> JSONValue { .array(values.map { .number($0) }) }
+
+    static func numbers(_ point: PointList.Point) -> JSONValue { .array(point.map { .number($0) }) }
 }

@@ -36,7 +36,7 @@ public enum OpenLaneExport {
             for id in lanes.map(\.id) + elements.map(\.id) where !ids.insert(id).inserted {
                 throw PluginError(.invalidValue, "sample '\(key)': id \(id) is used twice; OpenLane-V2 needs ids unique across lanes and traffic elements")
             }
-            for lane in lanes where lane.pointsEgo.isEmpty || lane.pointsEgo.contains(where: { $0.count != 3 }) {
+            for lane in lanes where lane.pointsEgo.isEmpty || lane.pointsEgo.dimension != 3 {
                 throw PluginError(.invalidValue, "sample '\(key)': lane \(lane.id): points must be (N, 3) with N >= 1")
             }
             for element in elements where element.bboxImageFront.count != 4 {

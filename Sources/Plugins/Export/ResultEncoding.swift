@@ -23,7 +23,24 @@ extension StandardResult {
         do {
             return try JSONDecoder().decode(StandardResult.self, from: data)
         } catch {
-            throw PluginError(.malformedJSON, "not a standard result: \(error)")
+            throw PluginError(.malformedJSON, "not a standard result: \(describe(error))")
         }
+    }
+
+    /// A decoding error as the field it is about and what is wrong there:
+    /// `map_elements[1].polyline_lidar: ragged point list: …`.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        let path: [any CodingKey], problem: String
+        switch error {
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
+            (path, problem) = (context.codingPath, context.debugDescription)
+        case .keyNotFound(let key, let context):
+            (path, problem) = (context.codingPath + [key], "missing")
+        @unknown default:
+            return "\(error)"
+        }
+        let field = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }
+        return (field.isEmpty ? "the document" : String(field)) + ": " + problem
     }
 }

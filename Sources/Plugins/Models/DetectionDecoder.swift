@@ -63,13 +63,8 @@ struct MapDecoder {
             try Check.finite(boxes.row(row), key: "\(path).\(boxesKey)", row: row)
             let flat = points.row(row)
             try Check.finite(flat, key: "\(path).\(pointsKey)", row: row)
-            var polyline: [[Double]] = []
-            polyline.reserveCapacity(perElement)
-            var index = flat.startIndex
-            while index < flat.endIndex {
-                polyline.append([flat[index], flat[index + 1]])
-                index += 2
-            }
+            // The row as it is: a slice of the tensor's own buffer when that is float64, else one converted copy.
+            let polyline = PointList(dimension: 2, coordinates: flat)
             elements.append(MapElement(label: classes[label], labelIndex: label, score: score, polylineLidar: polyline, bboxLidar: Array(boxes.row(row))))
         }
         if nonFinite > 0 {

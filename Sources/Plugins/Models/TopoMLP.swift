@@ -162,21 +162,22 @@ public struct TopoMLPPlugin: ModelPlugin {
         }
     }
 
-    static func sample(_ flat: ArraySlice<Double>, basis: [[Double]]) -> [[Double]] {
+    static func sample(_ flat: ArraySlice<Double>, basis: [[Double]]) -> PointList {
         let start = flat.startIndex
-        let count = flat.count / 3
-        guard !basis.isEmpty else {
-            return (0..<count).map { k in [flat[start + 3 * k], flat[start + 3 * k + 1], flat[start + 3 * k + 2]] }
-        }
-        return basis.map { weights in
-            var point = [0.0, 0.0, 0.0]
+        guard !basis.isEmpty else { return PointList(dimension: 3, coordinates: flat) }
+        var points = [Double](repeating: 0, count: basis.count * 3)
+        for (index, weights) in basis.enumerated() {
+            var x = 0.0, y = 0.0, z = 0.0
             for (k, weight) in weights.enumerated() {
-                point[0] += weight * flat[start + 3 * k]
-                point[1] += weight * flat[start + 3 * k + 1]
-                point[2] += weight * flat[start + 3 * k + 2]
+                x += weight * flat[start + 3 * k]
+                y += weight * flat[start + 3 * k + 1]
+                z += weight * flat[start + 3 * k + 2]
             }
-            return point
+            points[3 * index] = x
+            points[3 * index + 1] = y
+            points[3 * index + 2] = z
         }
+        return PointList(dimension: 3, coordinates: points)
     }
 }
 

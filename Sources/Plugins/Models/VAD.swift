@@ -61,20 +61,22 @@ public struct VADPlugin: ModelPlugin {
             let flat = trajs.row(row)
             try Check.finite(flat, key: "\(path).trajs_3d", row: row)
             // Offsets per step: reshape (modes, steps, 2), cumulative sum, then add the box centre (x, y).
+            // Filled flat, mode after mode: one buffer a box, not an array a point.
             let origin = (detection.centerLidar[0], detection.centerLidar[1])
-            var modes: [[[Double]]] = []
-            for mode in 0..<Self.modes {
+            var coordinates = [Double](repeating: 0, count: Self.modes * steps * 2)
+            var base = flat.startIndex, index = 0
+            for _ in 0..<Self.modes {
                 var x = origin.0, y = origin.1
-                var points: [[Double]] = []
-                for step in 0..<steps {
-                    let base = flat.startIndex + mode * steps * 2 + step * 2
+                for _ in 0..<steps {
                     x += flat[base]
                     y += flat[base + 1]
-                    points.append([x, y])
+                    coordinates[index] = x
+                    coordinates[index + 1] = y
+                    base += 2
+                    index += 2
                 }
-                modes.append(points)
             }
-            detection.trajectoriesLidar = modes
+            detection.trajectoriesLidar = PointLists(lists: Self.modes, pointsPerList: steps, dimension: 2, coordinates: coordinates)
             detection.trajectoryStepSeconds = Self.stepSeconds
             detections.append(detection)
         }
@@ -98,13 +100,14 @@ public struct VADPlugin: ModelPlugin {
         var candidates: [EgoPlan.Candidate] = []
         for (index, name) in Self.commands.enumerated() {
             var x = 0.0, y = 0.0
-            var points: [[Double]] = []
+            var points: [Double] = []
+            points.reserveCapacity(steps * 2)
             for step in 0..<steps {
-                x += preds[index, step, 0]
-                y += preds[index, step, 1]
-                points.append([x, y])
+                x += preds[flat: (index * steps + step) * 2]
+                y += preds[flat: (index * steps + step) * 2 + 1]
+                points += [x, y]
             }
-            candidates.append(EgoPlan.Candidate(command: name, trajectoryLidar: points))
+            candidates.append(EgoPlan.Candidate(command: name, trajectoryLidar: PointList(dimension: 2, coordinates: points)))
         }
         return EgoPlan(
             command: Self.commands[chosen], commandIndex: chosen, trajectoryLidar: candidates[chosen].trajectoryLidar,

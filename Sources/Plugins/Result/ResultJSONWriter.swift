@@ -24,7 +24,7 @@ extension StandardResult {
 
     /// Roughly the bytes the result takes (about 19 a number), so the writer allocates once.
     var estimatedSize: Int {
-        let detections = (detections ?? []).reduce(0) { $0 + 200 + 40 * ($1.trajectoriesLidar?.reduce(0) { $0 + $1.count } ?? 0) }
+        let detections = (detections ?? []).reduce(0) { $0 + 200 + 40 * ($1.trajectoriesLidar.map { $0.count * $0.pointsPerList } ?? 0) }
         let map = (mapElements ?? []).reduce(0) { $0 + 200 + 40 * $1.polylineLidar.count }
         let lanes = (laneCenterlines ?? []).reduce(0) { $0 + 100 + 60 * $1.pointsEgo.count }
         let pairs = ((topology?.laneLane.count ?? 0) + (topology?.laneTraffic.count ?? 0)) * 60
@@ -135,9 +135,7 @@ struct ResultJSONWriter {
         try field("size_wlh", detection.sizeWlh)
         if let trajectories = detection.trajectoriesLidar {
             key("trajectories_lidar")
-            open("[")
-            for trajectory in trajectories { element(); try numbers(trajectory) }
-            close("]")
+            try points(trajectories)
         }
         if let step = detection.trajectoryStepSeconds { try field("trajectory_step_seconds", step) }
         try field("velocity_lidar", detection.velocityLidar)
@@ -240,6 +238,13 @@ struct ResultJSONWriter {
         try numbers(rows)
     }
 
+    private mutating func field(_ name: String, _ list: PointList) throws(PluginError) {
+        key(name)
+        try list.coordinates.withUnsafeBufferPointer { (values) throws(PluginError) in
+            try points(values, count: list.count, dimension: list.dimension)
+        }
+    }
+
     private mutating func number(_ value: Double) throws(PluginError) {
         guard value.isFinite else { throw PluginError(.invalidValue, "cannot encode the result as JSON: the number \(value) is not finite") }
         JSONWriter.appendNumber(value, to: &out)
@@ -258,6 +263,37 @@ struct ResultJSONWriter {
             try number(values[index])
         }
         out.append(UInt8(ascii: "]"))
+    }
+
+    /// `[[x, y], …]` from a flat buffer: no array a point to retain and release.
+    private mutating func points(_ values: UnsafeBufferPointer<Double>, count: Int, dimension: Int) throws(PluginError) {
+        out.append(UInt8(ascii: "["))
+        var index = 0
+        for point in 0..<count {
+            if point > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "["))
+            for coordinate in 0..<dimension {
+                if coordinate > 0 { out.append(UInt8(ascii: ",")) }
+                try number(values[index])
+                index += 1
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// `[[[x, y], …], …]` from one flat buffer.
+    private mutating func points(_ lists: PointLists) throws(PluginError) {
+        try lists.coordinates.withUnsafeBufferPointer { (values) throws(PluginError) in
+            let width = lists.pointsPerList * lists.dimension
+            out.append(UInt8(ascii: "["))
+            for list in 0..<lists.count {
+                if list > 0 { out.append(UInt8(ascii: ",")) }
+                let start = values.baseAddress.map { $0 + list * width }
+                try points(UnsafeBufferPointer(start: start, count: width), count: lists.pointsPerList, dimension: lists.dimension)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
     }
 
     private mutating func numbers(_ rows: [[Double]]) throws(PluginError) {

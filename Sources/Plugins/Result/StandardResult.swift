@@ -84,7 +84,7 @@ public struct Detection3D: Sendable, Equatable, Codable {
     /// `[vx, vy]` m/s.
     public var velocityLidar: [Double]
     /// Predicted future positions, modes × steps × `[x, y]` metres (absolute, not offsets); VAD only.
-    public var trajectoriesLidar: [[[Double]]]?
+    public var trajectoriesLidar: PointLists?
     /// Seconds between trajectory steps.
     public var trajectoryStepSeconds: Double?
 
@@ -106,7 +106,7 @@ public struct MapElement: Sendable, Equatable, Codable {
     public var labelIndex: Int
     public var score: Double
     /// The polyline's points `[x, y]` metres, in order.
-    public var polylineLidar: [[Double]]
+    public var polylineLidar: PointList
     /// The element's box `[xmin, ymin, xmax, ymax]` metres.
     public var bboxLidar: [Double]
 
@@ -124,7 +124,7 @@ public struct EgoPlan: Sendable, Equatable, Codable {
     public struct Candidate: Sendable, Equatable, Codable {
         public var command: String
         /// Future positions `[x, y]` metres (absolute: the offsets summed).
-        public var trajectoryLidar: [[Double]]
+        public var trajectoryLidar: PointList
 
         enum CodingKeys: String, CodingKey {
             case command
@@ -136,7 +136,7 @@ public struct EgoPlan: Sendable, Equatable, Codable {
     public var command: String
     public var commandIndex: Int
     /// The chosen command's future positions `[x, y]` metres.
-    public var trajectoryLidar: [[Double]]
+    public var trajectoryLidar: PointList
     public var stepSeconds: Double
     /// Every command's candidate, in the model's command order.
     public var candidates: [Candidate]
@@ -155,7 +155,7 @@ public struct LaneCenterline: Sendable, Equatable, Codable {
     public var id: Int
     public var score: Double
     /// `[x, y, z]` metres, 11 points sampled along the Bezier curve.
-    public var pointsEgo: [[Double]]
+    public var pointsEgo: PointList
 
     enum CodingKeys: String, CodingKey {
         case id, score

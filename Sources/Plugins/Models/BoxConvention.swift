@@ -16,18 +16,19 @@ public enum BoxConvention: String, Sendable, Codable {
 
     /// Converts one raw row of 9 numbers (what mmdet3d's `output_to_nusc_box` does for its version).
     public func box(_ row: ArraySlice<Double>) -> Box {
-        let r = Array(row)
+        let start = row.startIndex  // read in place: no copy of the row
+        func r(_ index: Int) -> Double { row[start + index] }
         let (w, l, h): (Double, Double, Double)
         let yaw: Double
         switch self {
         case .mmdet3d017:
-            (w, l, h) = (r[3], r[4], r[5])
-            yaw = -r[6] - Double.pi / 2
+            (w, l, h) = (r(3), r(4), r(5))
+            yaw = -r(6) - Double.pi / 2
         case .mmdet3d10:
-            (l, w, h) = (r[3], r[4], r[5])
-            yaw = r[6]
+            (l, w, h) = (r(3), r(4), r(5))
+            yaw = r(6)
         }
         // z is the bottom face in both versions; nuScenes wants the gravity centre.
-        return Box(center: [r[0], r[1], r[2] + h / 2], sizeWlh: [w, l, h], yaw: yaw, velocity: [r[7], r[8]])
+        return Box(center: [r(0), r(1), r(2) + h / 2], sizeWlh: [w, l, h], yaw: yaw, velocity: [r(7), r(8)])
     }
 }

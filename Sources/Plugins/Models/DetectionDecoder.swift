@@ -60,12 +60,13 @@ struct MapDecoder {
             guard score >= threshold else { continue }
             // One query may appear twice with two labels (top-k over queries x classes): both are kept.
             let label = try Check.label(labels[flat: row], key: "\(path).\(labelsKey)", row: row, classes: classes)
-            try Check.finite(boxes.row(row), key: "\(path).\(boxesKey)", row: row)
+            let box = boxes.row(row)
+            try Check.finite(box, key: "\(path).\(boxesKey)", row: row)
             let flat = points.row(row)
             try Check.finite(flat, key: "\(path).\(pointsKey)", row: row)
             // The row as it is: a slice of the tensor's own buffer when that is float64, else one converted copy.
             let polyline = PointList(dimension: 2, coordinates: flat)
-            elements.append(MapElement(label: classes[label], labelIndex: label, score: score, polylineLidar: polyline, bboxLidar: Array(boxes.row(row))))
+            elements.append(MapElement(label: classes[label], labelIndex: label, score: score, polylineLidar: polyline, bboxLidar: Array(box)))
         }
         if nonFinite > 0 {
             warnings.append("\(nonFinite) map element(s) with a non-finite score in '\(path).\(scoresKey)' were dropped")

@@ -116,7 +116,11 @@ struct ResultJSONWriter {
         key("timings_seconds")
         open("{")
         for name in meta.timingsSeconds.keys.sorted() {
-            if let seconds = meta.timingsSeconds[name] { try field(name, seconds) }
+            guard let seconds = meta.timingsSeconds[name] else { continue }
+            element()
+            JSONWriter.appendString(name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            try number(seconds)
         }
         close("}")
         key("warnings")
@@ -172,7 +176,7 @@ struct ResultJSONWriter {
         close("}")
     }
 
-    private mutating func pairs(_ name: String, _ pairs: [Topology.Pair]) throws(PluginError) {
+    private mutating func pairs(_ name: StaticString, _ pairs: [Topology.Pair]) throws(PluginError) {
         key(name)
         open("[")
         for pair in pairs {
@@ -207,38 +211,42 @@ struct ResultJSONWriter {
         }
     }
 
-    private mutating func key(_ name: String) {
+    /// `"name":`. The keys are the schema's own literals, plain ASCII with nothing to escape: copied whole,
+    /// with no scan for characters to escape (a VAD result writes ~1,500 of them).
+    private mutating func key(_ name: StaticString) {
         element()
-        JSONWriter.appendString(name, to: &out)
+        out.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { out.append(contentsOf: $0) }
+        out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: ":"))
     }
 
-    private mutating func field(_ name: String, _ text: String) {
+    private mutating func field(_ name: StaticString, _ text: String) {
         key(name)
         JSONWriter.appendString(text, to: &out)
     }
 
-    private mutating func field(_ name: String, _ integer: Int) {
+    private mutating func field(_ name: StaticString, _ integer: Int) {
         key(name)
         JSONWriter.appendInteger(Int64(integer), to: &out)
     }
 
-    private mutating func field(_ name: String, _ number: Double) throws(PluginError) {
+    private mutating func field(_ name: StaticString, _ number: Double) throws(PluginError) {
         key(name)
         try self.number(number)
     }
 
-    private mutating func field(_ name: String, _ values: [Double]) throws(PluginError) {
+    private mutating func field(_ name: StaticString, _ values: [Double]) throws(PluginError) {
         key(name)
         try numbers(values)
     }
 
-    private mutating func field(_ name: String, _ rows: [[Double]]) throws(PluginError) {
+    private mutating func field(_ name: StaticString, _ rows: [[Double]]) throws(PluginError) {
         key(name)
         try numbers(rows)
     }
 
-    private mutating func field(_ name: String, _ list: PointList) throws(PluginError) {
+    private mutating func field(_ name: StaticString, _ list: PointList) throws(PluginError) {
         key(name)
         try list.coordinates.withUnsafeBufferPointer { (values) throws(PluginError) in
             try points(values, count: list.count, dimension: list.dimension)

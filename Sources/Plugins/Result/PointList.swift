@@ -107,12 +107,7 @@ extension PointList: Codable {
     /// - Throws: `DecodingError.dataCorrupted` at the field's coding path when the points differ in length or
     ///   one is empty (`[[1, 2], [3]]`), or the usual type mismatch when it is not a list of lists of numbers.
     public init(from decoder: any Decoder) throws {
-        let rows = try decoder.singleValueContainer().decode([[Double]].self)
-        do {
-            try self.init(rows: rows)
-        } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
-        }
+        self = try PointListError.decode(decoder) { (rows: [[Double]]) throws(PointListError) in try PointList(rows: rows) }
     }
 
     /// Writes `[[x, y], …]`, as `[[Double]]` would.
@@ -131,6 +126,17 @@ public struct PointListError: Error, Sendable, Equatable, CustomStringConvertibl
     public let message: String
 
     init(_ message: String) { self.message = message }
+
+    /// Decodes the nested arrays and makes the flat value of them; a ragged shape becomes a
+    /// `DecodingError.dataCorrupted` at the field's coding path.
+    static func decode<Rows: Decodable, Value>(_ decoder: any Decoder, _ make: (Rows) throws(PointListError) -> Value) throws -> Value {
+        let rows = try decoder.singleValueContainer().decode(Rows.self)
+        do {
+            return try make(rows)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
 
     public var description: String { message }
 }

@@ -82,12 +82,7 @@ extension PointLists: Codable {
     /// - Throws: `DecodingError.dataCorrupted` at the field's coding path when lists differ in length or
     ///   points in dimension.
     public init(from decoder: any Decoder) throws {
-        let rows = try decoder.singleValueContainer().decode([[[Double]]].self)
-        do {
-            try self.init(rows: rows)
-        } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
-        }
+        self = try PointListError.decode(decoder) { (rows: [[[Double]]]) throws(PointListError) in try PointLists(rows: rows) }
     }
 
     /// Writes `[[[x, y], …], …]`, as `[[[Double]]]` would.

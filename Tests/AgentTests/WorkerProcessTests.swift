@@ -108,23 +108,12 @@ struct WorkerProcessTests {
         #expect(await worker.pid == nil)
     }
 
-    @Test func hangPastTheDeadlineEndsTheWholeGroup() async throws {
+    /// A request to a hung worker, from a task on `executor` (nil: the test's own): it must time out
+    /// and end the worker's whole process group.
+    static func expectHangEndsTheWholeGroup(on executor: (any TaskExecutor)?) async throws {
         let worker = Self.demo()
         let ready = try await worker.start()
-        let failure = await Self.failure { () throws(WorkerProcess.Failure) in
-            _ = try await worker.infer(id: "h", inputs: Data("{}".utf8), options: Data(#"{"fail":"hang"}"#.utf8), timeout: .seconds(1))
-        }
-        #expect(failure == .timedOut(.seconds(1)))
-        #expect(kill(ready.pid, 0) != 0, "the hung worker \(ready.pid) is still alive")
-        #expect(kill(-ready.pid, 0) != 0, "a process of the worker's group is still alive")
-    }
-
-    @Test func hangPastTheDeadlineOnAnEventLoopEndsTheWholeGroup() async throws {
-        // The HTTP path: the request's task runs on its connection's loop, and its deadline is a timer there.
-        let worker = Self.demo()
-        let ready = try await worker.start()
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let failure = await withTaskExecutorPreference(EventLoopTaskExecutor(group: loop)) {
+        let failure = await withTaskExecutorPreference(executor) {
             await Self.failure { () throws(WorkerProcess.Failure) in
                 _ = try await worker.infer(id: "h", inputs: Data("{}".utf8), options: Data(#"{"fail":"hang"}"#.utf8), timeout: .seconds(1))
             }
@@ -132,6 +121,16 @@ struct WorkerProcessTests {
         #expect(failure == .timedOut(.seconds(1)))
         #expect(kill(ready.pid, 0) != 0, "the hung worker \(ready.pid) is still alive")
         #expect(kill(-ready.pid, 0) != 0, "a process of the worker's group is still alive")
+    }
+
+    @Test func hangPastTheDeadlineEndsTheWholeGroup() async throws {
+        try await Self.expectHangEndsTheWholeGroup(on: nil)
+    }
+
+
+    @Test func hangPastTheDeadlineOnAnEventLoopEndsTheWholeGroup() async throws {
+        // The HTTP path: the request's task runs on its connection's loop, and its deadline is a timer there.
+        try await Self.expectHangEndsTheWholeGroup(on: EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton.next()))
     }
 
     @Test func finishedRequestsDeadlinesNeverEndALaterRequest() async throws {

@@ -34,11 +34,14 @@ struct LoopExecutionTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let fired = Mutex<[String]>([])
-        let (cancelled, kept) = try await loop.submit {
-            (LoopTimer(after: .milliseconds(50)) { fired.withLock { $0.append("cancelled") } },
-             LoopTimer(after: .milliseconds(50)) { fired.withLock { $0.append(loop.inEventLoop ? "kept on its loop" : "kept elsewhere") } })
+        // Both set, and one cancelled, in one job on the loop (as a request does): the loop cannot run the
+        // timer before the cancel, however late this test's own task gets a thread.
+        let kept = try await loop.submit {
+            let cancelled = LoopTimer(after: .milliseconds(50)) { fired.withLock { $0.append("cancelled") } }
+            let kept = LoopTimer(after: .milliseconds(50)) { fired.withLock { $0.append(loop.inEventLoop ? "kept on its loop" : "kept elsewhere") } }
+            cancelled.cancel()
+            return kept
         }.get()
-        cancelled.cancel()
         let deadline = ContinuousClock.now + .seconds(30)
         while fired.withLock({ $0.isEmpty }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         try await Task.sleep(for: .milliseconds(300))  // past the cancelled one's time too

@@ -137,9 +137,9 @@ struct WorkerProcessTests {
         let worker = Self.demo()
         let ready = try await worker.start()
         for number in 0..<5 {
-            _ = try await worker.infer(id: "quick-\(number)", inputs: Data("{}".utf8), options: Data("{}".utf8), timeout: .seconds(2))
+            _ = try await worker.infer(id: "quick-\(number)", inputs: Data("{}".utf8), options: Data("{}".utf8), timeout: .seconds(5))
         }
-        try await Task.sleep(for: .milliseconds(2500))  // every earlier deadline has passed
+        try await Task.sleep(for: .milliseconds(5500))  // every earlier deadline has passed
         let line = try await worker.infer(
             id: "slow", inputs: Data("{}".utf8), options: try Self.options(["infer_time_s": 1.0]), timeout: .seconds(60))
         let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import Plugins
 import Testing
 
@@ -107,15 +108,71 @@ struct WorkerProcessTests {
         #expect(await worker.pid == nil)
     }
 
-    @Test func hangPastTheDeadlineEndsTheWholeGroup() async throws {
+    /// A request to a hung worker, from a task on `executor` (nil: the test's own): it must time out
+    /// and end the worker's whole process group.
+    static func expectHangEndsTheWholeGroup(on executor: (any TaskExecutor)?) async throws {
         let worker = Self.demo()
         let ready = try await worker.start()
-        let failure = await Self.failure { () throws(WorkerProcess.Failure) in
-            _ = try await worker.infer(id: "h", inputs: Data("{}".utf8), options: Data(#"{"fail":"hang"}"#.utf8), timeout: .seconds(1))
+        let failure = await withTaskExecutorPreference(executor) {
+            await Self.failure { () throws(WorkerProcess.Failure) in
+                _ = try await worker.infer(id: "h", inputs: Data("{}".utf8), options: Data(#"{"fail":"hang"}"#.utf8), timeout: .seconds(1))
+            }
         }
         #expect(failure == .timedOut(.seconds(1)))
         #expect(kill(ready.pid, 0) != 0, "the hung worker \(ready.pid) is still alive")
         #expect(kill(-ready.pid, 0) != 0, "a process of the worker's group is still alive")
+    }
+
+    @Test func hangPastTheDeadlineEndsTheWholeGroup() async throws {
+        try await Self.expectHangEndsTheWholeGroup(on: nil)
+    }
+
+
+    @Test func hangPastTheDeadlineOnAnEventLoopEndsTheWholeGroup() async throws {
+        // The HTTP path: the request's task runs on its connection's loop, and its deadline is a timer there.
+        try await Self.expectHangEndsTheWholeGroup(on: EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton.next()))
+    }
+
+    @Test func finishedRequestsDeadlinesNeverEndALaterRequest() async throws {
+        let worker = Self.demo()
+        let ready = try await worker.start()
+        for number in 0..<5 {
+            _ = try await worker.infer(id: "quick-\(number)", inputs: Data("{}".utf8), options: Data("{}".utf8), timeout: .seconds(5))
+        }
+        try await Task.sleep(for: .milliseconds(5500))  // every earlier deadline has passed
+        let line = try await worker.infer(
+            id: "slow", inputs: Data("{}".utf8), options: try Self.options(["infer_time_s": 1.0]), timeout: .seconds(60))
+        let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+        #expect(object["id"] as? String == "slow")
+        #expect(await worker.pid == ready.pid)
+        await worker.stop()
+    }
+
+    @Test func anAnswerForAnotherRequestIsNeverTakenForThisOne() async throws {
+        // A stand-in worker (a real process) that first answers an id that is not the request's, as a late
+        // answer of an earlier request would arrive, then the request's own.
+        let script = """
+            import json, os, sys
+            print(json.dumps({"type": "ready", "protocol": 1, "pid": os.getpid()}), flush=True)
+            for line in sys.stdin:
+                request = json.loads(line)
+                if request.get("type") != "infer":
+                    break
+                print(json.dumps({"type": "result", "id": "earlier-" + request["id"], "raw": {"own": False}}), flush=True)
+                print(json.dumps({"type": "result", "id": request["id"], "raw": {"own": True}}), flush=True)
+            """
+        let launch = WorkerProcess.Launch(
+            name: "stand-in", executable: "python3", arguments: ["-c", script], environment: TestSupport.environment([:]),
+            readyTimeout: .seconds(60), killGrace: .seconds(2))
+        let worker = WorkerProcess(launch: launch, supervisor: TestSupport.supervisor, logger: Logger(label: "worker-test"))
+        _ = try await worker.start()
+        for id in ["a", "b", "c"] {
+            let line = try await worker.infer(id: id, inputs: Data("{}".utf8), options: Data("{}".utf8), timeout: .seconds(30))
+            let object = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+            #expect(object["id"] as? String == id)
+            #expect((object["raw"] as? [String: Any])?["own"] as? Bool == true)
+        }
+        await worker.stop()
     }
 
     @Test func loadFailureIsReportedWithTheTraceback() async throws {

@@ -251,10 +251,8 @@ public actor WorkerProcess {
         deadlineToken &+= 1
         let token = deadlineToken
         let continuation = self.continuation
-        let timer = Task {
-            try await Task.sleep(for: deadline)
-            continuation?.yield(.deadline(token))
-        }
+        // On the loop the request runs on: set and cancelled per request without a task or a thread.
+        let timer = LoopTimer(after: deadline) { continuation?.yield(.deadline(token)) }
         defer { timer.cancel() }
         guard var iterator = events else { throw .protocolViolation("\(launch.name): not started") }
         defer { events = iterator }

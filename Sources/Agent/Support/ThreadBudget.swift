@@ -34,7 +34,9 @@ public enum ThreadBudget {
 }
 
 /// A task executor on an event loop group: a job runs on one of its loops (the current one when the
-/// enqueuing thread is one of them, so a task mostly stays on its loop).
+/// enqueuing thread is one of them, so a task mostly stays on its loop). Made with a single
+/// `EventLoop` as its group, it runs every job on that loop, whoever enqueues it (each HTTP
+/// connection's task runs so on its channel's loop: ``GuardedHTTP1Channel``).
 public final class EventLoopTaskExecutor: TaskExecutor {
     private let group: any EventLoopGroup
 

@@ -54,8 +54,14 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         }
     }
 
+    /// Serves the connection with its task pinned to the connection's event loop: what resumes the
+    /// request's task from another thread (a worker's answer, read on its reader thread) wakes that one
+    /// loop, which also writes the response, instead of whichever loop the group's executor picks next
+    /// (one more thread hand-off per request, and the response's bytes made on another core).
     func handle(value: Value, logger: Logger) async {
-        await http.handle(value: value, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(group: value.channel.eventLoop)) {
+            await http.handle(value: value, logger: logger)
+        }
     }
 
     static func amount(_ duration: Duration) -> TimeAmount {

@@ -41,11 +41,11 @@ struct GuardedHTTP1Channel: ServerChildChannel {
             connection.clientGone()
             connections.closed(channel)
         }
-        let headerTimeout = HeaderTimeoutHandler(timeout: Self.amount(limits.headerTimeout), refuse: admitted == nil)
+        let headerTimeout = HeaderTimeoutHandler(timeout: LoopTimer.amount(limits.headerTimeout), refuse: admitted == nil)
         let bound = NIOLoopBound(headerTimeout, eventLoop: channel.eventLoop)
         let configuration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestWatchHandler(connections: connections, connection: connection, headerTimeout: bound.value)],
-            idleTimeout: Self.amount(limits.idleTimeout))
+            idleTimeout: LoopTimer.amount(limits.idleTimeout))
         let perConnection = HTTP1Channel(responder: http.responder, configuration: configuration)
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(bound.value, position: .first)
@@ -62,11 +62,6 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         await withTaskExecutorPreference(EventLoopTaskExecutor(group: value.channel.eventLoop)) {
             await http.handle(value: value, logger: logger)
         }
-    }
-
-    static func amount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 

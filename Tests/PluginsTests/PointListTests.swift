@@ -99,17 +99,17 @@ struct PointListTests {
 
     @Test("ragged or empty points are refused with the point they are about")
     func raggedRows() {
-        #expect(throws: PointListError("ragged point list: point 2 has 3 numbers, point 0 has 2")) {
+        #expect(throws: PluginError(.wrongShape, "ragged point list: point 2 has 3 numbers, point 0 has 2")) {
             try PointList(rows: [[1, 2], [3, 4], [5, 6, 7]])
         }
-        #expect(throws: PointListError("point 0 has no coordinates")) { try PointList(rows: [[], []]) }
-        #expect(throws: PointListError("ragged point lists: list 1 has 1 points, list 0 has 2")) {
+        #expect(throws: PluginError(.wrongShape, "point 0 has no coordinates")) { try PointList(rows: [[], []]) }
+        #expect(throws: PluginError(.wrongShape, "ragged point lists: list 1 has 1 points, list 0 has 2")) {
             try PointLists(rows: [[[1, 2], [3, 4]], [[5, 6]]])
         }
-        #expect(throws: PointListError("ragged point lists: list 1, point 0 has 1 numbers, list 0's points have 2")) {
+        #expect(throws: PluginError(.wrongShape, "ragged point lists: list 1, point 0 has 1 numbers, list 0's points have 2")) {
             try PointLists(rows: [[[1, 2]], [[5]]])
         }
-        #expect(throws: PointListError("list 0, point 0 has no coordinates")) { try PointLists(rows: [[[]]]) }
+        #expect(throws: PluginError(.wrongShape, "list 0, point 0 has no coordinates")) { try PointLists(rows: [[[]]]) }
     }
 
     /// A VAD result as JSON with one field replaced by `replacement`.

@@ -30,18 +30,18 @@ public struct PointList: Sendable, RandomAccessCollection {
     }
 
     /// The list of `rows`, one point each.
-    /// - Throws: ``PointListError`` when the rows differ in length or a row is empty, naming the row.
-    public init(rows: [[Double]]) throws(PointListError) {
+    /// - Throws: ``PluginError`` `.wrongShape` when the rows differ in length or a row is empty, naming the row.
+    public init(rows: [[Double]]) throws(PluginError) {
         guard let first = rows.first else {
             self.init(dimension: 0, coordinates: [])
             return
         }
-        guard !first.isEmpty else { throw PointListError("point 0 has no coordinates") }
+        guard !first.isEmpty else { throw PluginError(.wrongShape, "point 0 has no coordinates") }
         var flat: [Double] = []
         flat.reserveCapacity(rows.count * first.count)
         for (index, row) in rows.enumerated() {
             guard row.count == first.count else {
-                throw PointListError("ragged point list: point \(index) has \(row.count) numbers, point 0 has \(first.count)")
+                throw PluginError(.wrongShape, "ragged point list: point \(index) has \(row.count) numbers, point 0 has \(first.count)")
             }
             flat += row
         }
@@ -107,7 +107,7 @@ extension PointList: Codable {
     /// - Throws: `DecodingError.dataCorrupted` at the field's coding path when the points differ in length or
     ///   one is empty (`[[1, 2], [3]]`), or the usual type mismatch when it is not a list of lists of numbers.
     public init(from decoder: any Decoder) throws {
-        self = try PointListError.decode(decoder) { (rows: [[Double]]) throws(PointListError) in try PointList(rows: rows) }
+        self = try decodeFlat(decoder) { (rows: [[Double]]) throws(PluginError) in try PointList(rows: rows) }
     }
 
     /// Writes `[[x, y], …]`, as `[[Double]]` would.
@@ -120,23 +120,13 @@ extension PointList: Codable {
     }
 }
 
-/// Why nested arrays are not a ``PointList`` or ``PointLists``.
-public struct PointListError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// One sentence: which point or list, and what is wrong with it.
-    public let message: String
-
-    init(_ message: String) { self.message = message }
-
-    /// Decodes the nested arrays and makes the flat value of them; a ragged shape becomes a
-    /// `DecodingError.dataCorrupted` at the field's coding path.
-    static func decode<Rows: Decodable, Value>(_ decoder: any Decoder, _ make: (Rows) throws(PointListError) -> Value) throws -> Value {
-        let rows = try decoder.singleValueContainer().decode(Rows.self)
-        do {
-            return try make(rows)
-        } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
-        }
+/// Decodes nested arrays and makes the flat value of them (``PointList``, ``PointLists``); a ragged shape
+/// becomes a `DecodingError.dataCorrupted` at the field's coding path, with the ``PluginError``'s message.
+func decodeFlat<Rows: Decodable, Value>(_ decoder: any Decoder, _ make: (Rows) throws(PluginError) -> Value) throws -> Value {
+    let rows = try decoder.singleValueContainer().decode(Rows.self)
+    do {
+        return try make(rows)
+    } catch {
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
     }
-
-    public var description: String { message }
 }

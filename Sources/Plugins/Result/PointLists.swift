@@ -28,21 +28,21 @@ public struct PointLists: Sendable, RandomAccessCollection {
     }
 
     /// The lists of `rows`.
-    /// - Throws: ``PointListError`` when the lists differ in length or their points in dimension, naming
+    /// - Throws: ``PluginError`` `.wrongShape` when the lists differ in length or their points in dimension, naming
     ///   the list and point.
-    public init(rows: [[[Double]]]) throws(PointListError) {
+    public init(rows: [[[Double]]]) throws(PluginError) {
         let points = rows.first?.count ?? 0
         let dimension = rows.first?.first?.count ?? 0
-        if points > 0, dimension == 0 { throw PointListError("list 0, point 0 has no coordinates") }
+        if points > 0, dimension == 0 { throw PluginError(.wrongShape, "list 0, point 0 has no coordinates") }
         var flat: [Double] = []
         flat.reserveCapacity(rows.count * points * dimension)
         for (index, list) in rows.enumerated() {
             guard list.count == points else {
-                throw PointListError("ragged point lists: list \(index) has \(list.count) points, list 0 has \(points)")
+                throw PluginError(.wrongShape, "ragged point lists: list \(index) has \(list.count) points, list 0 has \(points)")
             }
             for (pointIndex, point) in list.enumerated() {
                 guard point.count == dimension else {
-                    throw PointListError("ragged point lists: list \(index), point \(pointIndex) has \(point.count) numbers, list 0's points have \(dimension)")
+                    throw PluginError(.wrongShape, "ragged point lists: list \(index), point \(pointIndex) has \(point.count) numbers, list 0's points have \(dimension)")
                 }
                 flat += point
             }
@@ -82,7 +82,7 @@ extension PointLists: Codable {
     /// - Throws: `DecodingError.dataCorrupted` at the field's coding path when lists differ in length or
     ///   points in dimension.
     public init(from decoder: any Decoder) throws {
-        self = try PointListError.decode(decoder) { (rows: [[[Double]]]) throws(PointListError) in try PointLists(rows: rows) }
+        self = try decodeFlat(decoder) { (rows: [[[Double]]]) throws(PluginError) in try PointLists(rows: rows) }
     }
 
     /// Writes `[[[x, y], …], …]`, as `[[[Double]]]` would.

@@ -105,7 +105,8 @@ public struct VADPlugin: ModelPlugin {
             for step in 0..<steps {
                 x += preds[flat: (index * steps + step) * 2]
                 y += preds[flat: (index * steps + step) * 2 + 1]
-                points += [x, y]
+                points.append(x)
+                points.append(y)
             }
             candidates.append(EgoPlan.Candidate(command: name, trajectoryLidar: PointList(dimension: 2, coordinates: points)))
         }

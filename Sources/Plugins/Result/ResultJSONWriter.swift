@@ -276,16 +276,9 @@ struct ResultJSONWriter {
     /// `[[x, y], …]` from a flat buffer: no array a point to retain and release.
     private mutating func points(_ values: UnsafeBufferPointer<Double>, count: Int, dimension: Int) throws(PluginError) {
         out.append(UInt8(ascii: "["))
-        var index = 0
         for point in 0..<count {
             if point > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "["))
-            for coordinate in 0..<dimension {
-                if coordinate > 0 { out.append(UInt8(ascii: ",")) }
-                try number(values[index])
-                index += 1
-            }
-            out.append(UInt8(ascii: "]"))
+            try numbers(UnsafeBufferPointer(rebasing: values[(point * dimension)..<((point + 1) * dimension)]))
         }
         out.append(UInt8(ascii: "]"))
     }

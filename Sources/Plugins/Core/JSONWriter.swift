@@ -86,44 +86,54 @@ public enum JSONWriter {
         out.append(contentsOf: repeatElement(0x20, count: level * 2))
     }
 
-    /// A finite number in its shortest round-trip form: `description`'s digits, written without
-    /// making a String for each (that was over half of writing a VAD-sized result).
+    /// A finite number in its shortest round-trip form (`description`'s text), integral ones as integers.
     static func appendNumber(_ number: Double, to out: inout [UInt8]) {
-        if abs(number) < 1e15, let integer = Int64(exactly: number) {
-            // Integral values (labels, ids, counts) print without a fraction, like Python ints.
-            appendInteger(integer, to: &out)
-        } else {
-            var sink = ByteSink()
-            swap(&sink.bytes, &out)  // moves the buffer in and out: no copy
-            number.write(to: &sink)
-            swap(&sink.bytes, &out)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumNumberBytes) { buffer in
+            let base = buffer.baseAddress.unsafelyUnwrapped
+            out.append(contentsOf: UnsafeBufferPointer(start: base, count: writeNumber(number, to: base)))
         }
+    }
+
+    /// Room ``writeNumber(_:to:)`` needs at its destination (more than the text: see ``ShortestDouble``).
+    static let maximumNumberBytes = ShortestDouble.room
+
+    /// Writes a finite number's text at `destination`, which has ``maximumNumberBytes`` of room, and
+    /// returns its length: integral values below 10^15 (labels, ids, counts) as integers, like Python
+    /// ints; any other in `description`'s shortest round-trip digits (``ShortestDouble``).
+    @inline(__always)
+    static func writeNumber(_ number: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        if number.magnitude < 1e15, let integer = Int64(exactly: number) {
+            return writeInteger(integer, to: destination)
+        }
+        return ShortestDouble.write(number, to: destination)
     }
 
     /// An integer's decimal digits.
     static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = 20
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            let base = buffer.baseAddress.unsafelyUnwrapped
+            out.append(contentsOf: UnsafeBufferPointer(start: base, count: writeInteger(value, to: base)))
         }
     }
 
-    /// Where `Double.write(to:)` puts its digits: the standard library hands the ASCII it formatted
-    /// (the same text as `description`) to `_writeASCII`, which appends it as it is; `write(_:)`
-    /// takes anything else, so the text is right whichever the standard library calls.
-    private struct ByteSink: TextOutputStream {
-        var bytes: [UInt8] = []
-
-        mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
-
-        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+    /// Writes an integer's decimal digits (at most 20 bytes) at `destination`; returns how many.
+    private static func writeInteger(_ value: Int64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        var magnitude = value.magnitude
+        var digits = 1
+        var power: UInt64 = 10
+        while digits < 20 && magnitude >= power {
+            digits += 1
+            power = power &* 10
+        }
+        let sign = value < 0 ? 1 : 0
+        if sign == 1 { destination[0] = UInt8(ascii: "-") }
+        var position = sign + digits
+        repeat {
+            position -= 1
+            destination[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        return sign + digits
     }
 
     static func appendString(_ text: String, to out: inout [UInt8]) {

@@ -265,35 +265,70 @@ struct ResultJSONWriter {
     }
 
     private mutating func numbers(_ values: UnsafeBufferPointer<Double>) throws(PluginError) {
-        out.append(UInt8(ascii: "["))
-        for index in values.indices {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            try number(values[index])
-        }
-        out.append(UInt8(ascii: "]"))
+        try lists(values, lists: 1, points: 1, dimension: values.count, depth: 1)
     }
 
     /// `[[x, y], …]` from a flat buffer: no array a point to retain and release.
     private mutating func points(_ values: UnsafeBufferPointer<Double>, count: Int, dimension: Int) throws(PluginError) {
-        out.append(UInt8(ascii: "["))
-        for point in 0..<count {
-            if point > 0 { out.append(UInt8(ascii: ",")) }
-            try numbers(UnsafeBufferPointer(rebasing: values[(point * dimension)..<((point + 1) * dimension)]))
-        }
-        out.append(UInt8(ascii: "]"))
+        try lists(values, lists: 1, points: count, dimension: dimension, depth: 2)
     }
 
     /// `[[[x, y], …], …]` from one flat buffer.
     private mutating func points(_ lists: PointLists) throws(PluginError) {
         try lists.coordinates.withUnsafeBufferPointer { (values) throws(PluginError) in
-            let width = lists.pointsPerList * lists.dimension
-            out.append(UInt8(ascii: "["))
-            for list in 0..<lists.count {
-                if list > 0 { out.append(UInt8(ascii: ",")) }
-                let start = values.baseAddress.map { $0 + list * width }
-                try points(UnsafeBufferPointer(start: start, count: width), count: lists.pointsPerList, dimension: lists.dimension)
+            try self.lists(values, lists: lists.count, points: lists.pointsPerList, dimension: lists.dimension, depth: 3)
+        }
+    }
+
+    private static let scratchBytes = 4096
+
+    /// Writes `values` (`lists` × `points` × `dimension`, in that order) as nested JSON lists, `depth`
+    /// levels of brackets from the innermost (1: `[a, b]`, 2: `[[x, y], …]`, 3: `[[[x, y], …], …]`), into
+    /// stack memory that is appended to `out` a few KiB at a time. One append a piece instead of one a
+    /// number: the append's uniqueness and capacity checks cost as much as a number's digits.
+    private mutating func lists(_ values: UnsafeBufferPointer<Double>, lists: Int, points: Int, dimension: Int, depth: Int) throws(PluginError) {
+        guard values.count == lists * points * dimension else {
+            throw PluginError(.invalidValue, "cannot encode the result as JSON: \(values.count) numbers do not make \(lists) × \(points) × \(dimension)")
+        }
+        // Checked before anything is written: a refused result leaves no partial list behind.
+        for value in values where !value.isFinite {
+            throw PluginError(.invalidValue, "cannot encode the result as JSON: the number \(value) is not finite")
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.scratchBytes) { scratch in
+            let base = scratch.baseAddress.unsafelyUnwrapped
+            // Between two checks at most a comma, a number (with its room) and seven brackets or commas land.
+            let limit = base + Self.scratchBytes - 64
+            var cursor = base
+            func put(_ byte: UInt8) {
+                cursor.pointee = byte
+                cursor += 1
             }
-            out.append(UInt8(ascii: "]"))
+            func flushIfFull() {
+                guard cursor > limit else { return }
+                out.append(contentsOf: UnsafeBufferPointer(start: base, count: cursor - base))
+                cursor = base
+            }
+            var index = 0
+            if depth == 3 { put(UInt8(ascii: "[")) }
+            for list in 0..<lists {
+                if list > 0 { put(UInt8(ascii: ",")) }
+                if depth >= 2 { put(UInt8(ascii: "[")) }
+                for point in 0..<points {
+                    flushIfFull()
+                    if point > 0 { put(UInt8(ascii: ",")) }
+                    put(UInt8(ascii: "["))
+                    for coordinate in 0..<dimension {
+                        flushIfFull()
+                        if coordinate > 0 { put(UInt8(ascii: ",")) }
+                        cursor += JSONWriter.writeNumber(values[index], to: cursor)
+                        index += 1
+                    }
+                    put(UInt8(ascii: "]"))
+                }
+                if depth >= 2 { put(UInt8(ascii: "]")) }
+            }
+            if depth == 3 { put(UInt8(ascii: "]")) }
+            out.append(contentsOf: UnsafeBufferPointer(start: base, count: cursor - base))
         }
     }
 

@@ -6,7 +6,7 @@ import Testing
 @Suite("Shortest round-trip digits: description's text without the standard library's formatter")
 struct ShortestDoubleTests {
     func text(_ value: Double) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDouble.room) { buffer in
             let base = buffer.baseAddress!
             let count = ShortestDouble.write(value, to: base)
             return String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)

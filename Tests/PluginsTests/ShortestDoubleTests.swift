@@ -40,6 +40,21 @@ struct ShortestDoubleTests {
         }
     }
 
+    @Test("the text is at most 24 bytes and nothing is written past the room it asks for")
+    func room() {
+        var generator = SystemRandomNumberGenerator()
+        let values: [Double] = [-1.2345678901234567e-308, -9007199254740992, -0.00012345678901234567, -123456789012345.67, 5e-324, -Double.nan]
+            + (0..<20_000).map { _ in Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &generator)) }
+        for value in values {
+            let (count, untouched) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDouble.room + 16) { buffer in
+                buffer.initialize(repeating: 0xEE)
+                let count = ShortestDouble.write(value, to: buffer.baseAddress!)
+                return (count, buffer[ShortestDouble.room...].allSatisfy { $0 == 0xEE })
+            }
+            #expect(count <= 24 && untouched, "\(value.bitPattern)")
+        }
+    }
+
     @Test("a million random bit patterns and a million float32 values")
     func random() {
         var generator = SystemRandomNumberGenerator()

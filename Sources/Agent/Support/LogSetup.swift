@@ -87,6 +87,10 @@ public struct JSONLogHandler: LogHandler {
 /// log line or send escapes to the terminal that shows the log.
 struct OneLineLogHandler: LogHandler {
     private var inner: any LogHandler
+    /// Kept as set and escaped only when a line is written: Hummingbird sets a request id on every
+    /// request's logger, and escaping it eagerly (formatting the id first) cost more than the routing,
+    /// for lines that at the usual levels are never written.
+    private var stored: Logger.Metadata = [:]
 
     init(_ inner: any LogHandler) { self.inner = inner }
 
@@ -96,19 +100,22 @@ struct OneLineLogHandler: LogHandler {
     }
 
     var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = newValue.mapValues(Self.escape) }
+        get { stored }
+        set { stored = newValue }
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue.map(Self.escape) }
+        get { stored[key] }
+        set { stored[key] = newValue }
     }
 
     func log(event: LogEvent) {
         var event = event
         event.message = Logger.Message(stringLiteral: Self.escape(event.message.description))
-        event.metadata = event.metadata?.mapValues(Self.escape)
+        // The handler's own metadata goes with the entry's (the entry's win), all escaped; the inner
+        // handler keeps none of its own.
+        let merged = stored.merging(event.metadata ?? [:]) { $1 }
+        event.metadata = merged.isEmpty ? nil : merged.mapValues(Self.escape)
         inner.log(event: event)
     }
 

@@ -7,7 +7,9 @@ import Testing
 /// each is compared with the Foundation API it replaces, on the same inputs.
 @Suite("Foundation replacements")
 struct FoundationReplacementTests {
-    static let texts = ["", "  ", " a b ", "\tx\n", "\r\nline\r\n", "\u{00A0}nbsp\u{2003}", "é ", " \n ", "a", "\n\nx y\n"]
+    // The second line: strings the ASCII shortcut answers (printable ASCII at both ends) and their neighbours.
+    static let texts = ["", "  ", " a b ", "\tx\n", "\r\nline\r\n", "\u{00A0}nbsp\u{2003}", "é ", " \n ", "a", "\n\nx y\n",
+                        "token-123", "x y", "~!", "a\u{0301}", "\u{0600}a", "\u{00A0}a", "a\u{2003}", "a\u{7F}", "\u{1F}a"]
 
     @Test("trimmingSpace answers as trimmingCharacters(in: .whitespaces / .whitespacesAndNewlines)", arguments: texts)
     func trimming(text: String) {

@@ -71,7 +71,14 @@ enum InferenceHeaders {
 
     /// 1 to 128 letters, digits, `-`, `_` or `.`: safe to echo in a header and to log.
     static func isToken(_ id: String) -> Bool {
-        (1...128).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        // Byte by byte: each allowed character is one ASCII byte, and any other byte fails.
+        (1...128).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): true
+            default: false
+            }
+        }
     }
 
     static func fields(id: String, answer: InferenceService.Answer, contentType: String?) -> HTTPFields {

@@ -163,9 +163,10 @@ public final class InferenceService: Sendable {
                     outcome.timings, started: started, submitted: submitted, answered: answered, finished: ContinuousClock.now))
             }
             let answer = Answer(timings: outcome.timings, attempts: outcome.attempts, gpuMemoryMiB: outcome.gpuMemoryMiB, body: body)
-            // The body is all that is left to send of the parsed result: it is freed off the request's
-            // path (consumed here, so the pool's thread holds the last reference).
-            pool.release(consume outcome)
+            // The body is all that is left to send of the parsed result. A large one (thousands of
+            // small arrays) is freed off the request's path (consumed here, so the pool's thread holds
+            // the last reference); a small one here, where that costs less than waking a thread.
+            if body.readableBytes > Self.freeOffPathBytes { pool.release(consume outcome) }
             return answer
         } catch {
             if known { statistics.recordFailure(model: call.model, seconds: (ContinuousClock.now - started).inSeconds) }
@@ -173,6 +174,9 @@ public final class InferenceService: Sendable {
             throw error
         }
     }
+
+    /// Results whose rendered body is larger than this are freed on the pool's thread.
+    static let freeOffPathBytes = 32 * 1024
 
     /// A request's phases as Triton's statistics name them: the engine's own queue, worker and parse
     /// times, and what the agent spent around it.

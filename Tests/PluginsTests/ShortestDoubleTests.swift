@@ -30,7 +30,7 @@ struct ShortestDoubleTests {
             (123.456, "123.456"), (-0.1, "-0.1"), (100, "100.0"), (1e15, "1000000000000000.0"),
             (0x1.0p53, "9007199254740992.0"), (9007199254740994, "9.007199254740994e+15"), (1e16, "1e+16"),
             (1e22, "1e+22"), (1e23, "1e+23"), (1.7976931348623157e308, "1.7976931348623157e+308"),
-            (2.2250738585072014e-308, "2.2250738585072014e-308"), (-1e-100, "-1e-100"), (5e-324, "5e-324"),
+            (2.2250738585072014e-308, "2.2250738585072014e-308"), (-1e-100, "-1e-100"), (.leastNonzeroMagnitude, "5e-324"),
             (0.30000001192092896, "0.30000001192092896"), (1.0 / 3, "0.3333333333333333"), (0, "0.0"), (-0.0, "-0.0"),
             (.infinity, "inf"), (-.infinity, "-inf"), (.nan, "nan"),
         ]
@@ -43,7 +43,7 @@ struct ShortestDoubleTests {
     @Test("the text is at most 24 bytes and nothing is written past the room it asks for")
     func room() {
         var generator = SystemRandomNumberGenerator()
-        let values: [Double] = [-1.2345678901234567e-308, -9007199254740992, -0.00012345678901234567, -123456789012345.67, 5e-324, -Double.nan]
+        let values: [Double] = [-Double.leastNormalMagnitude.nextDown, -9007199254740992, -0.00012345678901234567, -123456789012345.67, .leastNonzeroMagnitude, -Double.nan]
             + (0..<20_000).map { _ in Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &generator)) }
         for value in values {
             let (count, untouched) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDouble.room + 16) { buffer in

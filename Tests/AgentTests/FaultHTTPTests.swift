@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 @testable import Agent
@@ -204,37 +203,14 @@ struct OneLineLogTests {
     /// Metadata set on a logger (Hummingbird sets a request id on every request's) is kept as set and
     /// escaped only when a line is written, merged with the entry's own (the entry's win).
     @Test func metadataSetOnTheLoggerIsEscapedWhenALineIsWritten() {
-        let seen = CaptureLogHandler.Seen()
-        var handler = OneLineLogHandler(CaptureLogHandler(seen: seen))
+        let capture = LogCapture()
+        var handler = OneLineLogHandler(LogCapture.CaptureHandler(label: "t", capture: capture))
         handler[metadataKey: "request"] = .string("id\n1")
         handler.metadata["model"] = .stringConvertible(12)
         #expect(handler[metadataKey: "request"] == .string("id\n1"))
         handler.log(event: LogEvent(level: .error, message: "a\nb", metadata: ["model": .string("x\ty")], source: "t", file: "f", function: "g", line: 1))
         handler.log(event: LogEvent(level: .error, message: "c", metadata: nil, source: "t", file: "f", function: "g", line: 2))
-        let events = seen.entries.withLock { $0 }
-        #expect(events.count == 2)
-        #expect(events.first == ["request": .string("id\\n1"), "model": .string("x\\ty")])
-        #expect(events.last == ["request": .string("id\\n1"), "model": .string("12")])
-    }
-}
-
-/// A log handler that keeps each entry's metadata (what a `StreamLogHandler` would print).
-private struct CaptureLogHandler: LogHandler {
-    final class Seen: Sendable {
-        let entries = Mutex<[Logger.Metadata?]>([])
-    }
-
-    let seen: Seen
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        seen.entries.withLock { $0.append(event.metadata) }
+        #expect(capture.text == "error a\\nb model=x\\ty request=id\\n1\nerror c model=12 request=id\\n1")
     }
 }
 

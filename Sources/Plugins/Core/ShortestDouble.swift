@@ -49,11 +49,12 @@ enum ShortestDouble {
         let cbr = cb + 2
         let cbl: UInt64
         let k: Int
-        if c != 1 << 52 {
+        if c != 1 << 52 || q == -1074 {
             cbl = cb - 2
             k = floorLog10Pow2(q)
         } else {
-            // At a power of two the double below is half as far away as the one above.
+            // At a power of two the double below is half as far away as the one above (not at the
+            // smallest normal power, whose neighbour below is a subnormal as far away as the one above).
             cbl = cb - 1
             k = floorLog10ThreeQuartersPow2(q)
         }
@@ -93,7 +94,7 @@ enum ShortestDouble {
         return vbp | (((z & mask) &+ mask) >> 63)
     }
 
-    /// ⌊e·log10(2)⌋, exact for |e| ≤ 5,000 or so (Giulietti's constants).
+    /// ⌊e·log10(2)⌋: Giulietti's constants, exact far beyond a double's exponents (the tests sweep all of them).
     @inline(__always)
     private static func floorLog10Pow2(_ e: Int) -> Int { (e &* 661_971_961_083) >> 41 }
 

@@ -298,8 +298,12 @@ public final class JobRunner: Service, Sendable {
                 record.error = .init(code: AgentError.Code.internalError.rawValue, message: error.message)
             }
         } catch {
-            let userCancelled = state.withLock { $0.cancelling.contains(record.id) }
-            if Task.isCancelled && !userCancelled {
+            let (userCancelled, stopping) = state.withLock { ($0.cancelling.contains(record.id), $0.stopping) }
+            // Cut off by a shutdown: its task was cancelled, or the engine stopping under it (the
+            // group's shutdown timeout cancels both at once, in either order) answered first that the
+            // model is not ready or unavailable. Not the job's failure.
+            let cutOff = Task.isCancelled || (stopping && (error.code == .notReady || error.code == .unavailable))
+            if cutOff && !userCancelled {
                 // A shutdown: leave the job running on disk, so the next start runs it again.
                 logger.notice("job cut off by shutdown; it runs again on the next start", metadata: ["job": "\(record.id)"])
                 finish(record.id, record: nil)

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -194,6 +195,12 @@ int pa_set_nonblocking(int fd) {
 }
 
 void pa_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+int pa_random_bytes(void *buffer, size_t count) {
+    ssize_t got = getrandom(buffer, count, 0);
+    if (got < 0) return errno;
+    return (size_t)got == count ? 0 : EIO;
+}
 
 long pa_raise_nofile_limit(void) {
     struct rlimit rl;

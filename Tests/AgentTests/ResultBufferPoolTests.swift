@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import NIOCore
 @testable import Plugins
 import Testing
@@ -129,6 +134,8 @@ struct RandomIDTests {
             #expect(id == id.lowercased() && InferenceHeaders.isToken(id), "\(id)")
             #expect(parts[2].first == "4", "version nibble of \(id)")
             #expect(parts[3].first.map { "89ab".contains($0) } == true, "variant of \(id)")
+            // The hand-written hex is Foundation's text for the same bytes, in lowercase.
+            #expect(UUID(uuidString: id)?.uuidString.lowercased() == id, "\(id)")
         }
     }
 }

@@ -131,7 +131,7 @@ public final class InferenceService: Sendable {
     /// Runs `call`; its uploads are removed afterwards whatever happened.
     func run(_ call: Call) async throws(AgentError) -> Answer {
         // Named afresh, never after the request id: a client chooses that id (OIP `id`, X-Request-Id).
-        let directory = uploads.request(RandomID.uuid())
+        let directory = uploads.request()
         defer { directory.remove() }
         let started = ContinuousClock.now
         // Only models of the catalog are counted: a name a client made up must not grow the table.

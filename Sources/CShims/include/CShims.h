@@ -56,6 +56,10 @@ int pa_set_nonblocking(int fd);
 /// Ignores SIGPIPE for the whole process (writes to closed pipes return EPIPE instead).
 void pa_ignore_sigpipe(void);
 
+/// Fills `buffer` with `count` (at most 256) bytes from the kernel's generator in one getrandom(2)
+/// call. Returns 0, or errno (the caller falls back to another source).
+int pa_random_bytes(void *buffer, size_t count);
+
 /// Raises RLIMIT_NOFILE's soft limit to its hard limit. Returns the new soft limit.
 long pa_raise_nofile_limit(void);
 

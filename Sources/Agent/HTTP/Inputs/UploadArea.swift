@@ -65,13 +65,17 @@ struct UploadArea: Sendable {
     /// One request's upload directory, created on the first file.
     final class Request: @unchecked Sendable {
         // @unchecked: used by one request's task at a time.
-        let path: String
+        private let parent: String
+        /// `<parent>/<random id>`, named on first use: most requests upload nothing, and a random id
+        /// (a `getrandom` call and its text) on every inference request was wasted on them.
+        private(set) lazy var path = "\(parent)/\(RandomID.uuid())"
         let workerUser: WorkerUser?
         private var count = 0
         private var created = false
 
-        init(path: String, workerUser: WorkerUser? = nil) {
-            self.path = path
+        /// - Parameter parent: the upload area's directory; the request's own folder is a fresh random name in it.
+        init(parent: String, workerUser: WorkerUser? = nil) {
+            self.parent = parent
             self.workerUser = workerUser
         }
 
@@ -80,7 +84,7 @@ struct UploadArea: Sendable {
             let owner = try workerUser?.identity()
             if !created {
                 // The request's directory and its parent, `<state_dir>/uploads`, which may not exist yet.
-                for directory in [PathNames.deletingLastComponent(path), path] {
+                for directory in [parent, path] {
                     if mkdir(directory, 0o700) != 0, errno != EEXIST {
                         throw AgentError.file("cannot create the upload directory \(directory)", errno: errno)
                     }
@@ -143,7 +147,8 @@ struct UploadArea: Sendable {
         }
     }
 
-    func request(_ id: String) -> Request {
-        Request(path: "\(directory)/\(id)", workerUser: workerUser)
+    /// A request's upload directory (named and created when its first file is written).
+    func request() -> Request {
+        Request(parent: directory, workerUser: workerUser)
     }
 }

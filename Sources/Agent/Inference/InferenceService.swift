@@ -71,7 +71,7 @@ public final class InferenceService: Sendable {
 
     /// The catalog's spelling of `name` (model names are case-insensitive).
     func canonical(_ name: String) -> String {
-        models.plugin(named: name)?.manifest.name ?? name
+        models.canonicalName(name) ?? name
     }
 
     /// Every model of the catalog (enabled or not) with its state.
@@ -135,7 +135,7 @@ public final class InferenceService: Sendable {
         defer { directory.remove() }
         let started = ContinuousClock.now
         // Only models of the catalog are counted: a name a client made up must not grow the table.
-        let known = models.plugin(named: call.model) != nil
+        let known = models.canonicalName(call.model) != nil
         do {
             let resolver = self.resolver
             let resolve = { @Sendable () throws(AgentError) -> JSONValue in
@@ -153,7 +153,9 @@ public final class InferenceService: Sendable {
             let submitted = ContinuousClock.now
             let outcome = try await backend.infer(request)
             let answered = ContinuousClock.now
-            let conventions = models.plugin(named: call.model)?.exportConventions ?? ExportConventions()
+            // Only the export formats use them (reading them copies the plugin's manifest).
+            let conventions =
+                call.options.format == .standard ? ExportConventions() : models.plugin(named: call.model)?.exportConventions ?? ExportConventions()
             let body = try buffers.render { (out) throws(AgentError) in
                 try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs, into: &out)
             }

@@ -12,6 +12,12 @@ public struct ModelCatalog: Sendable {
     public let plugins: [any ModelPlugin]
     /// Names of the enabled models, in plugin order.
     public let enabled: [String]
+    /// Each plugin's manifest name in lowercase, in plugin order: looked up several times on every
+    /// request, where reading `manifest.name` through the plugin copied its whole manifest and both
+    /// names were lowercased for every plugin.
+    private let lowercasedNames: [String]
+    /// Each plugin's manifest name as written, in plugin order.
+    private let names: [String]
 
     /// No plugins, none enabled.
     public static let empty = ModelCatalog(plugins: [], enabled: [])
@@ -19,6 +25,8 @@ public struct ModelCatalog: Sendable {
     public init(plugins: [any ModelPlugin], enabled: [String]) {
         self.plugins = plugins
         self.enabled = enabled
+        self.names = plugins.map(\.manifest.name)
+        self.lowercasedNames = names.map { $0.lowercased() }
     }
 
     /// Loads every manifest in `config.pluginsDir` and resolves `config.models`.
@@ -56,7 +64,14 @@ public struct ModelCatalog: Sendable {
 
     /// The plugin named `name` (case-insensitive).
     public func plugin(named name: String) -> (any ModelPlugin)? {
-        plugins.first { $0.manifest.name.lowercased() == name.lowercased() }
+        let wanted = name.lowercased()
+        return lowercasedNames.firstIndex(of: wanted).map { plugins[$0] }
+    }
+
+    /// The manifest's spelling of the model named `name` (case-insensitive), nil when none is.
+    public func canonicalName(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return lowercasedNames.firstIndex(of: wanted).map { names[$0] }
     }
 
     public func isEnabled(_ name: String) -> Bool { enabled.contains(name) }

@@ -86,6 +86,8 @@ extension ModelPlugin {
         guard case .object = sample else {
             throw PluginError(.wrongShape, "key '<root>': expected an object holding the model's outputs, got \(sample.kind)")
         }
+        // Read once: through the protocol each `manifest` read copies the whole manifest.
+        let manifest = self.manifest
         let threshold = options.scoreThreshold ?? manifest.defaultScoreThreshold
         guard threshold.isFinite else { throw PluginError(.invalidValue, "score threshold \(threshold) is not a number") }
         let sampleID = options.sampleID ?? (sample["sample_id"] ?? sample["sample_token"])?.stringValue

@@ -9,6 +9,7 @@ import Glibc
 import Musl
 #endif
 import Prometheus
+import Synchronization
 
 /// podagent's Prometheus registry and the metrics every part shares.
 ///
@@ -22,18 +23,28 @@ public final class AgentMetrics: Sendable {
         .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
     ]
 
+    /// The counters and histograms met so far, by name and labels. The registry's own lookup checks
+    /// and rewrites the name, the labels and the help text and joins the full name on every call:
+    /// ~1 % of podagent's CPU on a small inference request, which counts two series and records one.
+    private let counters = Mutex<[SeriesKey: Counter]>([:])
+    private let histograms = Mutex<[SeriesKey: DurationHistogram]>([:])
+    /// Past this many series the cache stops growing (a label a client chooses, such as an unknown
+    /// model's name, must not grow memory twice); the registry then answers as before.
+    static let cachedSeriesLimit = 1024
+
     public init() {}
 
     /// Counts one HTTP request and records its latency.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "podagent", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route, method and status"),
-            labels: [("route", route), ("method", method), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(namespace: "podagent", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
-            labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets
-        ).record(duration)
+        counter("http_requests", help: "HTTP requests by route, method and status",
+                labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+        let key = SeriesKey(name: "http_request_duration", labels: [("route", route), ("method", method)])
+        let histogram = Self.cached(key, in: histograms) {
+            registry.makeDurationHistogram(
+                descriptor: .init(namespace: "podagent", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
+                labels: key.labels, buckets: Self.latencyBuckets)
+        }
+        histogram.record(duration)
     }
 
     /// Sets a gauge, creating it on first use.
@@ -43,14 +54,51 @@ public final class AgentMetrics: Sendable {
 
     /// Adds to a counter, creating it on first use.
     public func count(_ name: String, help: String, labels: [(String, String)] = [], by amount: Int64 = 1) {
-        registry.makeCounter(descriptor: .init(namespace: "podagent", metricName: name, unitName: "total", helpText: help), labels: labels)
-            .increment(by: amount)
+        counter(name, help: help, labels: labels).increment(by: amount)
     }
 
     /// Adds a non-integer amount to a counter, creating it on first use.
     public func add(_ name: String, help: String, labels: [(String, String)] = [], by amount: Double) {
-        registry.makeCounter(descriptor: .init(namespace: "podagent", metricName: name, unitName: "total", helpText: help), labels: labels)
-            .increment(by: amount)
+        counter(name, help: help, labels: labels).increment(by: amount)
+    }
+
+    /// The counter `podagent_<name>_total` with `labels`, from the cache or the registry.
+    private func counter(_ name: String, help: String, labels: [(String, String)]) -> Counter {
+        Self.cached(SeriesKey(name: name, labels: labels), in: counters) {
+            registry.makeCounter(descriptor: .init(namespace: "podagent", metricName: name, unitName: "total", helpText: help), labels: labels)
+        }
+    }
+
+    /// The series under `key` in `cache`, else `make()`'s (kept while the cache is under its limit).
+    /// Two requests may both miss and both ask the registry: it returns the same series to both.
+    private static func cached<Series: Sendable>(
+        _ key: SeriesKey, in cache: borrowing Mutex<[SeriesKey: Series]>, make: () -> Series
+    ) -> Series {
+        if let found = cache.withLock({ $0[key] }) { return found }
+        let made = make()
+        cache.withLock { cache in
+            if cache.count < cachedSeriesLimit { cache[key] = made }
+        }
+        return made
+    }
+
+    /// A series' name (without namespace and unit) and labels, in the order given.
+    struct SeriesKey: Hashable, Sendable {
+        let name: String
+        let labels: [(String, String)]
+
+        static func == (left: SeriesKey, right: SeriesKey) -> Bool {
+            left.name == right.name && left.labels.count == right.labels.count
+                && zip(left.labels, right.labels).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(name)
+            for (label, value) in labels {
+                hasher.combine(label)
+                hasher.combine(value)
+            }
+        }
     }
 
     /// Records the GPU report's devices as gauges.

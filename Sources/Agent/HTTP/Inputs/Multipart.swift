@@ -26,6 +26,7 @@ struct MultipartForm: Sendable {
     /// The boundary of a `multipart/form-data` content type; nil when the content type is another one.
     /// - Throws: ``AgentError`` `.invalidArgument` for multipart without a usable boundary.
     static func boundary(contentType: String) throws(AgentError) -> String? {
+        if isSurelyNotMultipart(contentType) { return nil }
         let pieces = contentType.split(separator: ";").map { $0.trimmingSpace(newlines: false) }
         guard let type = pieces.first, type.lowercased() == "multipart/form-data" else { return nil }
         for piece in pieces.dropFirst() {
@@ -39,6 +40,17 @@ struct MultipartForm: Sendable {
             return value
         }
         throw AgentError(.invalidArgument, "multipart/form-data: the Content-Type has no boundary parameter")
+    }
+
+    /// True when `contentType` starts, in plain ASCII, with something other than `multipart/` (any
+    /// case): `application/json` on nearly every request, answered from a few bytes instead of
+    /// splitting, trimming and lowercasing. Anything else (a leading space, non-ASCII) goes the long way.
+    static func isSurelyNotMultipart(_ contentType: String) -> Bool {
+        let expected = "multipart/".utf8
+        let head = contentType.utf8.prefix(expected.count)
+        guard let first = head.first, (0x21...0x7E).contains(first), head.allSatisfy({ $0 < 0x80 }) else { return false }
+        // ASCII letters lowercase to ASCII letters and nothing else lowercases to one of these.
+        return !head.elementsEqual(expected) { byte, wanted in (byte | 0x20 == wanted && wanted >= UInt8(ascii: "a")) || byte == wanted }
     }
 
     /// Parses `body` split by `boundary`.

@@ -206,13 +206,17 @@ public actor WorkerProcess {
         guard let child, child.exitStatus == nil, let stdin = child.stdin else {
             throw .protocolViolation("\(launch.name): not running")
         }
-        var request = Data(#"{"type":"infer","id":"#.utf8)
-        request.append(Self.jsonString(id))
-        request.append(Data(#","inputs":"#.utf8))
+        // One buffer of the line's size: each piece appended through a `Data` of its own cost an
+        // allocation and a copy apiece on every request.
+        let idText = Self.jsonText(id)
+        var request = Data(capacity: 40 + idText.count + inputs.count + options.count)
+        request.append(contentsOf: #"{"type":"infer","id":"#.utf8)
+        request.append(contentsOf: idText)
+        request.append(contentsOf: #","inputs":"#.utf8)
         request.append(inputs)
-        request.append(Data(#","options":"#.utf8))
+        request.append(contentsOf: #","options":"#.utf8)
         request.append(options)
-        request.append(Data("}\n".utf8))
+        request.append(contentsOf: "}\n".utf8)
         do {
             try stdin.write(contentsOf: request)
         } catch {
@@ -280,8 +284,8 @@ public actor WorkerProcess {
     }
 
     /// `value` as a JSON string (written directly: a `JSONEncoder` per request cost more than the rest of the line).
-    static func jsonString(_ value: String) -> Data {
-        Data((try? JSONWriter.write(.string(value))) ?? Array(#""""#.utf8))
+    static func jsonText(_ value: String) -> [UInt8] {
+        (try? JSONWriter.write(.string(value))) ?? Array(#""""#.utf8)
     }
 }
 

@@ -21,7 +21,7 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let token, !openPaths.contains(request.uri.path) else {
             return try await next(request, context)
         }
-        guard let header = request.headers[.authorization] else {
+        guard let header = request.headers.value(.authorization) else {
             throw AgentError(.unauthorized, "this route needs the API token: send 'Authorization: Bearer <token>'")
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)

@@ -71,11 +71,11 @@ public struct BodyIntake: Sendable {
     func receive(_ request: Request) async throws(AgentError) -> Body {
         let tooLarge = AgentError(.payloadTooLarge, "the request body is larger than \(limit / (1024 * 1024)) MiB (api.max_body_mib)")
         var permit: LargeBodyGate.Permit?
-        let announced = request.headers[.contentLength].flatMap(Int.init)
+        let announced = request.headers.value(.contentLength).flatMap(Int.init)
         if let announced, announced > limit { throw tooLarge }
         var buffer = ByteBuffer()
         var iterator = request.body.makeAsyncIterator()
-        if let refusal = request.headers[.contentEncoding].flatMap(Self.refusal(contentEncoding:)) {
+        if let refusal = request.headers.value(.contentEncoding).flatMap(Self.refusal(contentEncoding:)) {
             await drain(&iterator)
             throw refusal
         }
@@ -97,7 +97,7 @@ public struct BodyIntake: Sendable {
             permit?.release()
             throw AgentError(.invalidArgument, "cannot read the request body: \(error)")
         }
-        return Body(buffer: buffer, contentType: request.headers[.contentType], permit: permit, pool: pool)
+        return Body(buffer: buffer, contentType: request.headers.value(.contentType), permit: permit, pool: pool)
     }
 
     /// A large-body slot; when none is free, the rest of the body is read and dropped (up to the size

@@ -65,7 +65,7 @@ enum InferenceHeaders {
 
     /// The client's `X-Request-Id` when it is a short token, else a new one.
     static func requestID(_ request: Request) -> String {
-        if let name = requestIDName, let given = request.headers[name], isToken(given) { return given }
+        if let name = requestIDName, let given = request.headers.value(name), isToken(given) { return given }
         return RandomID.uuid()
     }
 

@@ -71,6 +71,29 @@ struct InferenceAPITests {
         }
     }
 
+    @Test("/metrics counts inference requests by the catalog's name; made-up names share one label")
+    func requestMetricsLabels() async throws {
+        try await withHarness(models: ["PETR"]) { harness in
+            try await harness.test(live: false) { client in
+                for name in ["yolo", "yolo", "Made-Up-\(UUID().uuidString)", "petr", "PETR"] {
+                    try await client.execute(uri: "/models/\(name)/infer", method: .post, headers: harness.jsonHeaders,
+                                             body: try jsonBody(["inputs": ["sample_id": "s1"]])) { response in
+                        #expect(response.status == (name.lowercased() == "petr" ? .ok : .notFound), "\(name): \(String(buffer: response.body))")
+                    }
+                }
+                try await client.execute(uri: "/metrics", method: .get, headers: harness.auth) { response in
+                    #expect(response.status == .ok)
+                    let series = String(buffer: response.body).split(separator: "\n")
+                        .filter { $0.hasPrefix("podagent_inference_requests_total{") }.map(String.init).sorted()
+                    #expect(series == [
+                        #"podagent_inference_requests_total{model="(unknown)",outcome="not_found"} 3"#,
+                        #"podagent_inference_requests_total{model="PETR",outcome="ok"} 2"#,
+                    ], "\(series)")
+                }
+            }
+        }
+    }
+
     @Test("a model that is not loaded is 503; unload and load through the repository routes")
     func repositoryAndNotReady() async throws {
         // A repository load takes a checkpoint that exists inside the checkpoints dir (or a data root).

@@ -134,8 +134,10 @@ public final class InferenceService: Sendable {
         let directory = uploads.request()
         defer { directory.remove() }
         let started = ContinuousClock.now
-        // Only models of the catalog are counted: a name a client made up must not grow the table.
+        // Only models of the catalog are counted by name: a name a client made up must not grow the
+        // statistics table or add a metric series of its own (all such requests share one label).
         let known = models.canonicalName(call.model) != nil
+        let label = known ? call.model : Self.unknownModelLabel
         do {
             let resolver = self.resolver
             let resolve = { @Sendable () throws(AgentError) -> JSONValue in
@@ -159,7 +161,7 @@ public final class InferenceService: Sendable {
             let body = try buffers.render { (out) throws(AgentError) in
                 try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs, into: &out)
             }
-            metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", "ok")])
+            metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", label), ("outcome", "ok")])
             if known {
                 statistics.recordSuccess(model: call.model, Self.phases(
                     outcome.timings, started: started, submitted: submitted, answered: answered, finished: ContinuousClock.now))
@@ -172,10 +174,13 @@ public final class InferenceService: Sendable {
             return answer
         } catch {
             if known { statistics.recordFailure(model: call.model, seconds: (ContinuousClock.now - started).inSeconds) }
-            metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", call.model), ("outcome", error.code.rawValue)])
+            metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", label), ("outcome", error.code.rawValue)])
             throw error
         }
     }
+
+    /// The `model` label of `podagent_inference_requests_total` for a name that is not in the catalog.
+    static let unknownModelLabel = "(unknown)"
 
     /// Results whose rendered body is larger than this are freed on the pool's thread.
     static let freeOffPathBytes = 32 * 1024

@@ -11,6 +11,7 @@ import Musl
 import NIOCore
 import Plugins
 import PodAgentExtras
+import Synchronization
 
 /// Inference's one handle: what the inference, repository and job routes, the job runner and
 /// `/health` all use. It checks a request's inputs and options, writes its uploads, runs it on the
@@ -27,6 +28,10 @@ public final class InferenceService: Sendable {
     public let statistics = InferenceStatistics()
     /// Where bodies are rendered: memory reused from one request to the next.
     let buffers = ResultBufferPool()
+    /// Requests in ``run(_:)`` now. A large result's render takes a second core only while there are
+    /// cores to spare (two a request); under load the requests themselves keep the cores busy.
+    private let running = Atomic<Int>(0)
+    private let cores = System.coreCount
 
     /// - Parameters:
     ///   - backend: the engine (``InferenceEngine``).
@@ -130,6 +135,8 @@ public final class InferenceService: Sendable {
 
     /// Runs `call`; its uploads are removed afterwards whatever happened.
     func run(_ call: Call) async throws(AgentError) -> Answer {
+        running.wrappingAdd(1, ordering: .relaxed)
+        defer { running.wrappingSubtract(1, ordering: .relaxed) }
         // Named afresh, never after the request id: a client chooses that id (OIP `id`, X-Request-Id).
         let directory = uploads.request()
         defer { directory.remove() }
@@ -158,8 +165,9 @@ public final class InferenceService: Sendable {
             // Only the export formats use them (reading them copies the plugin's manifest).
             let conventions =
                 call.options.format == .standard ? ExportConventions() : models.plugin(named: call.model)?.exportConventions ?? ExportConventions()
+            let helper: BlockingPool? = running.load(ordering: .relaxed) * 2 <= cores ? pool : nil
             let body = try buffers.render { (out) throws(AgentError) in
-                try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs, into: &out)
+                try Self.render(outcome, options: call.options, conventions: conventions, inputs: inputs, helper: helper, into: &out)
             }
             metrics?.count("inference_requests", help: "Inference requests by model and outcome", labels: [("model", label), ("outcome", "ok")])
             if known {
@@ -202,10 +210,11 @@ public final class InferenceService: Sendable {
     }
 
     /// The standard result with the timings in `meta.timings_seconds`, or the asked-for export format
-    /// as the model's own code writes it (`conventions`), appended to `out`.
+    /// as the model's own code writes it (`conventions`), appended to `out`. A large standard result is
+    /// written partly on one of `helper`'s threads when one is free (``SharedRender``).
     static func render(
         _ outcome: InferenceOutcome, options: InferenceOptions, conventions: ExportConventions, inputs: JSONValue,
-        into out: inout [UInt8]
+        helper: (any RenderHelper)? = nil, into out: inout [UInt8]
     ) throws(AgentError) {
         let format = options.format
         var result = outcome.result
@@ -217,7 +226,7 @@ public final class InferenceService: Sendable {
         try AgentError.mapping {
             switch format {
             case .standard:
-                try result.writeJSON(into: &out)
+                try result.writeJSON(into: &out, helper: helper)
             case .nuscenes:
                 guard let calibration = inputs["calibration"] else {
                     throw AgentError(.invalidArgument, "options.format nuscenes needs inputs.calibration (lidar2ego_rotation, lidar2ego_translation, ego2global_rotation, ego2global_translation)")

@@ -9,6 +9,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Plugins
 import PodAgentExtras
 import Synchronization
 
@@ -17,7 +18,8 @@ import Synchronization
 /// and forking children (``SpawnThread``), whose parent-death signal follows the forking thread.
 /// The threads start on demand and never end: the pool's size is a fixed part of podagent's thread budget.
 public final class BlockingPool: Sendable {
-    private let state = Mutex<(jobs: [@Sendable () -> Void], started: Int)>(([], 0))
+    /// Queued jobs, threads started, and jobs queued or running.
+    private let state = Mutex<(jobs: [@Sendable () -> Void], started: Int, pending: Int)>(([], 0, 0))
     /// One signal per queued job; idle threads wait on it.
     private let queued = DispatchSemaphore(value: 0)
     private let threads: Int
@@ -63,18 +65,32 @@ public final class BlockingPool: Sendable {
         submit { withExtendedLifetime(value) {} }
     }
 
+    /// Runs `job` on one of the pool's threads if one is free now (none busy with or waiting for
+    /// other jobs); false, and nothing queued, when all are taken.
+    public func offer(_ job: @escaping @Sendable () -> Void) -> Bool {
+        submit(job, onlyIfFree: true)
+    }
+
     private func submit(_ job: @escaping @Sendable () -> Void) {
+        _ = submit(job, onlyIfFree: false)
+    }
+
+    private func submit(_ job: @escaping @Sendable () -> Void, onlyIfFree: Bool) -> Bool {
         // A thread per job up to the limit; idle threads wait for the next job.
-        let number: Int? = state.withLock { state in
+        let start: (number: Int?, queued: Bool) = state.withLock { state in
+            guard !onlyIfFree || state.pending < threads else { return (nil, false) }
             state.jobs.append(job)
-            guard state.started < threads else { return nil }
+            state.pending += 1
+            guard state.started < threads else { return (nil, true) }
             state.started += 1
-            return state.started
+            return (state.started, true)
         }
-        if let number {
+        guard start.queued else { return false }
+        if let number = start.number {
             NativeThread.start(name: threads == 1 ? name : "\(name)-\(number)") { [self] in loop() }
         }
         queued.signal()
+        return true
     }
 
     private func loop() -> Never {
@@ -82,6 +98,10 @@ public final class BlockingPool: Sendable {
             queued.wait()
             let job = state.withLock { $0.jobs.removeFirst() }
             job()
+            state.withLock { $0.pending -= 1 }
         }
     }
 }
+
+/// A large result's render may hand part of its work to a free pool thread.
+extension BlockingPool: RenderHelper {}

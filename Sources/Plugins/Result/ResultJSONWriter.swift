@@ -15,10 +15,26 @@ extension StandardResult {
     /// - Throws: ``PluginError`` `.invalidValue` when a number is not finite; `out` then holds a
     ///   partial document, which the caller discards.
     public func writeJSON(into out: inout [UInt8]) throws(PluginError) {
+        try writeJSON(into: &out, helper: nil)
+    }
+
+    /// ``writeJSON(into:)``, with a large result's detections written partly on `helper`'s thread
+    /// while this thread writes the rest (``SharedRender``): the same bytes, sooner when a core is idle.
+    public func writeJSON(into out: inout [UInt8], helper: (any RenderHelper)?) throws(PluginError) {
         var writer = ResultJSONWriter(out: [])
         swap(&writer.out, &out)  // moves the buffer in and out: no copy
         defer { swap(&writer.out, &out) }
         writer.out.reserveCapacity(writer.out.count + estimatedSize)
+        if let helper, let shared = SharedRender(self) {
+            let work = { @Sendable in shared.work() }
+            if helper.offer(work) {
+                writer.openDetections()
+                shared.work()
+                shared.wait()
+                try shared.append(to: &writer.out)
+                return
+            }
+        }
         try writer.write(self)
     }
 
@@ -42,14 +58,44 @@ struct ResultJSONWriter {
 
     init(out: [UInt8]) { self.out = out }
 
+    /// A writer that continues a document inside the containers `open` lists, outermost first (each true
+    /// until its first member is written): ``SharedRender``'s pieces.
+    init(out: [UInt8], open: [Bool]) {
+        self.out = out
+        self.empty = open
+    }
+
     mutating func write(_ result: StandardResult) throws(PluginError) {
-        open("{")
         if let detections = result.detections {
-            key("detections")
-            open("[")
-            for detection in detections { element(); try write(detection) }
-            close("]")
+            openDetections()
+            try self.detections(detections[...])
+            try closeDetections(result)
+        } else {
+            open("{")
+            try rest(result)
         }
+    }
+
+    /// `{"detections":[`: the document's start when it has detections.
+    mutating func openDetections() {
+        open("{")
+        key("detections")
+        open("[")
+    }
+
+    /// Detections, each after a comma but the first of the list.
+    mutating func detections(_ detections: ArraySlice<Detection3D>) throws(PluginError) {
+        for detection in detections { element(); try write(detection) }
+    }
+
+    /// `]` after the detections, then the rest of the document.
+    mutating func closeDetections(_ result: StandardResult) throws(PluginError) {
+        close("]")
+        try rest(result)
+    }
+
+    /// The members after `detections`, in key order, and the closing brace.
+    private mutating func rest(_ result: StandardResult) throws(PluginError) {
         if let plan = result.egoPlan { key("ego_plan"); try write(plan) }
         if let lanes = result.laneCenterlines {
             key("lane_centerlines")

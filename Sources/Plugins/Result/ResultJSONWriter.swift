@@ -38,9 +38,14 @@ extension StandardResult {
         try writer.write(self)
     }
 
+    /// Roughly the bytes the detections take (a box, and about 40 bytes a trajectory point).
+    var estimatedDetectionBytes: Int {
+        (detections ?? []).reduce(0) { $0 + 200 + 40 * ($1.trajectoriesLidar.map { $0.count * $0.pointsPerList } ?? 0) }
+    }
+
     /// Roughly the bytes the result takes (about 19 a number), so the writer allocates once.
     var estimatedSize: Int {
-        let detections = (detections ?? []).reduce(0) { $0 + 200 + 40 * ($1.trajectoriesLidar.map { $0.count * $0.pointsPerList } ?? 0) }
+        let detections = estimatedDetectionBytes
         let map = (mapElements ?? []).reduce(0) { $0 + 200 + 40 * $1.polylineLidar.count }
         let lanes = (laneCenterlines ?? []).reduce(0) { $0 + 100 + 60 * $1.pointsEgo.count }
         let pairs = ((topology?.laneLane.count ?? 0) + (topology?.laneTraffic.count ?? 0)) * 60

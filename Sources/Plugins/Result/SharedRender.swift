@@ -40,7 +40,7 @@ final class SharedRender: Sendable {
     /// The shared render of `result`, or nil when it is too small to be worth sharing.
     init?(_ result: StandardResult) {
         guard let detections = result.detections, detections.count >= 2 else { return nil }
-        let bytes = detections.reduce(0) { $0 + 200 + 40 * ($1.trajectoriesLidar.map { $0.count * $0.pointsPerList } ?? 0) }
+        let bytes = result.estimatedDetectionBytes
         guard bytes >= Self.minimumBytes else { return nil }
         let count = min(detections.count, Self.maximumPieces, max(2, bytes / Self.pieceBytes))
         self.runs = (0..<count).map { index in

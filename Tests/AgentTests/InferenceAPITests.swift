@@ -71,6 +71,29 @@ struct InferenceAPITests {
         }
     }
 
+    @Test("a VAD-sized result (rendered on two threads when a core is free) is the very bytes one thread writes")
+    func largeResultBytes() async throws {
+        try await withHarness(models: ["VAD"]) { harness in
+            try await harness.test(live: true) { client in
+                for sample in ["s1", "s2", "s3"] {
+                    let body = try jsonBody(["inputs": ["sample_id": sample], "options": ["score_threshold": 0, "detections": 100]])
+                    try await client.execute(uri: "/models/VAD/infer", method: .post, headers: harness.jsonHeaders, body: body) { response in
+                        #expect(response.status == .ok, "\(String(buffer: response.body))")
+                        let bytes = Data(response.body.readableBytesView)
+                        let result = try StandardResult.decode(bytes)
+                        #expect(result.detections?.count == 100)
+                        #expect(result.detections?.allSatisfy { $0.trajectoriesLidar?.isEmpty == false } == true)
+                        // Large enough to be shared: ~225 KB, its detections well above SharedRender's 128 KiB estimate.
+                        #expect(bytes.count > 200_000)
+                        // The writer's text decodes back to the same result, so one thread's render of the
+                        // decoded result must give the served bytes exactly.
+                        #expect(try result.jsonBytes() == Array(bytes), "\(sample): the served body differs from one thread's render")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("/metrics counts inference requests by the catalog's name; made-up names share one label")
     func requestMetricsLabels() async throws {
         try await withHarness(models: ["PETR"]) { harness in
